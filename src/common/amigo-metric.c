@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "amigo-metric.h"
+
+#include <math.h>
+
+static const struct {
+  const char *name;
+  const char *unit;
+} metric_table[] = {
+  [AMIGO_METRIC_CPU] = { "cpu", "cores" },
+  [AMIGO_METRIC_MEMORY] = { "memory", "GiB" },
+  [AMIGO_METRIC_NET_RX] = { "net_rx", "Mbit/s" },
+  [AMIGO_METRIC_NET_TX] = { "net_tx", "Mbit/s" },
+  [AMIGO_METRIC_DISK_READ] = { "disk_read", "IOPS" },
+  [AMIGO_METRIC_DISK_WRITE] = { "disk_write", "IOPS" },
+  [AMIGO_METRIC_GPU_MEMORY] = { "gpu_memory", "GiB" },
+  [AMIGO_METRIC_DIRTY_RATE] = { "dirty_rate", "MiB/s" },
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (metric_table) == AMIGO_METRIC_LAST);
+
+const char *
+amigo_metric_to_string (AmigoMetric metric)
+{
+  g_return_val_if_fail (metric < AMIGO_METRIC_LAST, NULL);
+  return metric_table[metric].name;
+}
+
+const char *
+amigo_metric_unit (AmigoMetric metric)
+{
+  g_return_val_if_fail (metric < AMIGO_METRIC_LAST, NULL);
+  return metric_table[metric].unit;
+}
+
+gboolean
+amigo_metric_from_string (const char *name, AmigoMetric *ret_metric)
+{
+  if (name == NULL)
+    return FALSE;
+  for (guint i = 0; i < AMIGO_METRIC_LAST; i++) {
+    if (g_strcmp0 (metric_table[i].name, name) == 0) {
+      if (ret_metric != NULL)
+        *ret_metric = i;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+void
+amigo_sample_init (AmigoSample *sample, gint64 time_usec)
+{
+  sample->time_usec = time_usec;
+  for (guint i = 0; i < AMIGO_METRIC_LAST; i++)
+    sample->values[i] = NAN;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "amigo/amigo-model.h"
+
+#include "amigo-error.h"
+#include "amigo-model-private.h"
+
+/* The one table of forecasting methods: a new model is one file plus one line. */
+static const AmigoModelClass *const model_classes[] = {
+  NULL
+};
+
+const AmigoModelClass *const *
+amigo_model_classes (void)
+{
+  return model_classes;
+}
+
+const AmigoModelClass *
+amigo_model_class_lookup (const char *name)
+{
+  for (gsize i = 0; model_classes[i] != NULL; i++) {
+    if (g_strcmp0 (model_classes[i]->name, name) == 0)
+      return model_classes[i];
+  }
+  return NULL;
+}
+
+AmigoModel *
+amigo_model_fit (const AmigoModelClass *klass,
+                 const AmigoSeries *history,
+                 const AmigoModelOptions *options,
+                 GError **error)
+{
+  AmigoModelOptions defaults = { 0 };
+
+  g_return_val_if_fail (klass != NULL, NULL);
+  if (history == NULL || (history->n_values > 0 && history->values == NULL)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "no history given to model '%s'", klass->name);
+    return NULL;
+  }
+  if (history->step_usec <= 0) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "series step must be positive, got %" G_GINT64_FORMAT " us", history->step_usec);
+    return NULL;
+  }
+  return klass->fit (history, options != NULL ? options : &defaults, error);
+}
+
+gboolean
+amigo_model_forecast (const AmigoModel *model,
+                      gsize horizon,
+                      double quantile,
+                      double *ret_mean,
+                      double *ret_lower,
+                      double *ret_upper,
+                      GError **error)
+{
+  g_return_val_if_fail (model != NULL, FALSE);
+  if (horizon == 0) {
+    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "forecast horizon must be at least one step");
+    return FALSE;
+  }
+  if (!(quantile > 0.5 && quantile < 1.0)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "quantile must be in (0.5, 1), got %g", quantile);
+    return FALSE;
+  }
+  return model->klass->forecast (model, horizon, quantile, ret_mean, ret_lower, ret_upper, error);
+}
+
+const char *
+amigo_model_name (const AmigoModel *model)
+{
+  return model != NULL ? model->klass->name : NULL;
+}
+
+void
+amigo_model_free (AmigoModel *model)
+{
+  if (model == NULL)
+    return;
+  model->klass->free (model);
+}
