@@ -13,8 +13,11 @@ G_BEGIN_DECLS
  *   decide (or use none).
  * @seed: seed for anything random (LSTM initialisation); runs are repeatable.
  * @max_train: the model may look at only the last @max_train samples (0 = all).
+ * @resource: what the series measures (some methods treat CPU and memory
+ *   differently, as the Kubernetes VPA does).
  */
 typedef struct {
+  AmigoResource resource;
   gsize season;
   guint64 seed;
   gsize max_train;
