@@ -6,5 +6,28 @@
 G_BEGIN_DECLS
 
 /* Model classes, one per amigo-model-<name>.c; listed in amigo-model.c. */
+/* ARIMA (amigo-model-arima.c) */
+extern const AmigoModelClass amigo_model_arima_class;
+/* LSTM and baselines (amigo-model-{lstm,last,seasonal-naive,peak,vpa}.c) */
+extern const AmigoModelClass amigo_model_class_lstm;
+extern const AmigoModelClass amigo_model_class_last;
+extern const AmigoModelClass amigo_model_class_seasonal_naive;
+extern const AmigoModelClass amigo_model_class_peak;
+extern const AmigoModelClass amigo_model_class_vpa;
+/* Helpers shared by the baselines, in amigo-model-last.c. */
+double amigo_model_last_quantile (double *values, gsize n_values, double quantile);
+void amigo_model_last_quantile_pair (double *values, gsize n, double q_low, double q_high,
+                                     double *ret_low, double *ret_high);
+gboolean amigo_model_last_check_series (const AmigoSeries *history, const char *model_name,
+                                        gsize *ret_n_present, GError **error);
+double amigo_model_last_value (const double *values, gsize n_values);
+/* @scratch holds 2 * @n_tail values; @ret_low may be NULL (only the upper
+ * quantile is computed then). */
+gboolean amigo_model_last_change_interval (const double *tail, gsize n_tail, gsize step, double quantile,
+                                           double *scratch, double *ret_low, double *ret_high);
+gboolean amigo_model_last_fill (const double *tail, gsize n_tail, double base, gsize horizon,
+                                double quantile, double *ret_mean, double *ret_lower, double *ret_upper);
+/* Steps per season: options->season, or one day of history->step_usec (at least 1). */
+gsize amigo_model_seasonal_naive_period (const AmigoSeries *history, const AmigoModelOptions *options);
 
 G_END_DECLS

@@ -6,6 +6,12 @@
 
 /* The one table of forecasting methods: a new model is one file plus one line. */
 static const AmigoModelClass *const model_classes[] = {
+  &amigo_model_arima_class,
+  &amigo_model_class_lstm,
+  &amigo_model_class_last,
+  &amigo_model_class_seasonal_naive,
+  &amigo_model_class_peak,
+  &amigo_model_class_vpa,
   NULL
 };
 

@@ -3,7 +3,9 @@
 
 #include <glib.h>
 #include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 
+#include "amigo-gpu-source.h"
 #include "amigo-metric.h"
 
 G_BEGIN_DECLS
@@ -44,5 +46,83 @@ void amigo_collector_forget (AmigoCollector *self, const char *uuid);
 
 /* Forgets every domain not in @seen_uuids (a set of UUID strings). */
 void amigo_collector_prune (AmigoCollector *self, GHashTable *seen_uuids);
+
+/* One domain's reading from amigo_collector_poll(). */
+typedef struct {
+  char uuid[VIR_UUID_STRING_BUFLEN];
+  char *name;
+  AmigoSample sample;
+} AmigoDomainSample;
+
+/* Frees @s->name; usable as a GArray clear func. */
+void amigo_domain_sample_clear (AmigoDomainSample *s);
+
+/* The statistics groups amigo_collector_poll() asks libvirt for. */
+/* An enum value, not a macro: test the version it came with. */
+#if LIBVIR_CHECK_VERSION(7, 2, 0)
+#define AMIGO_COLLECTOR_STATS_DIRTYRATE VIR_DOMAIN_STATS_DIRTYRATE
+#else
+#define AMIGO_COLLECTOR_STATS_DIRTYRATE 0
+#endif
+#define AMIGO_COLLECTOR_STATS (VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | \
+                               VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_VCPU | \
+                               VIR_DOMAIN_STATS_INTERFACE | VIR_DOMAIN_STATS_BLOCK | \
+                               AMIGO_COLLECTOR_STATS_DIRTYRATE)
+
+/* Polls every active (running or paused) domain of @conn with
+ * virConnectGetAllDomainStats, ingests each record, prunes vanished domains
+ * (and forgets a domain whose libvirt id changed, i.e. that was restarted or
+ * came back from a migration); *ret_samples = GArray of #AmigoDomainSample
+ * (with clear func set). @now_usec is monotonic (deltas), @wall_usec is
+ * stamped on the samples. FALSE + AMIGO_ERROR_NOT_CONNECTED when libvirt
+ * fails. */
+gboolean amigo_collector_poll (AmigoCollector *self,
+                               virConnectPtr conn,
+                               gint64 now_usec,
+                               gint64 wall_usec,
+                               GArray **ret_samples,
+                               GError **error);
+
+/* Test/benchmark seam: called for every stats record before ingest so
+ * recorded statistics can be added to records from libvirt's test driver
+ * (which reports only state); NULL to unset. @params, @nparams and @maxparams
+ * may be grown with virTypedParamsAdd*(). */
+typedef void (*AmigoCollectorAugmentFunc) (const char *uuid,
+                                           const char *name,
+                                           gint64 now_usec,
+                                           virTypedParameterPtr *params,
+                                           int *nparams,
+                                           int *maxparams,
+                                           gpointer user_data);
+void amigo_collector_set_augment_func (AmigoCollector *self,
+                                       AmigoCollectorAugmentFunc func,
+                                       gpointer user_data);
+
+/* Parses `virsh domstats` text output (one domain: "Domain: 'name'" then
+ * "  key=value" lines; blank lines and lines starting with '#' are skipped)
+ * into typed params (caller frees with virTypedParamsFree). Values that are
+ * integers become ULLONG (LLONG when negative), decimals DOUBLE, the rest and
+ * every `*.name` / `*.path` STRING. AMIGO_ERROR_BAD_DATA naming the line on
+ * garbage. */
+gboolean amigo_collector_params_from_domstats_text (const char *text,
+                                                    char **ret_name,
+                                                    virTypedParameterPtr *ret_params,
+                                                    int *ret_nparams,
+                                                    GError **error);
+
+/* GPU source: set on the collector (which takes ownership of @source, freeing
+ * any previous one); NULL = none (GPU memory stays NAN). Only
+ * amigo_collector_poll() reads it: amigo_collector_ingest() has no domain. */
+void amigo_collector_set_gpu_source (AmigoCollector *self, AmigoGpuSource *source);
+
+/* When @period_sec > 0, amigo_collector_poll() starts a libvirt dirty-rate
+ * calculation of @period_sec seconds (virDomainStartDirtyRateCalc) on every
+ * domain whose previous one is finished, so that the next polls can report
+ * the page-dirty rate. 0 (the default) = only report measurements someone
+ * else started. */
+void amigo_collector_set_dirty_rate_period (AmigoCollector *self, int period_sec);
+
+/* Number of domains whose state the collector keeps. */
+guint amigo_collector_get_n_domains (AmigoCollector *self);
 
 G_END_DECLS

@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "amigo-conf.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "amigo-error.h"
+#include "amigo-time.h"
+
+#define DURATION_EXAMPLE "'10s'"
+
+typedef enum {
+  KEY_STRING,
+  KEY_DURATION,
+} KeyType;
+
+/* Every key amigod knows: adding one = one line here plus docs. */
+static const struct {
+  const char *group;
+  const char *key;
+  KeyType type;
+  gsize offset;
+} conf_keys[] = {
+  { "daemon", "uri", KEY_STRING, G_STRUCT_OFFSET (AmigoConf, uri) },
+  { "daemon", "interval", KEY_DURATION, G_STRUCT_OFFSET (AmigoConf, interval_usec) },
+  { "daemon", "state_dir", KEY_STRING, G_STRUCT_OFFSET (AmigoConf, state_dir) },
+  { "daemon", "metadata_interval", KEY_DURATION, G_STRUCT_OFFSET (AmigoConf, metadata_interval_usec) },
+  { "history", "raw_retention", KEY_DURATION,
+    G_STRUCT_OFFSET (AmigoConf, history) + G_STRUCT_OFFSET (AmigoHistoryOptions, raw_retention_usec) },
+  { "history", "step", KEY_DURATION,
+    G_STRUCT_OFFSET (AmigoConf, history) + G_STRUCT_OFFSET (AmigoHistoryOptions, step_usec) },
+  { "history", "retention", KEY_DURATION,
+    G_STRUCT_OFFSET (AmigoConf, history) + G_STRUCT_OFFSET (AmigoHistoryOptions, retention_usec) },
+};
+
+AmigoConf *
+amigo_conf_new (void)
+{
+  AmigoConf *self = g_new0 (AmigoConf, 1);
+
+  self->uri = g_strdup (AMIGO_CONF_DEFAULT_URI);
+  self->interval_usec = 10 * AMIGO_USEC_PER_SEC;
+  self->state_dir = g_strdup (AMIGO_STATE_DIR);
+  self->metadata_interval_usec = 5 * AMIGO_USEC_PER_MIN;
+  /* Same values as amigo_history_options_init(); spelled out so that the
+   * configuration does not need the store linked in. */
+  self->history.raw_retention_usec = 6 * AMIGO_USEC_PER_HOUR;
+  self->history.step_usec = 5 * AMIGO_USEC_PER_MIN;
+  self->history.retention_usec = 14 * AMIGO_USEC_PER_DAY;
+  return self;
+}
+
+void
+amigo_conf_free (AmigoConf *self)
+{
+  if (self == NULL)
+    return;
+  g_free (self->path);
+  g_free (self->uri);
+  g_free (self->state_dir);
+  g_free (self);
+}
+
+gboolean
+amigo_conf_parse_duration (const char *text, gint64 *ret_usec, GError **error)
+{
+  static const struct {
+    const char *suffix;
+    gint64 usec;
+  } units[] = {
+    { "ms", AMIGO_USEC_PER_MSEC },
+    { "s", AMIGO_USEC_PER_SEC },
+    { "min", AMIGO_USEC_PER_MIN },
+    { "m", AMIGO_USEC_PER_MIN },
+    { "h", AMIGO_USEC_PER_HOUR },
+    { "d", AMIGO_USEC_PER_DAY },
+  };
+  g_autofree char *copy = NULL;
+  const char *p;
+  char *end = NULL;
+  guint64 n;
+
+  if (text == NULL)
+    text = "";
+  copy = g_strstrip (g_strdup (text));
+  p = copy;
+  if (!g_ascii_isdigit (*p)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "expected a duration like " DURATION_EXAMPLE ", got '%s'", text);
+    return FALSE;
+  }
+  errno = 0;
+  n = g_ascii_strtoull (p, &end, 10);
+  if (errno != 0 || n == 0) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "expected a positive duration like " DURATION_EXAMPLE ", got '%s'", text);
+    return FALSE;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
+    if (strcmp (end, units[i].suffix) != 0)
+      continue;
+    /* Keep far below G_MAXINT64 so sums of durations cannot overflow. */
+    if (n > (guint64) (100 * 365 * AMIGO_USEC_PER_DAY) / (guint64) units[i].usec) {
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                   "duration '%s' is longer than 100 years", text);
+      return FALSE;
+    }
+    *ret_usec = (gint64) n * units[i].usec;
+    return TRUE;
+  }
+  if (*end == '\0')
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "expected a duration with a unit (ms, s, m, h, d) like " DURATION_EXAMPLE ", got '%s'",
+                 text);
+  else
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "expected a duration like " DURATION_EXAMPLE " (units ms, s, m, h, d), got '%s'",
+                 text);
+  return FALSE;
+}
+
+char *
+amigo_conf_format_duration (gint64 usec)
+{
+  static const struct {
+    const char *suffix;
+    gint64 usec;
+  } units[] = {
+    { "d", AMIGO_USEC_PER_DAY },
+    { "h", AMIGO_USEC_PER_HOUR },
+    { "m", AMIGO_USEC_PER_MIN },
+    { "s", AMIGO_USEC_PER_SEC },
+    { "ms", AMIGO_USEC_PER_MSEC },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
+    if (usec != 0 && usec % units[i].usec == 0)
+      return g_strdup_printf ("%" G_GINT64_FORMAT "%s", usec / units[i].usec, units[i].suffix);
+  }
+  return g_strdup_printf ("%" G_GINT64_FORMAT "us", usec);
+}
+
+static char *
+line_key (const char *group, const char *key)
+{
+  return g_strdup_printf ("%s\x1f%s", group, key);
+}
+
+/* GKeyFile's own errors carry no line number, so the file is scanned once
+ * first: this catches malformed lines with their number and remembers where
+ * each key is for the messages about values. */
+static gboolean
+scan_lines (const char *path,
+            const char *contents,
+            GHashTable *key_lines,
+            GError **error)
+{
+  g_auto (GStrv) lines = g_strsplit (contents, "\n", -1);
+  g_autofree char *group = NULL;
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    const char *line = lines[i];
+    guint lineno = i + 1;
+    const char *eq;
+
+    while (g_ascii_isspace (*line))
+      line++;
+    if (*line == '\0' || *line == '#')
+      continue;
+    if (*line == '[') {
+      const char *close = strchr (line, ']');
+      g_autofree char *rest = NULL;
+
+      if (close == NULL || close == line + 1) {
+        g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                     "%s:%u: expected a group name like '[daemon]', got '%s'",
+                     path, lineno, g_strchomp (lines[i]));
+        return FALSE;
+      }
+      rest = g_strstrip (g_strdup (close + 1));
+      if (*rest != '\0') {
+        g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                     "%s:%u: unexpected '%s' after the group name", path, lineno, rest);
+        return FALSE;
+      }
+      g_free (group);
+      group = g_strndup (line + 1, close - line - 1);
+      continue;
+    }
+    eq = strchr (line, '=');
+    if (eq == NULL) {
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                   "%s:%u: expected 'key = value', '[group]' or a '#' comment, got '%s'",
+                   path, lineno, g_strchomp (lines[i]));
+      return FALSE;
+    }
+    {
+      g_autofree char *key = g_strstrip (g_strndup (line, eq - line));
+
+      if (*key == '\0') {
+        g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                     "%s:%u: expected a key name before '='", path, lineno);
+        return FALSE;
+      }
+      if (group == NULL) {
+        g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                     "%s:%u: key '%s' comes before any group; expected '[daemon]' or '[history]' first",
+                     path, lineno, key);
+        return FALSE;
+      }
+      g_hash_table_insert (key_lines, line_key (group, key), GUINT_TO_POINTER (lineno));
+    }
+  }
+  return TRUE;
+}
+
+static guint
+lookup_line (GHashTable *key_lines, const char *group, const char *key)
+{
+  g_autofree char *k = line_key (group, key);
+
+  return GPOINTER_TO_UINT (g_hash_table_lookup (key_lines, k));
+}
+
+static gboolean
+is_known (const char *group, const char *key)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (conf_keys); i++) {
+    if (strcmp (conf_keys[i].group, group) == 0 &&
+        (key == NULL || strcmp (conf_keys[i].key, key) == 0))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static gboolean
+set_string (char **field, const char *value)
+{
+  g_free (*field);
+  *field = g_strdup (value);
+  return TRUE;
+}
+
+gboolean
+amigo_conf_load_file (AmigoConf *self,
+                      const char *path,
+                      GPtrArray *warnings,
+                      GError **error)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GHashTable) key_lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_auto (GStrv) groups = NULL;
+  gsize len = 0;
+  AmigoConf parsed;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (!g_file_get_contents (path, &contents, &len, &local_error)) {
+    g_set_error (error, AMIGO_ERROR,
+                 g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                   ? AMIGO_ERROR_NOT_FOUND : AMIGO_ERROR_BAD_CONFIG,
+                 "%s: cannot read the configuration: %s", path, local_error->message);
+    return FALSE;
+  }
+  if (strlen (contents) != len || !g_utf8_validate (contents, len, NULL)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                 "%s: expected UTF-8 text, the file contains binary data", path);
+    return FALSE;
+  }
+  if (!scan_lines (path, contents, key_lines, error))
+    return FALSE;
+  if (!g_key_file_load_from_data (kf, contents, len, G_KEY_FILE_NONE, &local_error)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                 "%s: %s", path, local_error->message);
+    return FALSE;
+  }
+
+  /* Parse into a copy so that a failure leaves @self untouched. */
+  parsed = *self;
+  parsed.uri = g_strdup (self->uri);
+  parsed.state_dir = g_strdup (self->state_dir);
+  parsed.path = g_strdup (path);
+
+  groups = g_key_file_get_groups (kf, NULL);
+  for (guint g = 0; groups[g] != NULL; g++) {
+    g_auto (GStrv) keys = g_key_file_get_keys (kf, groups[g], NULL, NULL);
+
+    if (!is_known (groups[g], NULL)) {
+      if (warnings != NULL)
+        g_ptr_array_add (warnings,
+                         g_strdup_printf ("%s: unknown group '[%s]', ignoring", path, groups[g]));
+      continue;
+    }
+    for (guint k = 0; keys != NULL && keys[k] != NULL; k++) {
+      guint lineno = lookup_line (key_lines, groups[g], keys[k]);
+      g_autofree char *value = NULL;
+      guint i;
+
+      for (i = 0; i < G_N_ELEMENTS (conf_keys); i++) {
+        if (strcmp (conf_keys[i].group, groups[g]) == 0 && strcmp (conf_keys[i].key, keys[k]) == 0)
+          break;
+      }
+      if (i == G_N_ELEMENTS (conf_keys)) {
+        if (warnings != NULL)
+          g_ptr_array_add (warnings,
+                           g_strdup_printf ("%s:%u: unknown key '%s' in [%s], ignoring",
+                                            path, lineno, keys[k], groups[g]));
+        continue;
+      }
+      value = g_key_file_get_string (kf, groups[g], keys[k], &local_error);
+      if (value == NULL) {
+        g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "%s:%u: [%s] %s: %s",
+                     path, lineno, groups[g], keys[k], local_error->message);
+        goto fail;
+      }
+      g_strstrip (value);
+      if (conf_keys[i].type == KEY_STRING) {
+        if (*value == '\0') {
+          g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                       "%s:%u: [%s] %s: expected a value, got an empty string",
+                       path, lineno, groups[g], keys[k]);
+          goto fail;
+        }
+        set_string (G_STRUCT_MEMBER_P (&parsed, conf_keys[i].offset), value);
+      } else {
+        gint64 usec = 0;
+
+        if (!amigo_conf_parse_duration (value, &usec, &local_error)) {
+          g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "%s:%u: [%s] %s: %s",
+                       path, lineno, groups[g], keys[k], local_error->message);
+          goto fail;
+        }
+        G_STRUCT_MEMBER (gint64, &parsed, conf_keys[i].offset) = usec;
+      }
+    }
+  }
+
+  if (!amigo_conf_validate (&parsed, &local_error)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "%s: %s", path, local_error->message);
+    goto fail;
+  }
+
+  g_free (self->uri);
+  g_free (self->state_dir);
+  g_free (self->path);
+  *self = parsed;
+  return TRUE;
+
+fail:
+  g_free (parsed.uri);
+  g_free (parsed.state_dir);
+  g_free (parsed.path);
+  return FALSE;
+}
+
+void
+amigo_conf_apply_env (AmigoConf *self)
+{
+  const char *uri = g_getenv ("AMIGOD_URI");
+  const char *state_dir = g_getenv ("AMIGOD_STATE_DIR");
+
+  if (uri != NULL && *uri != '\0')
+    set_string (&self->uri, uri);
+  if (state_dir != NULL && *state_dir != '\0')
+    set_string (&self->state_dir, state_dir);
+}
+
+gboolean
+amigo_conf_validate (const AmigoConf *self, GError **error)
+{
+  const AmigoHistoryOptions *h = &self->history;
+
+  if (self->interval_usec < AMIGO_USEC_PER_SEC || self->interval_usec > AMIGO_USEC_PER_HOUR) {
+    g_autofree char *d = amigo_conf_format_duration (self->interval_usec);
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                 "[daemon] interval: expected between '1s' and '1h', got '%s'", d);
+    return FALSE;
+  }
+  if (self->metadata_interval_usec < self->interval_usec) {
+    g_autofree char *d = amigo_conf_format_duration (self->metadata_interval_usec);
+    g_autofree char *i = amigo_conf_format_duration (self->interval_usec);
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                 "[daemon] metadata_interval: expected at least the interval ('%s'), got '%s'", i, d);
+    return FALSE;
+  }
+  if (!g_path_is_absolute (self->state_dir)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                 "[daemon] state_dir: expected an absolute path, got '%s'", self->state_dir);
+    return FALSE;
+  }
+  if (h->step_usec < self->interval_usec) {
+    g_autofree char *s = amigo_conf_format_duration (h->step_usec);
+    g_autofree char *i = amigo_conf_format_duration (self->interval_usec);
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                 "[history] step: expected at least the interval ('%s'), got '%s'", i, s);
+    return FALSE;
+  }
+  if (h->raw_retention_usec < h->step_usec) {
+    g_autofree char *r = amigo_conf_format_duration (h->raw_retention_usec);
+    g_autofree char *s = amigo_conf_format_duration (h->step_usec);
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                 "[history] raw_retention: expected at least the step ('%s'), got '%s'", s, r);
+    return FALSE;
+  }
+  if (h->retention_usec < h->raw_retention_usec) {
+    g_autofree char *r = amigo_conf_format_duration (h->retention_usec);
+    g_autofree char *rr = amigo_conf_format_duration (h->raw_retention_usec);
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                 "[history] retention: expected at least raw_retention ('%s'), got '%s'", rr, r);
+    return FALSE;
+  }
+  return TRUE;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "amigo-config.h"   /* the build-wide one: AMIGO_SYSCONFDIR */
+#include "amigo-history.h"
+
+G_BEGIN_DECLS
+
+/* Where amigod looks for its configuration when --config is not given
+ * (the environment variable AMIGOD_CONFIG overrides it). */
+#define AMIGO_CONF_DEFAULT_PATH AMIGO_SYSCONFDIR "/amigo/amigod.conf"
+#define AMIGO_CONF_DEFAULT_URI "qemu:///system"
+
+/**
+ * AmigoConf:
+ * @path: the file it was loaded from, NULL when only defaults apply.
+ * @uri: libvirt connection URI ([daemon] uri).
+ * @interval_usec: sampling interval ([daemon] interval).
+ * @state_dir: directory of the history store ([daemon] state_dir).
+ * @metadata_interval_usec: how often the history summary is written into
+ *   each running domain's metadata ([daemon] metadata_interval).
+ * @history: the history store's retention ([history] raw_retention, step,
+ *   retention).
+ *
+ * amigod's configuration: defaults, then the file, then the environment.
+ * See docs/configuration.md.
+ */
+typedef struct {
+  char *path;
+  char *uri;
+  gint64 interval_usec;
+  char *state_dir;
+  gint64 metadata_interval_usec;
+  AmigoHistoryOptions history;
+} AmigoConf;
+
+AmigoConf *amigo_conf_new (void);
+void amigo_conf_free (AmigoConf *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmigoConf, amigo_conf_free)
+
+/* Loads @path over the current values. Malformed lines and bad values fail
+ * with AMIGO_ERROR_BAD_CONFIG and a message naming the file, the line, the
+ * key and what was expected. Unknown groups and keys are not errors: one
+ * message per key is appended to @warnings (char *, may be NULL). */
+gboolean amigo_conf_load_file (AmigoConf *self,
+                                 const char *path,
+                                 GPtrArray *warnings,
+                                 GError **error);
+
+/* Applies AMIGOD_URI and AMIGOD_STATE_DIR from the environment. */
+void amigo_conf_apply_env (AmigoConf *self);
+
+/* Checks the relations between values (e.g. step <= raw_retention). */
+gboolean amigo_conf_validate (const AmigoConf *self, GError **error);
+
+/* "10s", "5m", "6h", "14d", "250ms": a positive integer and a unit
+ * (ms, s, m or min, h, d). */
+gboolean amigo_conf_parse_duration (const char *text,
+                                      gint64 *ret_usec,
+                                      GError **error);
+
+/* The shortest exact form of @usec: "10s", "5m", "1500ms". */
+char *amigo_conf_format_duration (gint64 usec);
+
+G_END_DECLS

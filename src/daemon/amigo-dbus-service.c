@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "amigo-dbus-service.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "amigo-config.h"
+#include "amigo-dbus-generated.h"
+#include "amigo-error.h"
+#include "amigo-history.h"
+#include "amigo-time.h"
+
+/* A client may ask up to this far ahead (clock skew between hosts). */
+#define FUTURE_SLACK_USEC AMIGO_USEC_PER_DAY
+
+struct _AmigoDbusService {
+  AmigoDbusServiceBackend backend;
+  gpointer user_data;
+  AmigoDaemon1 *skeleton;
+  GDBusConnection *connection;
+  guint owner_id;
+};
+
+AmigoDbusService *
+amigo_dbus_service_new (const AmigoDbusServiceBackend *backend, gpointer user_data)
+{
+  AmigoDbusService *self = g_new0 (AmigoDbusService, 1);
+
+  self->backend = *backend;
+  self->user_data = user_data;
+  return self;
+}
+
+void
+amigo_dbus_service_free (AmigoDbusService *self)
+{
+  if (self == NULL)
+    return;
+  if (self->owner_id != 0)
+    g_bus_unown_name (self->owner_id);
+  if (self->skeleton != NULL) {
+    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+    g_object_unref (self->skeleton);
+  }
+  g_clear_object (&self->connection);
+  g_free (self);
+}
+
+char *
+amigo_dbus_service_valid_resources (void)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < AMIGO_METRIC_LAST; i++)
+    g_string_append_printf (s, "%s%s", i > 0 ? ", " : "", amigo_metric_to_string (i));
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+gboolean
+amigo_dbus_service_resolve_domain (AmigoDbusService *self,
+                                   const char *domain,
+                                   char **ret_uuid,
+                                   GError **error)
+{
+  GPtrArray *domains = self->backend.get_domains (self->user_data);
+  g_autofree char *lower = NULL;
+
+  if (domain == NULL || *domain == '\0') {
+    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                         "expected a domain UUID or name, got an empty string");
+    return FALSE;
+  }
+  lower = g_ascii_strdown (domain, -1);
+  for (guint i = 0; domains != NULL && i < domains->len; i++) {
+    AmigoTrackedDomain *d = g_ptr_array_index (domains, i);
+    if (strcmp (d->uuid, lower) == 0) {
+      *ret_uuid = g_strdup (d->uuid);
+      return TRUE;
+    }
+  }
+  for (guint i = 0; domains != NULL && i < domains->len; i++) {
+    AmigoTrackedDomain *d = g_ptr_array_index (domains, i);
+    if (g_strcmp0 (d->name, domain) == 0) {
+      *ret_uuid = g_strdup (d->uuid);
+      return TRUE;
+    }
+  }
+  /* A domain that went away (or migrated off) keeps its history. */
+  if (g_uuid_string_is_valid (lower) && self->backend.has_history != NULL &&
+      self->backend.has_history (self->user_data, lower)) {
+    *ret_uuid = g_steal_pointer (&lower);
+    return TRUE;
+  }
+  g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND,
+               "no domain '%s': expected the UUID or name of a tracked domain", domain);
+  return FALSE;
+}
+
+gboolean
+amigo_dbus_service_check_range (AmigoDbusService *self,
+                                gint64 from_usec,
+                                gint64 to_usec,
+                                GError **error)
+{
+  gint64 now_usec = self->backend.now_usec (self->user_data);
+  gint64 oldest_usec = now_usec - self->backend.retention_usec;
+
+  if (from_usec < 0 || to_usec < 0) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "expected times in microseconds since the epoch, got from %" G_GINT64_FORMAT
+                 " to %" G_GINT64_FORMAT, from_usec, to_usec);
+    return FALSE;
+  }
+  if (from_usec > to_usec) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "the range starts after it ends: from %" G_GINT64_FORMAT " > to %" G_GINT64_FORMAT,
+                 from_usec, to_usec);
+    return FALSE;
+  }
+  if (to_usec > now_usec + FUTURE_SLACK_USEC) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "the range ends more than a day in the future: to %" G_GINT64_FORMAT
+                 ", now %" G_GINT64_FORMAT, to_usec, now_usec);
+    return FALSE;
+  }
+  if (from_usec < oldest_usec) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "the range starts before the retention period: history is kept for %"
+                 G_GINT64_FORMAT " s, so from must be at least %" G_GINT64_FORMAT,
+                 self->backend.retention_usec / AMIGO_USEC_PER_SEC, oldest_usec);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+return_error (GDBusMethodInvocation *invocation, GError *error)
+{
+  amigo_error_convert (&error);
+  g_dbus_method_invocation_return_gerror (invocation, error);
+  g_error_free (error);
+  return TRUE;
+}
+
+static gboolean
+handle_get_status (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, AmigoDbusService *self)
+{
+  g_auto (GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+
+  self->backend.get_status (self->user_data, &dict);
+  amigo_daemon1_complete_get_status (skeleton, invocation, g_variant_dict_end (&dict));
+  return TRUE;
+}
+
+static gint
+compare_by_name (gconstpointer a, gconstpointer b)
+{
+  const AmigoTrackedDomain *da = *(AmigoTrackedDomain * const *) a;
+  const AmigoTrackedDomain *db = *(AmigoTrackedDomain * const *) b;
+  gint r = g_strcmp0 (da->name, db->name);
+
+  return r != 0 ? r : strcmp (da->uuid, db->uuid);
+}
+
+static gboolean
+handle_list_domains (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, AmigoDbusService *self)
+{
+  GPtrArray *domains = self->backend.get_domains (self->user_data);
+  g_autoptr (GPtrArray) sorted = g_ptr_array_new ();
+  GVariantBuilder builder;
+
+  for (guint i = 0; domains != NULL && i < domains->len; i++)
+    g_ptr_array_add (sorted, g_ptr_array_index (domains, i));
+  g_ptr_array_sort (sorted, compare_by_name);
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ssxa{sd})"));
+  for (guint i = 0; i < sorted->len; i++) {
+    AmigoTrackedDomain *d = g_ptr_array_index (sorted, i);
+    GVariantBuilder metrics;
+
+    g_variant_builder_init (&metrics, G_VARIANT_TYPE ("a{sd}"));
+    for (guint m = 0; m < AMIGO_METRIC_LAST; m++) {
+      /* NaN is "not known": left out, since it has no JSON form. */
+      if (isfinite (d->last.values[m]))
+        g_variant_builder_add (&metrics, "{sd}", amigo_metric_to_string (m), d->last.values[m]);
+    }
+    g_variant_builder_add (&builder, "(ssxa{sd})", d->uuid, d->name ? d->name : "",
+                           d->last.time_usec, &metrics);
+  }
+  amigo_daemon1_complete_list_domains (skeleton, invocation, g_variant_builder_end (&builder));
+  return TRUE;
+}
+
+static gboolean
+handle_get_history (AmigoDaemon1 *skeleton,
+                    GDBusMethodInvocation *invocation,
+                    const char *domain,
+                    const char *resource,
+                    gint64 from_usec,
+                    gint64 to_usec,
+                    AmigoDbusService *self)
+{
+  g_autofree char *uuid = NULL;
+  g_autoptr (GArray) points = NULL;
+  GError *error = NULL;
+  AmigoMetric metric;
+  GVariantBuilder builder;
+
+  if (!amigo_metric_from_string (resource, &metric)) {
+    g_autofree char *valid = amigo_dbus_service_valid_resources ();
+    return return_error (invocation,
+                         g_error_new (AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                                      "unknown resource '%s': expected one of %s", resource, valid));
+  }
+  if (!amigo_dbus_service_check_range (self, from_usec, to_usec, &error))
+    return return_error (invocation, error);
+  if (!amigo_dbus_service_resolve_domain (self, domain, &uuid, &error))
+    return return_error (invocation, error);
+
+  points = self->backend.query_history (self->user_data, uuid, metric, from_usec, to_usec, &error);
+  if (points == NULL) {
+    /* A tracked domain whose first samples are not stored yet has an empty
+     * history, not a missing one. */
+    if (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND)) {
+      g_clear_error (&error);
+      points = g_array_new (FALSE, FALSE, sizeof (AmigoHistoryPoint));
+    } else {
+      return return_error (invocation, error);
+    }
+  }
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(xdd)"));
+  for (guint i = 0; i < points->len; i++) {
+    const AmigoHistoryPoint *p = &g_array_index (points, AmigoHistoryPoint, i);
+    if (!isfinite (p->mean))
+      continue;
+    g_variant_builder_add (&builder, "(xdd)", p->time_usec, p->mean,
+                           isfinite (p->max) ? p->max : p->mean);
+  }
+  amigo_daemon1_complete_get_history (skeleton, invocation, g_variant_builder_end (&builder));
+  return TRUE;
+}
+
+gboolean
+amigo_dbus_service_start (AmigoDbusService *self,
+                          GDBusConnection *connection,
+                          const char *bus_name,
+                          GBusNameAcquiredCallback name_acquired,
+                          GBusNameLostCallback name_lost,
+                          gpointer callback_data,
+                          GError **error)
+{
+  g_return_val_if_fail (self->skeleton == NULL, FALSE);
+
+  self->connection = g_object_ref (connection);
+  self->skeleton = amigo_daemon1_skeleton_new ();
+  amigo_daemon1_set_version (self->skeleton, AMIGO_VERSION);
+  g_signal_connect (self->skeleton, "handle-get-status", G_CALLBACK (handle_get_status), self);
+  g_signal_connect (self->skeleton, "handle-list-domains", G_CALLBACK (handle_list_domains), self);
+  g_signal_connect (self->skeleton, "handle-get-history", G_CALLBACK (handle_get_history), self);
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
+                                         AMIGO_DBUS_PATH, error))
+    return FALSE;
+  self->owner_id = g_bus_own_name_on_connection (connection, bus_name, G_BUS_NAME_OWNER_FLAGS_NONE,
+                                                 name_acquired, name_lost, callback_data, NULL);
+  return TRUE;
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "amigo-metric.h"
+
+G_BEGIN_DECLS
+
+#define AMIGO_UUID_STRING_LEN 37   /* VIR_UUID_STRING_BUFLEN, without libvirt */
+
+/**
+ * AmigoTrackedDomain:
+ * @uuid: the libvirt UUID string.
+ * @name: the domain's name.
+ * @last: its latest sample; @last.time_usec is 0 before the first one.
+ *
+ * What the service shows of one domain. The daemon owns these.
+ */
+typedef struct {
+  char uuid[AMIGO_UUID_STRING_LEN];
+  char *name;
+  AmigoSample last;
+} AmigoTrackedDomain;
+
+/**
+ * AmigoDbusServiceBackend:
+ * @get_status: adds the GetStatus fields to @dict.
+ * @get_domains: the domains tracked now (borrowed GPtrArray of
+ *   AmigoTrackedDomain *).
+ * @has_history: (nullable): whether the store has history for @uuid, for
+ *   domains that are not tracked any more.
+ * @query_history: the points of one metric of one domain (a GArray of
+ *   AmigoHistoryPoint), or NULL with an error.
+ * @now_usec: the daemon's wall clock (simulated in the benchmark).
+ * @retention_usec: how far back history is kept.
+ *
+ * What the D-Bus service needs from the daemon. Arguments are validated
+ * before the backend is called: @query_history sees a known metric, a
+ * resolved UUID and a sane time range.
+ */
+typedef struct {
+  void (*get_status) (gpointer user_data, GVariantDict *dict);
+  GPtrArray *(*get_domains) (gpointer user_data);
+  gboolean (*has_history) (gpointer user_data, const char *uuid);
+  GArray *(*query_history) (gpointer user_data,
+                            const char *uuid,
+                            AmigoMetric metric,
+                            gint64 from_usec,
+                            gint64 to_usec,
+                            GError **error);
+  gint64 (*now_usec) (gpointer user_data);
+  gint64 retention_usec;
+} AmigoDbusServiceBackend;
+
+typedef struct _AmigoDbusService AmigoDbusService;
+
+/* @backend is copied; @user_data is passed to its functions. */
+AmigoDbusService *amigo_dbus_service_new (const AmigoDbusServiceBackend *backend,
+                                          gpointer user_data);
+void amigo_dbus_service_free (AmigoDbusService *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmigoDbusService, amigo_dbus_service_free)
+
+/* Exports org.amigo.Daemon1 at /org/amigo/Daemon1 on @connection and asks
+ * for the well-known name @bus_name; @name_acquired / @name_lost are called
+ * once it is owned, or could not be owned or was lost. */
+gboolean amigo_dbus_service_start (AmigoDbusService *self,
+                                   GDBusConnection *connection,
+                                   const char *bus_name,
+                                   GBusNameAcquiredCallback name_acquired,
+                                   GBusNameLostCallback name_lost,
+                                   gpointer callback_data,
+                                   GError **error);
+
+/* Resolves a domain argument (UUID in any case, or name) to a UUID. Fails
+ * with AMIGO_ERROR_NOT_FOUND naming it. Exposed for tests. */
+gboolean amigo_dbus_service_resolve_domain (AmigoDbusService *self,
+                                            const char *domain,
+                                            char **ret_uuid,
+                                            GError **error);
+
+/* Checks a GetHistory time range against the clock and the retention. */
+gboolean amigo_dbus_service_check_range (AmigoDbusService *self,
+                                         gint64 from_usec,
+                                         gint64 to_usec,
+                                         GError **error);
+
+/* The message listing the valid resource names, e.g. for amigoctl. */
+char *amigo_dbus_service_valid_resources (void);
+
+G_END_DECLS

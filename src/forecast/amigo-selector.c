@@ -1,0 +1,886 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "amigo/amigo-selector.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "amigo-error.h"
+#include "amigo-time.h"
+#include "amigo/amigo-model.h"
+#include "amigo-selector-private.h"
+
+/*
+ * Model selection and calibration for window peaks. See docs/forecast.md.
+ *
+ * Every candidate yields a "base" for the peak of the next @horizon steps;
+ * the bound is the base corrected by the empirical quantile of what the base
+ * missed at past origins on this series (split conformal prediction): either
+ * additively (peak - base) or multiplicatively (peak / base). The candidate
+ * with the lowest pinball loss over the backtest wins.
+ *
+ * Built-in bases are evaluated at every step of the last week (cheap, O(n)
+ * with sliding maxima); registered models (amigo_model_classes()) forecast
+ * the series of window peaks (blocks of @horizon steps) and are backtested
+ * at the last @registry_origins block boundaries with leave-one-out
+ * calibration, then compared with the best built-in on those same origins.
+ */
+
+typedef enum {
+  BASE_LAST,
+  BASE_RECENT,
+  BASE_SEASONAL,
+  BASE_DAY_PEAK,
+  BASE_MIX,
+  BASE_SAME_HOUR,
+  BASE_LAST_ONE
+} BaseKind;
+
+/* How a base is corrected by its past errors. */
+typedef enum {
+  FORM_ADD,      /* base + q-quantile of (peak - base) */
+  FORM_RATIO,    /* base * q-quantile of (peak / base) */
+  FORM_LAST
+} Form;
+
+static const char *const base_names[] = {
+  [BASE_LAST] = "conformal_last",
+  [BASE_RECENT] = "conformal_recent",
+  [BASE_SEASONAL] = "conformal_seasonal",
+  [BASE_DAY_PEAK] = "conformal_day_peak",
+  [BASE_MIX] = "conformal_mix",
+  [BASE_SAME_HOUR] = "conformal_same_hour",
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (base_names) == BASE_LAST_ONE);
+
+/* How far back the backtest looks: a week holds each weekday once, and
+ * older behaviour says less about the next hour than recent behaviour. */
+#define BACKTEST_DAYS 7
+/* Registered models are fitted on at most this many days of window peaks. */
+#define REGISTRY_TRAIN_DAYS 7
+
+struct _AmigoSelector {
+  AmigoSelectorOptions options;
+  gboolean selected;
+  gboolean last_reselected;
+  gint64 selected_end_usec;
+  gint64 step_usec;
+  gsize horizon;
+  /* the choice */
+  gboolean prior;
+  int base;                        /* BaseKind, or -1 for a registered model */
+  const AmigoModelClass *klass;
+  Form form;
+  double offset;
+  double ratio_floor;
+  double score;
+  char model[32];
+  const AmigoModelClass *const *classes;  /* NULL = the registry */
+};
+
+void
+amigo_selector_options_init (AmigoSelectorOptions *options)
+{
+  g_return_if_fail (options != NULL);
+  memset (options, 0, sizeof (*options));
+  options->quantile = 0.95;
+  options->season = 0;
+  options->resource = AMIGO_RESOURCE_CPU;
+  options->workload = AMIGO_WORKLOAD_CLASS_UNKNOWN;
+  options->seed = 0;
+  options->registry_origins = 19;
+  options->reselect_usec = AMIGO_USEC_PER_DAY;
+  options->model_budget_usec = 200;
+}
+
+AmigoSelector *
+amigo_selector_new (const AmigoSelectorOptions *options)
+{
+  AmigoSelector *self = g_new0 (AmigoSelector, 1);
+
+  if (options != NULL)
+    self->options = *options;
+  else
+    amigo_selector_options_init (&self->options);
+  if (self->options.reselect_usec <= 0)
+    self->options.reselect_usec = AMIGO_USEC_PER_DAY;
+  self->base = -1;
+  return self;
+}
+
+void
+amigo_selector_free (AmigoSelector *self)
+{
+  g_free (self);
+}
+
+void
+amigo_selector_set_classes (AmigoSelector *self, const AmigoModelClass *const *classes)
+{
+  g_return_if_fail (self != NULL);
+  self->classes = classes;
+  self->selected = FALSE;
+}
+
+gboolean
+amigo_selector_last_reselected (const AmigoSelector *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  return self->last_reselected;
+}
+
+static double
+pinball (double actual, double bound, double q)
+{
+  return actual >= bound ? q * (actual - bound) : (1.0 - q) * (bound - actual);
+}
+
+/* Sliding maximum ignoring NAN: out[i] = max (v[i - w + 1 .. i]) (NAN if no
+ * finite value there). Monotonic deque, O(n). */
+static void
+sliding_max (const double *v, gsize n, gsize w, double *out, gsize *deque)
+{
+  gsize head = 0, tail = 0;
+
+  for (gsize i = 0; i < n; i++) {
+    if (isfinite (v[i])) {
+      while (tail > head && v[deque[tail - 1]] <= v[i])
+        tail--;
+      deque[tail++] = i;
+    }
+    while (tail > head && deque[head] + w <= i)
+      head++;
+    out[i] = tail > head ? v[deque[head]] : NAN;
+  }
+}
+
+/* k-th smallest (0-based) of a[0..n), reorders a. */
+static double
+select_kth (double *a, gsize n, gsize k)
+{
+  gsize lo = 0, hi = n - 1;
+
+  while (lo < hi) {
+    double pivot = a[lo + (hi - lo) / 2];
+    gsize i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < pivot)
+        i++;
+      while (a[j] > pivot)
+        j--;
+      if (i <= j) {
+        double t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        if (j == 0)
+          break;
+        j--;
+      }
+    }
+    if (k <= j)
+      hi = j;
+    else if (k >= i)
+      lo = i;
+    else
+      return a[k];
+  }
+  return a[k];
+}
+
+/* Split-conformal quantile: the ceil((n + 1) q)-th smallest residual, the
+ * largest one when n is too small for that rank. Reorders @r. */
+static double
+conformal_quantile (double *r, gsize n, double q)
+{
+  gsize k = (gsize) ceil ((n + 1) * q);
+
+  if (n == 0)
+    return NAN;
+  if (k > n)
+    k = n;
+  return select_kth (r, n, k - 1);
+}
+
+static double
+max_range (const double *v, gssize from, gssize to)
+{
+  double m = NAN;
+
+  for (gssize i = MAX (from, 0); i < to; i++) {
+    if (isfinite (v[i]) && !(v[i] <= m))
+      m = v[i];
+  }
+  return m;
+}
+
+static double
+last_finite (const double *v, gsize t)
+{
+  while (t > 0) {
+    if (isfinite (v[t - 1]))
+      return v[t - 1];
+    t--;
+  }
+  return NAN;
+}
+
+/* Base of a built-in at the origin t (values[0..t) known), computed
+ * directly; windows that reach before the start are truncated. */
+static double
+base_at (BaseKind kind, const double *v, gsize t, gsize h, gsize season)
+{
+  double last = last_finite (v, t), b;
+  gsize hs = MIN (h, season);
+
+  switch (kind) {
+  case BASE_LAST:
+    return last;
+  case BASE_RECENT:
+    b = max_range (v, (gssize) t - (gssize) h, t);
+    return isfinite (b) ? b : last;
+  case BASE_SEASONAL:
+    b = max_range (v, (gssize) t - (gssize) season, (gssize) t - (gssize) season + (gssize) hs);
+    return isfinite (b) ? b : last;
+  case BASE_DAY_PEAK:
+    b = max_range (v, (gssize) t - (gssize) season, t);
+    return isfinite (b) ? b : last;
+  case BASE_MIX:
+    return fmax (base_at (BASE_RECENT, v, t, h, season), base_at (BASE_SEASONAL, v, t, h, season));
+  case BASE_SAME_HOUR:
+    /* the highest peak around this time of day (one window either side)
+     * over the past week: daily jobs recur, calm hours stay calm */
+    b = NAN;
+    for (gsize d = 1; d <= BACKTEST_DAYS && t >= d * season + h; d++) {
+      gsize a = t - d * season - h;
+      double m = max_range (v, (gssize) a, (gssize) MIN (a + 3 * h, t));
+      if (isfinite (m) && !(m <= b))
+        b = m;
+    }
+    return isfinite (b) ? b : last;
+  case BASE_LAST_ONE:
+  default:
+    g_assert_not_reached ();
+  }
+  return NAN;
+}
+
+static gsize
+base_lookback (BaseKind kind, gsize h, gsize season)
+{
+  switch (kind) {
+  case BASE_LAST:
+    return 1;
+  case BASE_RECENT:
+    return h;
+  case BASE_SAME_HOUR:
+    return 3 * h <= season ? season + h : G_MAXSIZE / 4;
+  case BASE_SEASONAL:
+  case BASE_DAY_PEAK:
+  case BASE_MIX:
+  case BASE_LAST_ONE:
+  default:
+    return season;
+  }
+}
+
+static double
+apply (Form form, double base, double offset, double ratio_floor)
+{
+  double u;
+
+  switch (form) {
+  case FORM_RATIO:
+    u = fmax (base, ratio_floor) * offset;
+    break;
+  case FORM_ADD:
+  case FORM_LAST:
+  default:
+    u = base + offset;
+    break;
+  }
+  return fmax (u, 0.0);
+}
+
+static double
+residual (Form form, double actual, double base, double ratio_floor)
+{
+  switch (form) {
+  case FORM_RATIO:
+    return actual / fmax (base, ratio_floor);
+  case FORM_ADD:
+  case FORM_LAST:
+  default:
+    return actual - base;
+  }
+}
+
+static double
+recent_mean (const double *v, gsize t, gsize h)
+{
+  double sum = 0.0;
+  gsize n = 0;
+
+  for (gsize i = t > h ? t - h : 0; i < t; i++) {
+    if (isfinite (v[i])) {
+      sum += v[i];
+      n++;
+    }
+  }
+  return n > 0 ? sum / n : last_finite (v, t);
+}
+
+/* Smallest number of backtest origins for which the conformal rank
+ * ceil((n + 1) q) exists: below it the class prior is used instead. */
+static gsize
+min_origins (double q)
+{
+  return (gsize) ceil (q / (1.0 - q));
+}
+
+typedef struct {
+  const double *v;
+  gsize n;
+  gsize h;
+  gsize season;
+  double q;
+  double ratio_floor;      /* bases are floored here before a ratio */
+  /* per-origin arrays for origins t0 .. n - h */
+  gsize t0;
+  gsize n_origins;
+  double *actual;
+  double *base[BASE_LAST_ONE];
+  double *scratch;
+} Backtest;
+
+typedef struct {
+  Form form;
+  double offset;
+  double score;
+} Fit;
+
+/* Conformal correction from the origins [from, to); NAN if too few. */
+static double
+conformal_offset (const Backtest *bt, const double *base, Form form, gsize from, gsize to)
+{
+  gsize m = 0;
+  double n_eff, q_eff;
+  gsize k;
+
+  for (gsize i = from; i < to; i++) {
+    if (!isfinite (bt->actual[i]) || !isfinite (base[i]))
+      continue;
+    bt->scratch[m++] = residual (form, bt->actual[i], base[i], bt->ratio_floor);
+  }
+  if (m < min_origins (bt->q))
+    return NAN;
+  /* Origins one step apart share most of their window: only about m / h
+   * of them are independent. The finite-sample rank is taken for that
+   * effective count, then applied to all m residuals. */
+  n_eff = MAX ((double) m / bt->h, 1.0);
+  q_eff = MIN (ceil ((n_eff + 1) * bt->q) / n_eff, 1.0);
+  k = (gsize) ceil (q_eff * m);
+  return select_kth (bt->scratch, m, CLAMP (k, 1, m) - 1);
+}
+
+static double
+mean_loss (const Backtest *bt, const double *base, Form form, double offset, gsize from, gsize to)
+{
+  double loss = 0.0;
+  gsize m = 0;
+
+  for (gsize i = from; i < to; i++) {
+    if (!isfinite (bt->actual[i]) || !isfinite (base[i]))
+      continue;
+    loss += pinball (bt->actual[i], apply (form, base[i], offset, bt->ratio_floor), bt->q);
+    m++;
+  }
+  return m > 0 ? loss / m : INFINITY;
+}
+
+/* Correction learned from every origin of the backtest; score = in-sample
+ * pinball loss with it. (Scoring on a held-out last day was tried: on the
+ * Bitbrains traces it lowered coverage and raised the loss.) */
+static Fit
+calibrate (const Backtest *bt, const double *base, Form form)
+{
+  Fit f = { form, NAN, INFINITY };
+
+  f.offset = conformal_offset (bt, base, form, 0, bt->n_origins);
+  if (isnan (f.offset))
+    return f;
+  f.score = mean_loss (bt, base, form, f.offset, 0, bt->n_origins);
+  return f;
+}
+
+/* What one fit + forecast of each registered model cost the last time it
+ * ran in this process: knowledge about the model's code, not about any VM.
+ * A model over the budget (ARIMA and LSTM take tens to hundreds of ms) is
+ * not tried again by selectors with that budget. */
+#define MAX_COST_ENTRIES 32
+static struct {
+  const AmigoModelClass *klass;
+  gint64 usec;
+} model_costs[MAX_COST_ENTRIES];
+G_LOCK_DEFINE_STATIC (model_costs);
+
+/* CPU time of this thread: on a busy host wall time would charge the
+ * neighbours' work to the model. */
+static gint64
+thread_cpu_usec (void)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    return g_get_monotonic_time ();
+  return (gint64) ts.tv_sec * AMIGO_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+static gint64
+model_cost_get (const AmigoModelClass *klass)
+{
+  gint64 usec = -1;
+
+  G_LOCK (model_costs);
+  for (guint i = 0; i < MAX_COST_ENTRIES && model_costs[i].klass != NULL; i++) {
+    if (model_costs[i].klass == klass)
+      usec = model_costs[i].usec;
+  }
+  G_UNLOCK (model_costs);
+  return usec;
+}
+
+static void
+model_cost_set (const AmigoModelClass *klass, gint64 usec)
+{
+  G_LOCK (model_costs);
+  for (guint i = 0; i < MAX_COST_ENTRIES; i++) {
+    if (model_costs[i].klass == NULL || model_costs[i].klass == klass) {
+      model_costs[i].klass = klass;
+      model_costs[i].usec = usec;
+      break;
+    }
+  }
+  G_UNLOCK (model_costs);
+}
+
+/* Registered models forecast the series of window peaks. Returns the LOO
+ * score over the last @r block origins and sets the offset; the common
+ * origins are reported so the best built-in can be scored on them. */
+static gboolean
+registry_candidate (const AmigoModelClass *klass,
+                    const double *blocks, gsize nb, gint64 block_step_usec,
+                    gsize block_season, const AmigoSelectorOptions *opt,
+                    guint r, double ratio_floor, Fit *ret_fit, double *ret_uppers,
+                    double *ret_losses)
+{
+  g_autofree double *resid = g_new (double, r);
+  g_autofree double *others = g_new (double, r);
+  AmigoModelOptions mopt = { opt->resource, block_season, opt->seed, 0 };
+  gsize train_max = REGISTRY_TRAIN_DAYS * MAX (block_season, 1);
+  double loss = 0.0;
+
+  if (nb < r + MAX (klass->min_history, 2))
+    return FALSE;
+  if (opt->model_budget_usec > 0 && model_cost_get (klass) > opt->model_budget_usec) {
+    g_debug ("selector: model '%s' costs %" G_GINT64_FORMAT " us per fit, over the budget, left out",
+             klass->name, model_cost_get (klass));
+    return FALSE;
+  }
+  mopt.max_train = train_max;
+  for (guint i = 0; i < r; i++) {
+    gsize t = nb - r + i;
+    AmigoSeries s = { 0, block_step_usec, t, blocks };
+    g_autoptr(AmigoModel) model = NULL;
+    double mean, upper;
+
+    if (t > train_max) {
+      s.values = blocks + (t - train_max);
+      s.n_values = train_max;
+    }
+    gint64 t_start = thread_cpu_usec ();
+    model = amigo_model_fit (klass, &s, &mopt, NULL);
+    if (model == NULL || !amigo_model_forecast (model, 1, opt->quantile, &mean, NULL, &upper, NULL) ||
+        !isfinite (upper) || !isfinite (blocks[t]))
+      return FALSE;
+    if (i == 0) {
+      gint64 cost = thread_cpu_usec () - t_start;
+      model_cost_set (klass, cost);
+      if (opt->model_budget_usec > 0 && cost > opt->model_budget_usec) {
+        g_debug ("selector: model '%s' took %" G_GINT64_FORMAT " us for one fit, over the budget, left out",
+                 klass->name, cost);
+        return FALSE;
+      }
+    }
+    ret_uppers[i] = upper;
+    resid[i] = blocks[t] - upper;
+  }
+  for (guint i = 0; i < r; i++) {
+    gsize m = 0;
+    double off;
+    for (guint j = 0; j < r; j++) {
+      if (j != i)
+        others[m++] = resid[j];
+    }
+    /* Nineteen origins are enough to widen a model's own bound, too few
+     * to narrow it safely: the correction is never negative. */
+    off = fmax (conformal_quantile (others, m, opt->quantile), 0.0);
+    ret_losses[i] = pinball (blocks[nb - r + i], fmax (ret_uppers[i] + off, 0.0), opt->quantile);
+    loss += ret_losses[i];
+  }
+  memcpy (others, resid, r * sizeof (double));
+  ret_fit->form = FORM_ADD;
+  ret_fit->offset = fmax (conformal_quantile (others, r, opt->quantile), 0.0);
+  ret_fit->score = loss / r;
+  (void) ratio_floor;
+  return TRUE;
+}
+
+/* Window peaks in blocks of @h steps, aligned on the end of the history. */
+static double *
+make_blocks (const double *v, gsize n, gsize h, gsize max_blocks, gsize *ret_nb)
+{
+  gsize nb = MIN (n / h, max_blocks);
+  double *b = g_new (double, MAX (nb, 1));
+
+  for (gsize j = 0; j < nb; j++) {
+    gsize end = n - (nb - 1 - j) * h;
+    b[j] = max_range (v, (gssize) (end - h), end);
+  }
+  *ret_nb = nb;
+  return b;
+}
+
+static double
+series_spread (const double *v, gsize n)
+{
+  double mean = 0.0, var = 0.0;
+  gsize m = 0;
+
+  for (gsize i = 0; i < n; i++) {
+    if (isfinite (v[i])) {
+      mean += v[i];
+      m++;
+    }
+  }
+  if (m < 2)
+    return 0.0;
+  mean /= m;
+  for (gsize i = 0; i < n; i++) {
+    if (isfinite (v[i]))
+      var += (v[i] - mean) * (v[i] - mean);
+  }
+  return sqrt (var / (m - 1));
+}
+
+static double
+scale_floor (const double *v, gsize from, gsize n)
+{
+  double sum = 0.0;
+  gsize m = 0;
+
+  for (gsize i = from; i < n; i++) {
+    if (isfinite (v[i])) {
+      sum += fabs (v[i]);
+      m++;
+    }
+  }
+  /* Ratios to a base near zero explode: bases are floored at 1 % of the
+   * series' mean magnitude (and a tiny absolute value for all-zero ones). */
+  return fmax (m > 0 ? 0.01 * sum / m : 0.0, 1e-9);
+}
+
+static void
+set_name (AmigoSelector *self, const char *name)
+{
+  g_strlcpy (self->model, name, sizeof (self->model));
+}
+
+static void
+select_prior (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
+{
+  const AmigoWorkloadPrior *prior = amigo_workload_class_prior (self->options.workload);
+
+  self->prior = TRUE;
+  self->klass = NULL;
+  self->base = BASE_DAY_PEAK;
+  for (guint k = 0; k < BASE_LAST_ONE; k++) {
+    if (g_strcmp0 (base_names[k], prior->model) == 0)
+      self->base = k;
+  }
+  self->form = FORM_ADD;
+  /* Too short to backtest: the class's estimator plus its inflation times
+   * the spread seen so far. */
+  self->offset = prior->inflation * series_spread (v, n);
+  self->ratio_floor = 0.0;
+  self->score = NAN;
+  set_name (self, base_names[self->base]);
+}
+
+static void
+reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
+{
+  const AmigoModelClass *const *classes = self->classes != NULL ? self->classes : amigo_model_classes ();
+  Backtest bt = { v, n, h, season, self->options.quantile };
+  g_autofree gsize *deque = g_new (gsize, n);
+  g_autofree double *max_h = g_new (double, n);
+  g_autofree double *max_s = g_new (double, n);
+  gsize first, lookback = 0;
+  gboolean eligible[BASE_LAST_ONE];
+  Fit best = { FORM_ADD, NAN, INFINITY };
+  int best_base = -1;
+  gsize hs = MIN (h, season);
+
+  self->prior = FALSE;
+  self->klass = NULL;
+  /* Origins t (first value of the window) run over the last week, where the
+   * window [t, t + h) is complete. */
+  if (n < 2 * h) {
+    select_prior (self, v, n, h, season);
+    return;
+  }
+  first = n - h + 1 > BACKTEST_DAYS * season ? n - h + 1 - BACKTEST_DAYS * season : 0;
+  for (guint k = 0; k < BASE_LAST_ONE; k++) {
+    gsize lb = base_lookback (k, h, season);
+    gsize t0 = MAX (first, lb);
+    eligible[k] = n - h + 1 > t0 && n - h + 1 - t0 >= min_origins (bt.q);
+    if (eligible[k])
+      lookback = MAX (lookback, lb);
+  }
+  if (lookback == 0) {
+    select_prior (self, v, n, h, season);
+    return;
+  }
+  bt.t0 = MAX (first, lookback);
+  bt.n_origins = n - h + 1 - bt.t0;
+  bt.ratio_floor = scale_floor (v, first, n);
+  bt.actual = g_new (double, bt.n_origins);
+  bt.scratch = g_new (double, bt.n_origins);
+  for (guint k = 0; k < BASE_LAST_ONE; k++)
+    bt.base[k] = eligible[k] ? g_new (double, bt.n_origins) : NULL;
+
+  sliding_max (v, n, h, max_h, deque);
+  sliding_max (v, n, season, max_s, deque);
+  {
+    double last = NAN;
+    for (gsize i = 0; i < bt.t0; i++) {
+      if (isfinite (v[i]))
+        last = v[i];
+    }
+    for (gsize i = 0; i < bt.n_origins; i++) {
+      gsize t = bt.t0 + i;
+      double recent, seasonal;
+      if (isfinite (v[t - 1]))
+        last = v[t - 1];
+      bt.actual[i] = max_h[t + h - 1];
+      recent = isfinite (max_h[t - 1]) ? max_h[t - 1] : last;
+      if (bt.base[BASE_LAST] != NULL)
+        bt.base[BASE_LAST][i] = last;
+      if (bt.base[BASE_RECENT] != NULL)
+        bt.base[BASE_RECENT][i] = recent;
+      if (bt.base[BASE_SEASONAL] != NULL || bt.base[BASE_MIX] != NULL) {
+        double s = hs == h ? max_h[t - season + h - 1] : max_s[t - 1];
+        seasonal = isfinite (s) ? s : last;
+        if (bt.base[BASE_SEASONAL] != NULL)
+          bt.base[BASE_SEASONAL][i] = seasonal;
+        if (bt.base[BASE_MIX] != NULL)
+          bt.base[BASE_MIX][i] = fmax (recent, seasonal);
+      }
+      if (bt.base[BASE_DAY_PEAK] != NULL)
+        bt.base[BASE_DAY_PEAK][i] = isfinite (max_s[t - 1]) ? max_s[t - 1] : last;
+      if (bt.base[BASE_SAME_HOUR] != NULL) {
+        double b = NAN;
+        for (gsize d = 1; d <= BACKTEST_DAYS && t >= d * season + h; d++) {
+          gsize a = t - d * season - h;
+          for (gsize j = 1; j <= 3; j++) {
+            double m = max_h[a + j * h - 1];
+            if (isfinite (m) && !(m <= b))
+              b = m;
+          }
+        }
+        bt.base[BASE_SAME_HOUR][i] = isfinite (b) ? b : last;
+      }
+    }
+  }
+
+  for (guint k = 0; k < BASE_LAST_ONE; k++) {
+    if (bt.base[k] == NULL)
+      continue;
+    for (Form form = 0; form < FORM_LAST; form++) {
+      Fit f = calibrate (&bt, bt.base[k], form);
+      g_debug ("selector: '%s' form %d score %g offset %g", base_names[k], form, f.score, f.offset);
+      if (f.score < best.score) {
+        best = f;
+        best_base = k;
+      }
+    }
+  }
+
+  if (best_base < 0) {
+    select_prior (self, v, n, h, season);
+    goto out;
+  }
+  self->base = best_base;
+  self->form = best.form;
+  self->offset = best.offset;
+  self->ratio_floor = bt.ratio_floor;
+  self->score = best.score;
+  set_name (self, base_names[best_base]);
+
+  /* Registered models on the series of window peaks. */
+  if (self->options.registry_origins >= 2 && classes[0] != NULL) {
+    guint r = self->options.registry_origins;
+    gsize block_season = season % h == 0 ? season / h : 0;
+    gsize nb;
+    g_autofree double *blocks = make_blocks (v, n, h, (REGISTRY_TRAIN_DAYS + 1) * MAX (season / h, 1) + r, &nb);
+    g_autofree double *uppers = g_new (double, r);
+    g_autofree double *builtin_losses = g_new (double, r);
+    g_autofree double *losses = g_new (double, r);
+    double builtin_loss = 0.0, best_gain = 0.0;
+    gboolean have_builtin = nb >= r;
+
+    /* The best built-in on the same origins, with its own calibration. */
+    for (guint i = 0; i < r && have_builtin; i++) {
+      gsize t = n - (r - i) * h;
+      if (t < bt.t0) {
+        have_builtin = FALSE;
+        break;
+      }
+      builtin_losses[i] = pinball (bt.actual[t - bt.t0],
+                                   apply (best.form, bt.base[best_base][t - bt.t0], best.offset, bt.ratio_floor),
+                                   bt.q);
+      builtin_loss += builtin_losses[i] / r;
+    }
+    for (gsize c = 0; have_builtin && classes[c] != NULL; c++) {
+      Fit f;
+      double mean_d = 0.0, var_d = 0.0;
+      if (!registry_candidate (classes[c], blocks, nb, (gint64) h * self->step_usec, block_season,
+                               &self->options, r, bt.ratio_floor, &f, uppers, losses))
+        continue;
+      /* A registered model replaces the built-in only if it is better by
+       * more than chance on these few origins: one-sided paired test at 5 %
+       * (mean loss difference above 1.645 standard errors). */
+      for (guint i = 0; i < r; i++)
+        mean_d += (builtin_losses[i] - losses[i]) / r;
+      for (guint i = 0; i < r; i++)
+        var_d += (builtin_losses[i] - losses[i] - mean_d) * (builtin_losses[i] - losses[i] - mean_d) / (r - 1);
+      g_debug ("selector: model '%s' score %g (best built-in %g, gain %g +- %g)", classes[c]->name, f.score,
+               builtin_loss, mean_d, sqrt (var_d / r));
+      if (mean_d > 1.645 * sqrt (var_d / r) && mean_d > best_gain) {
+        best_gain = mean_d;
+        self->klass = classes[c];
+        self->base = -1;
+        self->form = FORM_ADD;
+        self->offset = f.offset;
+        self->score = f.score;
+        set_name (self, classes[c]->name);
+      }
+    }
+  }
+
+out:
+  g_free (bt.actual);
+  g_free (bt.scratch);
+  for (guint k = 0; k < BASE_LAST_ONE; k++)
+    g_free (bt.base[k]);
+}
+
+gboolean
+amigo_selector_forecast (AmigoSelector *self,
+                         const AmigoSeries *history,
+                         gsize horizon,
+                         AmigoWindowForecast *ret,
+                         GError **error)
+{
+  const double *v;
+  gsize n, season, finite = 0;
+  gint64 end_usec;
+  double base, upper;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (ret != NULL, FALSE);
+  if (!(self->options.quantile > 0.5 && self->options.quantile < 1.0)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "quantile must be in (0.5, 1), got %g", self->options.quantile);
+    return FALSE;
+  }
+  if (history == NULL || (history->n_values > 0 && history->values == NULL)) {
+    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "no history given to the selector");
+    return FALSE;
+  }
+  if (history->step_usec <= 0) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "series step must be positive, got %" G_GINT64_FORMAT " us", history->step_usec);
+    return FALSE;
+  }
+  if (horizon == 0) {
+    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "forecast horizon must be at least one step");
+    return FALSE;
+  }
+  v = history->values;
+  n = history->n_values;
+  for (gsize i = 0; i < n; i++) {
+    if (isfinite (v[i]))
+      finite++;
+  }
+  if (finite == 0) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INSUFFICIENT_HISTORY,
+                 "series '%s' has no usable sample (%" G_GSIZE_FORMAT " values, all missing)",
+                 amigo_resource_to_string (self->options.resource), n);
+    return FALSE;
+  }
+  season = self->options.season > 0 ? self->options.season
+                                     : (gsize) MAX (AMIGO_USEC_PER_DAY / history->step_usec, 1);
+  end_usec = history->start_usec + (gint64) n * history->step_usec;
+
+  self->last_reselected = FALSE;
+  if (!self->selected || self->horizon != horizon || self->step_usec != history->step_usec ||
+      end_usec < self->selected_end_usec ||
+      end_usec - self->selected_end_usec >= self->options.reselect_usec ||
+      (self->prior && end_usec != self->selected_end_usec)) {
+    self->step_usec = history->step_usec;
+    self->horizon = horizon;
+    reselect (self, v, n, horizon, season);
+    self->selected = TRUE;
+    self->selected_end_usec = end_usec;
+    self->last_reselected = TRUE;
+  }
+
+  if (self->klass != NULL) {
+    gsize nb;
+    gsize block_season = season % horizon == 0 ? season / horizon : 0;
+    gsize train_max = REGISTRY_TRAIN_DAYS * MAX (block_season, 1);
+    g_autofree double *blocks = make_blocks (v, n, horizon, train_max, &nb);
+    AmigoSeries s = { 0, (gint64) horizon * history->step_usec, nb, blocks };
+    AmigoModelOptions mopt = { self->options.resource, block_season, self->options.seed, train_max };
+    g_autoptr(AmigoModel) model = amigo_model_fit (self->klass, &s, &mopt, NULL);
+    double mean;
+
+    if (model == NULL || !amigo_model_forecast (model, 1, self->options.quantile, &mean, NULL, &base, NULL) ||
+        !isfinite (base)) {
+      /* The model cannot fit this history any more: fall back to the prior. */
+      g_debug ("selector: model '%s' failed, using the class prior", self->klass->name);
+      select_prior (self, v, n, horizon, season);
+      base = base_at (self->base, v, n, horizon, season);
+    }
+  } else {
+    base = base_at (self->base, v, n, horizon, season);
+  }
+  upper = apply (self->form, base, self->offset, self->ratio_floor);
+  {
+    /* Never above the highest value of the backtest period: beyond it the
+     * bound only protects against a new record, which the residuals of
+     * this series say nothing about. */
+    double cap = max_range (v, (gssize) n - (gssize) (BACKTEST_DAYS * season), n);
+    if (isfinite (cap))
+      upper = fmin (upper, cap);
+  }
+
+  memset (ret, 0, sizeof (*ret));
+  g_strlcpy (ret->model, self->model, sizeof (ret->model));
+  ret->window_upper = upper;
+  ret->window_mean = recent_mean (v, n, horizon);
+  ret->score = self->score;
+  return TRUE;
+}

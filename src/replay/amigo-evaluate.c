@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "amigo-evaluate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "amigo-error.h"
+#include "amigo-time.h"
+
+/* The `amigo` method is the selector the daemon uses. Its header arrives
+ * with another piece of work: until it exists (and its code is linked) the
+ * method is reported missing. The weak references let amigo-replay link
+ * either way; the forecast library is linked whole so that they resolve
+ * when the selector is there. */
+#if defined(__has_include)
+#if __has_include("amigo/amigo-selector.h")
+#define HAVE_SELECTOR 1
+#include "amigo/amigo-selector.h"
+#pragma weak amigo_selector_options_init
+#pragma weak amigo_selector_new
+#pragma weak amigo_selector_free
+#pragma weak amigo_selector_forecast
+#endif
+#endif
+
+typedef struct {
+  char *name;
+  const AmigoModelClass *klass; /* NULL: the amigo selector */
+  GArray *outcomes[AMIGO_RESOURCE_LAST];
+  double forecast_us[AMIGO_RESOURCE_LAST];
+  gsize n_forecasts[AMIGO_RESOURCE_LAST];
+  gsize failures[AMIGO_RESOURCE_LAST];
+  char *first_failure[AMIGO_RESOURCE_LAST];
+} Method;
+
+struct _AmigoEvaluation {
+  AmigoEvaluateOptions options;
+  GPtrArray *methods;
+  double *mean;
+  double *upper;
+  gsize buffer_len;
+};
+
+void
+amigo_evaluate_options_init (AmigoEvaluateOptions *options)
+{
+  g_return_if_fail (options != NULL);
+  options->quantile = 0.95;
+  options->window_usec = AMIGO_USEC_PER_HOUR;
+  options->origin_every_usec = 4 * AMIGO_USEC_PER_HOUR;
+  options->min_history_usec = AMIGO_USEC_PER_DAY;
+  options->max_history_usec = 7 * AMIGO_USEC_PER_DAY;
+  options->seed = 42;
+}
+
+gboolean
+amigo_evaluate_options_check (const AmigoEvaluateOptions *options, GError **error)
+{
+  if (!(options->quantile > 0.5 && options->quantile < 1.0)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "quantile must be in (0.5, 1), got %g",
+                 options->quantile);
+    return FALSE;
+  }
+  if (options->window_usec <= 0 || options->origin_every_usec <= 0 || options->min_history_usec <= 0 ||
+      options->max_history_usec <= 0) {
+    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "durations must be positive");
+    return FALSE;
+  }
+  if (options->max_history_usec < options->min_history_usec) {
+    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                         "max-history must not be shorter than min-history");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+amigo_evaluate_parse_duration (const char *text, gint64 *ret_usec, GError **error)
+{
+  static const struct {
+    char suffix;
+    gint64 usec;
+  } units[] = {
+    { 's', AMIGO_USEC_PER_SEC },
+    { 'm', AMIGO_USEC_PER_MIN },
+    { 'h', AMIGO_USEC_PER_HOUR },
+    { 'd', AMIGO_USEC_PER_DAY },
+    { 'w', 7 * AMIGO_USEC_PER_DAY },
+  };
+  gint64 unit = AMIGO_USEC_PER_SEC;
+  guint64 n = 0;
+  const char *p = text;
+
+  if (text == NULL || !g_ascii_isdigit (text[0]))
+    goto bad;
+  while (g_ascii_isdigit (*p)) {
+    n = n * 10 + (guint64) (*p - '0');
+    if (n > G_GUINT64_CONSTANT (1000000000))
+      goto bad;
+    p++;
+  }
+  if (*p != '\0') {
+    gboolean found = FALSE;
+    for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
+      if (*p == units[i].suffix) {
+        unit = units[i].usec;
+        found = TRUE;
+      }
+    }
+    if (!found || p[1] != '\0')
+      goto bad;
+  }
+  /* 10^9 weeks would overflow; nobody replays more than ~100 years */
+  if (n == 0 || (double) n * (double) unit > 100.0 * 366 * AMIGO_USEC_PER_DAY)
+    goto bad;
+  *ret_usec = (gint64) n * unit;
+  return TRUE;
+
+bad:
+  g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+               "'%s' is not a duration (a positive whole number with s, m, h, d or w, e.g. '4h', '7d')",
+               text != NULL ? text : "");
+  return FALSE;
+}
+
+double
+amigo_evaluate_pinball (double quantile, double actual, double reservation)
+{
+  if (actual >= reservation)
+    return quantile * (actual - reservation);
+  return (1.0 - quantile) * (reservation - actual);
+}
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a;
+  double y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+void
+amigo_evaluate_metrics (const AmigoWindowOutcome *outcomes, gsize n_outcomes, double quantile,
+                        AmigoMetrics *ret_metrics)
+{
+  g_autofree double *ratios = NULL;
+  gsize n_ratios = 0;
+  gsize covered = 0;
+  double sum_reservation = 0;
+  double sum_peak = 0;
+  double sum_pinball = 0;
+
+  ret_metrics->coverage = NAN;
+  ret_metrics->slack = NAN;
+  ret_metrics->slack_median = NAN;
+  ret_metrics->pinball = NAN;
+  ret_metrics->windows = n_outcomes;
+  if (n_outcomes == 0)
+    return;
+
+  ratios = g_new (double, n_outcomes);
+  for (gsize i = 0; i < n_outcomes; i++) {
+    const AmigoWindowOutcome *o = &outcomes[i];
+
+    if (o->peak <= o->reservation)
+      covered++;
+    sum_reservation += o->reservation;
+    sum_peak += o->peak;
+    sum_pinball += amigo_evaluate_pinball (quantile, o->peak, o->reservation) / o->scale;
+    if (o->peak > 0)
+      ratios[n_ratios++] = o->reservation / o->peak - 1.0;
+  }
+  ret_metrics->coverage = (double) covered / (double) n_outcomes;
+  if (sum_peak > 0)
+    ret_metrics->slack = sum_reservation / sum_peak - 1.0;
+  ret_metrics->pinball = sum_pinball / (double) n_outcomes;
+  if (n_ratios > 0) {
+    qsort (ratios, n_ratios, sizeof (double), compare_doubles);
+    if (n_ratios % 2 == 1)
+      ret_metrics->slack_median = ratios[n_ratios / 2];
+    else
+      ret_metrics->slack_median = (ratios[n_ratios / 2 - 1] + ratios[n_ratios / 2]) / 2.0;
+  }
+}
+
+static void
+method_free (gpointer data)
+{
+  Method *m = data;
+
+  for (guint r = 0; r < AMIGO_RESOURCE_LAST; r++) {
+    g_array_unref (m->outcomes[r]);
+    g_free (m->first_failure[r]);
+  }
+  g_free (m->name);
+  g_free (m);
+}
+
+AmigoEvaluation *
+amigo_evaluation_new (const AmigoEvaluateOptions *options)
+{
+  AmigoEvaluation *self = g_new0 (AmigoEvaluation, 1);
+
+  if (options != NULL)
+    self->options = *options;
+  else
+    amigo_evaluate_options_init (&self->options);
+  self->methods = g_ptr_array_new_with_free_func (method_free);
+  return self;
+}
+
+void
+amigo_evaluation_free (AmigoEvaluation *self)
+{
+  if (self == NULL)
+    return;
+  g_ptr_array_unref (self->methods);
+  g_free (self->mean);
+  g_free (self->upper);
+  g_free (self);
+}
+
+static void
+add_method (AmigoEvaluation *self, const char *name, const AmigoModelClass *klass)
+{
+  Method *m = g_new0 (Method, 1);
+
+  m->name = g_strdup (name);
+  m->klass = klass;
+  for (guint r = 0; r < AMIGO_RESOURCE_LAST; r++)
+    m->outcomes[r] = g_array_new (FALSE, FALSE, sizeof (AmigoWindowOutcome));
+  g_ptr_array_add (self->methods, m);
+}
+
+gboolean
+amigo_evaluation_selector_available (void)
+{
+#ifdef HAVE_SELECTOR
+  return amigo_selector_new != NULL && amigo_selector_forecast != NULL && amigo_selector_free != NULL &&
+         amigo_selector_options_init != NULL;
+#else
+  return FALSE;
+#endif
+}
+
+/**
+ * amigo_evaluation_add_method:
+ * @name: "amigo" (the selector) or a name in the model registry.
+ *
+ * Fails with AMIGO_ERROR_NOT_FOUND when the method is not built in.
+ */
+gboolean
+amigo_evaluation_add_method (AmigoEvaluation *self, const char *name, GError **error)
+{
+  const AmigoModelClass *klass;
+
+  for (guint i = 0; i < self->methods->len; i++) {
+    if (g_strcmp0 (((Method *) g_ptr_array_index (self->methods, i))->name, name) == 0) {
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "method '%s' is listed twice", name);
+      return FALSE;
+    }
+  }
+  if (g_strcmp0 (name, "amigo") == 0) {
+    if (!amigo_evaluation_selector_available ()) {
+      g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND,
+                           "method 'amigo' needs the model selector (amigo/amigo-selector.h), which is not built in");
+      return FALSE;
+    }
+    add_method (self, name, NULL);
+    return TRUE;
+  }
+  klass = amigo_model_class_lookup (name);
+  if (klass == NULL) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND, "method '%s' is not in the model registry", name);
+    return FALSE;
+  }
+  add_method (self, name, klass);
+  return TRUE;
+}
+
+/* For tests: evaluate a model class that is not in the registry. */
+void
+amigo_evaluation_add_model_class (AmigoEvaluation *self, const AmigoModelClass *klass)
+{
+  g_return_if_fail (klass != NULL);
+  add_method (self, klass->name, klass);
+}
+
+guint
+amigo_evaluation_n_methods (const AmigoEvaluation *self)
+{
+  return self->methods->len;
+}
+
+const char *
+amigo_evaluation_method_name (const AmigoEvaluation *self, guint method)
+{
+  g_return_val_if_fail (method < self->methods->len, NULL);
+  return ((Method *) g_ptr_array_index (self->methods, method))->name;
+}
+
+static double
+now_us (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+}
+
+static gboolean
+model_reserve (AmigoEvaluation *self, const AmigoModelClass *klass, AmigoResource resource, gsize season,
+               const AmigoSeries *history, gsize horizon, double *ret_reservation, GError **error)
+{
+  AmigoModelOptions options = {
+    .resource = resource,
+    .season = season,
+    .seed = self->options.seed,
+    .max_train = 0,
+  };
+  g_autoptr(AmigoModel) model = NULL;
+  double reservation = -INFINITY;
+
+  model = amigo_model_fit (klass, history, &options, error);
+  if (model == NULL)
+    return FALSE;
+  if (!amigo_model_forecast (model, horizon, self->options.quantile, self->mean, NULL, self->upper, error))
+    return FALSE;
+  for (gsize i = 0; i < horizon; i++)
+    reservation = MAX (reservation, self->upper[i]);
+  *ret_reservation = reservation;
+  return TRUE;
+}
+
+#ifdef HAVE_SELECTOR
+static gboolean
+selector_reserve (AmigoSelector *selector, const AmigoSeries *history, gsize horizon, double *ret_reservation,
+                  GError **error)
+{
+  AmigoWindowForecast forecast;
+
+  memset (&forecast, 0, sizeof forecast);
+  if (!amigo_selector_forecast (selector, history, horizon, &forecast, error))
+    return FALSE;
+  *ret_reservation = forecast.window_upper;
+  return TRUE;
+}
+#endif
+
+static void
+record_failure (Method *m, AmigoResource resource, const GError *error)
+{
+  m->failures[resource]++;
+  if (m->first_failure[resource] == NULL)
+    m->first_failure[resource] = g_strdup (error != NULL ? error->message : "failed without an error");
+}
+
+/**
+ * amigo_evaluation_run_series:
+ * @series: one resource of one VM, regular, NAN = missing.
+ * @track: (element-type AmigoTrackPoint) (nullable): gets every window of
+ *   every method, for plotting.
+ *
+ * Replays @series: at each origin every method sees only the history
+ * before it (at most max_history) and reserves for the window after it.
+ * Windows with a missing sample are skipped.
+ */
+gboolean
+amigo_evaluation_run_series (AmigoEvaluation *self, AmigoResource resource, const AmigoSeries *series,
+                             GArray *track, GError **error)
+{
+  const AmigoEvaluateOptions *opt = &self->options;
+  gint64 step;
+  gsize window, every, min_history, max_history, season;
+  double sum = 0;
+  gsize n_known = 0;
+  double scale;
+  gpointer *selectors = NULL;
+
+  g_return_val_if_fail (resource < AMIGO_RESOURCE_LAST, FALSE);
+  if (series == NULL || series->step_usec <= 0 || (series->n_values > 0 && series->values == NULL)) {
+    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "series must have a positive step");
+    return FALSE;
+  }
+  step = series->step_usec;
+  window = (gsize) MAX (1, (opt->window_usec + step - 1) / step);
+  every = (gsize) MAX (1, (opt->origin_every_usec + step / 2) / step);
+  min_history = (gsize) MAX (1, (opt->min_history_usec + step - 1) / step);
+  max_history = (gsize) MAX (1, opt->max_history_usec / step);
+  season = AMIGO_USEC_PER_DAY % step == 0 ? (gsize) (AMIGO_USEC_PER_DAY / step) : 0;
+
+  for (gsize i = 0; i < series->n_values; i++) {
+    if (!isnan (series->values[i])) {
+      sum += series->values[i];
+      n_known++;
+    }
+  }
+  /* each series is scaled by its own mean so big VMs do not dominate */
+  scale = n_known > 0 && sum > 0 ? sum / (double) n_known : 1.0;
+
+  if (self->buffer_len < window) {
+    self->mean = g_renew (double, self->mean, window);
+    self->upper = g_renew (double, self->upper, window);
+    self->buffer_len = window;
+  }
+
+#ifdef HAVE_SELECTOR
+  selectors = g_new0 (gpointer, self->methods->len);
+  for (guint k = 0; k < self->methods->len; k++) {
+    Method *m = g_ptr_array_index (self->methods, k);
+    AmigoSelectorOptions so;
+
+    if (m->klass != NULL)
+      continue;
+    amigo_selector_options_init (&so);
+    so.quantile = opt->quantile;
+    so.season = season;
+    so.resource = resource;
+    so.seed = opt->seed;
+    selectors[k] = amigo_selector_new (&so);
+  }
+#endif
+
+  for (gsize o = min_history; o + window <= series->n_values; o += every) {
+    double peak = -INFINITY;
+    gboolean complete = TRUE;
+    gsize start = o > max_history ? o - max_history : 0;
+    AmigoSeries history = {
+      .start_usec = series->start_usec + (gint64) start * step,
+      .step_usec = step,
+      .n_values = o - start,
+      .values = series->values + start,
+    };
+
+    for (gsize i = o; i < o + window; i++) {
+      if (isnan (series->values[i])) {
+        complete = FALSE;
+        break;
+      }
+      peak = MAX (peak, series->values[i]);
+    }
+    if (!complete)
+      continue;
+
+    for (guint k = 0; k < self->methods->len; k++) {
+      Method *m = g_ptr_array_index (self->methods, k);
+      g_autoptr(GError) local_error = NULL;
+      double reservation = NAN;
+      gboolean ok = FALSE;
+      double t0 = now_us ();
+
+      if (m->klass != NULL) {
+        ok = model_reserve (self, m->klass, resource, season, &history, window, &reservation, &local_error);
+      } else {
+#ifdef HAVE_SELECTOR
+        if (selectors[k] != NULL)
+          ok = selector_reserve (selectors[k], &history, window, &reservation, &local_error);
+        else
+          g_set_error_literal (&local_error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "amigo_selector_new() failed");
+#endif
+      }
+      if (ok && !isfinite (reservation)) {
+        g_set_error (&local_error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "reservation is not a number (%g)", reservation);
+        ok = FALSE;
+      }
+      if (!ok) {
+        record_failure (m, resource, local_error);
+        continue;
+      }
+      m->forecast_us[resource] += now_us () - t0;
+      m->n_forecasts[resource]++;
+      {
+        AmigoWindowOutcome outcome = { reservation, peak, scale };
+        g_array_append_val (m->outcomes[resource], outcome);
+      }
+      if (track != NULL) {
+        AmigoTrackPoint point = {
+          .method = k,
+          .start_usec = series->start_usec + (gint64) o * step,
+          .end_usec = series->start_usec + (gint64) (o + window) * step,
+          .reservation = reservation,
+          .peak = peak,
+        };
+        g_array_append_val (track, point);
+      }
+    }
+  }
+
+#ifdef HAVE_SELECTOR
+  for (guint k = 0; k < self->methods->len; k++) {
+    if (selectors[k] != NULL)
+      amigo_selector_free (selectors[k]);
+  }
+#endif
+  g_free (selectors);
+  return TRUE;
+}
+
+void
+amigo_evaluation_get_metrics (const AmigoEvaluation *self, guint method, AmigoResource resource,
+                              AmigoMetrics *ret_metrics)
+{
+  const Method *m;
+
+  g_return_if_fail (method < self->methods->len && resource < AMIGO_RESOURCE_LAST);
+  m = g_ptr_array_index (self->methods, method);
+  amigo_evaluate_metrics ((const AmigoWindowOutcome *) (void *) m->outcomes[resource]->data,
+                          m->outcomes[resource]->len, self->options.quantile, ret_metrics);
+  ret_metrics->failures = m->failures[resource];
+  ret_metrics->us_per_forecast =
+    m->n_forecasts[resource] > 0 ? m->forecast_us[resource] / (double) m->n_forecasts[resource] : NAN;
+}
+
+const char *
+amigo_evaluation_first_failure (const AmigoEvaluation *self, guint method, AmigoResource resource)
+{
+  g_return_val_if_fail (method < self->methods->len && resource < AMIGO_RESOURCE_LAST, NULL);
+  return ((const Method *) g_ptr_array_index (self->methods, method))->first_failure[resource];
+}

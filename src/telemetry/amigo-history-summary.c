@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "amigo-history.h"
+#include "amigo-history-private.h"
+#include "amigo-history-summary.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "amigo-error.h"
+#include "amigo-time.h"
+
+/*
+ * The summary that travels with a migrated domain (docs/history-format.md):
+ *
+ *   {"format":"amigo-history-summary","version":1,"uuid":"...","name":"...",
+ *    "series":[{"step":300,"start":<unix s>,"n":288,
+ *               "metrics":{"cpu":["<mean>","<max>"],...}}, ...]}
+ *
+ * where <mean> and <max> are base64 of n little-endian float32 (NaN = gap).
+ * Series 0 is the last 24 h at the store's step, series 1 the per-hour
+ * points before that up to the retention. Metrics with no value are left
+ * out; when the text exceeds the caller's bound the oldest hourly days go
+ * first, then the oldest recent hours.
+ */
+
+#define M AMIGO_METRIC_LAST
+#define SUMMARY_FORMAT "amigo-history-summary"
+#define SUMMARY_VERSION 1
+#define SUMMARY_MAX_SERIES 8
+#define SUMMARY_MAX_POINTS 100000
+#define RECENT_USEC (24 * AMIGO_USEC_PER_HOUR)
+
+typedef struct {
+  gint64 start_usec;
+  gint64 step_usec;
+  guint n;
+  guint first;                   /* leading bins dropped */
+  double *mean;
+  double *max;
+} ExportSeries;
+
+static void
+json_escape (GString *out, const char *s)
+{
+  g_string_append_c (out, '"');
+  for (; s != NULL && *s != '\0'; s++) {
+    guchar c = (guchar) *s;
+    if (c == '"' || c == '\\')
+      g_string_append_printf (out, "\\%c", c);
+    else if (c < 0x20)
+      g_string_append_printf (out, "\\u%04x", c);
+    else
+      g_string_append_c (out, (char) c);
+  }
+  g_string_append_c (out, '"');
+}
+
+static gboolean
+metric_has_values (const ExportSeries *se, guint m)
+{
+  for (guint b = se->first; b < se->n; b++)
+    if (!isnan (se->mean[(gsize) b * M + m]) || !isnan (se->max[(gsize) b * M + m]))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+append_floats (GString *out, const ExportSeries *se, const double *values, guint m)
+{
+  guint n = se->n - se->first;
+  g_autofree guint8 *buf = g_new (guint8, (gsize) n * 4 + 1);
+  g_autofree char *b64 = NULL;
+
+  for (guint b = 0; b < n; b++) {
+    float f = (float) values[(gsize) (b + se->first) * M + m];
+    guint32 u;
+    if (!isfinite (f))
+      f = NAN;
+    memcpy (&u, &f, 4);
+    u = GUINT32_TO_LE (u);
+    memcpy (buf + 4 * b, &u, 4);
+  }
+  b64 = g_base64_encode (buf, (gsize) n * 4);
+  g_string_append_printf (out, "\"%s\"", b64);
+}
+
+static char *
+summary_build (const AmigoHistorySummarySource *src, ExportSeries *series, guint n_series)
+{
+  GString *out = g_string_new ("{\"format\":\"" SUMMARY_FORMAT "\",\"version\":1,\"uuid\":");
+  gboolean first_series = TRUE;
+
+  json_escape (out, src->uuid);
+  if (src->name != NULL) {
+    g_string_append (out, ",\"name\":");
+    json_escape (out, src->name);
+  }
+  g_string_append (out, ",\"series\":[");
+  for (guint s = 0; s < n_series; s++) {
+    ExportSeries *se = &series[s];
+    gboolean first_metric = TRUE;
+
+    if (se->first >= se->n)
+      continue;
+    g_string_append_printf (out, "%s{\"step\":%" G_GINT64_FORMAT ",\"start\":%" G_GINT64_FORMAT ",\"n\":%u,\"metrics\":{",
+                            first_series ? "" : ",",
+                            se->step_usec / AMIGO_USEC_PER_SEC,
+                            (se->start_usec + (gint64) se->first * se->step_usec) / AMIGO_USEC_PER_SEC,
+                            se->n - se->first);
+    first_series = FALSE;
+    for (guint m = 0; m < M; m++) {
+      if (!metric_has_values (se, m))
+        continue;
+      g_string_append_printf (out, "%s\"%s\":[", first_metric ? "" : ",", amigo_metric_to_string (m));
+      first_metric = FALSE;
+      append_floats (out, se, se->mean, m);
+      g_string_append_c (out, ',');
+      append_floats (out, se, se->max, m);
+      g_string_append_c (out, ']');
+    }
+    g_string_append (out, "}}");
+  }
+  g_string_append (out, "]}");
+  return g_string_free (out, FALSE);
+}
+
+static guint
+first_known_bin (const ExportSeries *se)
+{
+  for (guint b = 0; b < se->n; b++)
+    for (guint m = 0; m < M; m++)
+      if (!isnan (se->mean[(gsize) b * M + m]) || !isnan (se->max[(gsize) b * M + m]))
+        return b;
+  return se->n;
+}
+
+char *
+amigo_history_export_summary (AmigoHistory *self, const char *uuid, gsize max_bytes, GError **error)
+{
+  AmigoHistorySummarySource src;
+  ExportSeries series[2] = { { 0 } };
+  gint64 end, step;
+  char *text = NULL;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  if (!amigo_history_summary_source (self, uuid, &src, error))
+    return NULL;
+
+  step = src.step_usec;
+  end = (src.last_time_usec / step) * step + step;
+  /* Recent detail: the last 24 h (at least one bin) at the store's step. */
+  series[0].step_usec = step;
+  series[0].n = (guint) MAX ((RECENT_USEC + step - 1) / step, 1);
+  series[0].start_usec = end - (gint64) series[0].n * step;
+  /* Hourly points before that, up to the retention. */
+  series[1].step_usec = AMIGO_USEC_PER_HOUR;
+  series[1].n = src.retention_usec > RECENT_USEC
+                  ? (guint) ((src.retention_usec - RECENT_USEC) / AMIGO_USEC_PER_HOUR) : 0;
+  series[1].start_usec = (series[0].start_usec / AMIGO_USEC_PER_HOUR) * AMIGO_USEC_PER_HOUR
+                         - (gint64) series[1].n * AMIGO_USEC_PER_HOUR;
+
+  for (guint s = 0; s < 2; s++) {
+    series[s].mean = g_new (double, (gsize) MAX (series[s].n, 1) * M);
+    series[s].max = g_new (double, (gsize) MAX (series[s].n, 1) * M);
+    amigo_history_summary_resample (self, src.uuid, series[s].start_usec, series[s].step_usec,
+                                    series[s].n, series[s].mean, series[s].max);
+    series[s].first = first_known_bin (&series[s]);
+  }
+
+  for (;;) {
+    g_free (text);
+    text = summary_build (&src, series, 2);
+    if (strlen (text) <= max_bytes)
+      break;
+    /* Too large: drop the oldest detail first. */
+    if (series[1].first < series[1].n) {
+      series[1].first = MIN (series[1].first + 24, series[1].n);
+    } else if (series[0].first + 1 < series[0].n) {
+      gint64 hour_bins = MAX (AMIGO_USEC_PER_HOUR / step, 1);
+      series[0].first = (guint) MIN (series[0].first + hour_bins, (gint64) series[0].n - 1);
+    } else {
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                   "the history summary of domain '%s' does not fit in %" G_GSIZE_FORMAT " bytes",
+                   src.uuid, max_bytes);
+      g_clear_pointer (&text, g_free);
+      break;
+    }
+  }
+  for (guint s = 0; s < 2; s++) {
+    g_free (series[s].mean);
+    g_free (series[s].max);
+  }
+  return text;
+}
+
+/* ---- import ------------------------------------------------------------- */
+
+static gboolean
+base64_valid (const char *s)
+{
+  gsize len = strlen (s), pad = 0;
+
+  if (len % 4 != 0)
+    return FALSE;
+  for (gsize i = 0; i < len; i++) {
+    char c = s[i];
+    if (c == '=') {
+      if (i < len - 2)
+        return FALSE;
+      pad++;
+    } else if (pad > 0 || !(g_ascii_isalnum (c) || c == '+' || c == '/')) {
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static const char *
+get_string (JsonObject *obj, const char *member)
+{
+  JsonNode *node = json_object_get_member (obj, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static gint64
+get_int (JsonObject *obj, const char *member)
+{
+  JsonNode *node = json_object_get_member (obj, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return -1;
+  return json_node_get_int (node);
+}
+
+static gboolean
+get_int_member (JsonObject *obj, const char *member, gint64 min, gint64 max, gint64 *ret,
+                guint index, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
+                 "history summary series %u: '%s' is missing or not an integer", index, member);
+    return FALSE;
+  }
+  *ret = json_node_get_int (node);
+  if (*ret < min || *ret > max) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
+                 "history summary series %u: '%s' = %" G_GINT64_FORMAT " is out of range", index, member, *ret);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+decode_floats (JsonNode *node, guint n, double *out, guint m, guint index, const char *metric, GError **error)
+{
+  g_autofree guchar *bytes = NULL;
+  const char *text;
+  gsize len = 0;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
+                 "history summary series %u: metric '%s' is not a pair of base64 strings", index, metric);
+    return FALSE;
+  }
+  text = json_node_get_string (node);
+  if (!base64_valid (text)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
+                 "history summary series %u: metric '%s' holds bad base64", index, metric);
+    return FALSE;
+  }
+  bytes = g_base64_decode (text, &len);
+  if (len != (gsize) n * 4) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
+                 "history summary series %u: metric '%s' holds %" G_GSIZE_FORMAT " bytes, expected %u",
+                 index, metric, len, n * 4);
+    return FALSE;
+  }
+  for (guint b = 0; b < n; b++) {
+    guint32 u;
+    float f;
+    memcpy (&u, bytes + 4 * b, 4);
+    u = GUINT32_FROM_LE (u);
+    memcpy (&f, &u, 4);
+    out[(gsize) b * M + m] = isfinite (f) ? f : NAN;
+  }
+  return TRUE;
+}
+
+static void
+series_clear (AmigoHistorySummarySeries *series, guint n)
+{
+  for (guint s = 0; s < n; s++) {
+    g_free (series[s].mean);
+    g_free (series[s].max);
+  }
+}
+
+static gboolean
+parse_series (JsonNode *node, guint index, guint *budget, AmigoHistorySummarySeries *se, GError **error)
+{
+  JsonObject *obj, *metrics;
+  JsonNode *mnode;
+  g_autoptr(GList) members = NULL;
+  gint64 step, start, n;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "history summary series %u is not an object", index);
+    return FALSE;
+  }
+  obj = json_node_get_object (node);
+  if (!get_int_member (obj, "step", 1, 86400, &step, index, error) ||
+      !get_int_member (obj, "start", 0, G_GINT64_CONSTANT (100000000000), &start, index, error) ||
+      !get_int_member (obj, "n", 0, SUMMARY_MAX_POINTS, &n, index, error))
+    return FALSE;
+  if ((guint) n > *budget) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
+                 "history summary holds more than %d points in all", SUMMARY_MAX_POINTS);
+    return FALSE;
+  }
+  *budget -= (guint) n;
+  se->step_usec = step * AMIGO_USEC_PER_SEC;
+  se->start_usec = start * AMIGO_USEC_PER_SEC;
+  se->n = (guint) n;
+  se->mean = g_new (double, (gsize) MAX (n, 1) * M);
+  se->max = g_new (double, (gsize) MAX (n, 1) * M);
+  for (gsize i = 0; i < (gsize) MAX (n, 1) * M; i++)
+    se->mean[i] = se->max[i] = NAN;
+
+  mnode = json_object_get_member (obj, "metrics");
+  if (mnode == NULL || !JSON_NODE_HOLDS_OBJECT (mnode)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
+                 "history summary series %u has no 'metrics' object", index);
+    return FALSE;
+  }
+  metrics = json_node_get_object (mnode);
+  members = json_object_get_members (metrics);
+  for (GList *l = members; l != NULL; l = l->next) {
+    const char *name = l->data;
+    JsonNode *pair = json_object_get_member (metrics, name);
+    AmigoMetric m;
+    JsonArray *arr;
+
+    if (!amigo_metric_from_string (name, &m)) {
+      g_debug ("history summary series %u: unknown metric '%s', ignoring", index, name);
+      continue;
+    }
+    if (!JSON_NODE_HOLDS_ARRAY (pair) || json_array_get_length (json_node_get_array (pair)) != 2) {
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
+                   "history summary series %u: metric '%s' is not a [mean, max] pair", index, name);
+      return FALSE;
+    }
+    arr = json_node_get_array (pair);
+    if (!decode_floats (json_array_get_element (arr, 0), se->n, se->mean, m, index, name, error) ||
+        !decode_floats (json_array_get_element (arr, 1), se->n, se->max, m, index, name, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+amigo_history_import_summary (AmigoHistory *self, const char *uuid, const char *summary, GError **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) local = NULL;
+  AmigoHistorySummarySeries series[SUMMARY_MAX_SERIES] = { { 0 } };
+  JsonObject *root;
+  JsonNode *node;
+  JsonArray *arr;
+  const char *format, *sum_uuid, *name;
+  guint n_series, budget = SUMMARY_MAX_POINTS;
+  gboolean ok;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  if (uuid == NULL || !g_uuid_string_is_valid (uuid)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "'%s' is not a domain UUID",
+                 uuid != NULL ? uuid : "(null)");
+    return FALSE;
+  }
+  if (summary == NULL || strnlen (summary, AMIGO_HISTORY_MAX_SUMMARY_BYTES + 1) > AMIGO_HISTORY_MAX_SUMMARY_BYTES) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
+                 "history summary of domain '%s' is missing or larger than %d bytes",
+                 uuid, AMIGO_HISTORY_MAX_SUMMARY_BYTES);
+    return FALSE;
+  }
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, summary, -1, &local)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "history summary is not valid JSON: %s", local->message);
+    return FALSE;
+  }
+  node = json_parser_get_root (parser);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "history summary is not a JSON object");
+    return FALSE;
+  }
+  root = json_node_get_object (node);
+  format = get_string (root, "format");
+  if (g_strcmp0 (format, SUMMARY_FORMAT) != 0) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "history summary has format '%s', expected '%s'",
+                 format != NULL ? format : "(none)", SUMMARY_FORMAT);
+    return FALSE;
+  }
+  if (get_int (root, "version") != SUMMARY_VERSION) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
+                 "history summary version %" G_GINT64_FORMAT " is not supported (expected %d)",
+                 get_int (root, "version"), SUMMARY_VERSION);
+    return FALSE;
+  }
+  sum_uuid = get_string (root, "uuid");
+  if (sum_uuid == NULL || g_ascii_strcasecmp (sum_uuid, uuid) != 0) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "history summary is for domain '%s', not '%s'",
+                 sum_uuid != NULL ? sum_uuid : "(none)", uuid);
+    return FALSE;
+  }
+  name = get_string (root, "name");
+  node = json_object_get_member (root, "series");
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node)) {
+    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "history summary has no 'series' array");
+    return FALSE;
+  }
+  arr = json_node_get_array (node);
+  n_series = json_array_get_length (arr);
+  if (n_series > SUMMARY_MAX_SERIES) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "history summary has %u series, at most %d allowed",
+                 n_series, SUMMARY_MAX_SERIES);
+    return FALSE;
+  }
+  /* Parse everything first: a bad summary changes nothing. */
+  ok = TRUE;
+  for (guint s = 0; s < n_series && ok; s++)
+    ok = parse_series (json_array_get_element (arr, s), s, &budget, &series[s], error);
+  if (ok)
+    ok = amigo_history_summary_merge (self, uuid, name, series, n_series, NULL, error);
+  series_clear (series, n_series);
+  return ok;
+}

@@ -1,0 +1,60 @@
+# Helpers shared by the lab integration tests (tests/integration/test-lab-*.sh).
+# Sourced, not run.  Sets LAB (the amigo-lab script), takes the machine-wide
+# lab test lock, tears the lab down on exit and checks nothing is left.
+
+[[ $(id -u) == 0 ]] || { echo "SKIP: the lab needs root"; exit 77; }
+
+LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/amigo-lab
+# the tests run their own lab (names amigo-lab9-*, bridge amigolab9,
+# 10.77.9.0/24) so they never disturb a lab someone started by hand
+export AMIGO_LAB_ID=${AMIGO_LAB_ID:-9}
+export AMIGO_LAB_DIR=${AMIGO_LAB_DIR:-/var/tmp/amigo-lab$AMIGO_LAB_ID}
+mkdir -p "$AMIGO_LAB_DIR"
+LAB_PREFIX=amigo-lab$AMIGO_LAB_ID
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "# $*"; }
+
+# one lab at a time on this machine (several build dirs may run tests)
+exec 7>/run/lock/amigo-lab-tests.lock
+flock -w 1200 7 || fail "another lab test held /run/lock/amigo-lab-tests.lock for 20 minutes"
+
+lab_teardown() {
+	local rc=$?
+	"$LAB" down >/dev/null 2>&1 || true
+	local left=
+	left+=$(ip netns list 2>/dev/null | grep "^$LAB_PREFIX-" || true)
+	left+=$(grep "$LAB_PREFIX-" /proc/mounts || true)
+	left+=$(ls -d /sys/fs/cgroup/*/"$LAB_PREFIX"-* /sys/fs/cgroup/"$LAB_PREFIX"-* 2>/dev/null || true)
+	left+=$(ip -br link 2>/dev/null | grep -E "^(alab$AMIGO_LAB_ID-|amigolab$AMIGO_LAB_ID)" || true)
+	if [[ -n $left ]]; then
+		echo "FAIL: lab leftovers after down: $left" >&2
+		rc=1
+	fi
+	exit "$rc"
+}
+trap lab_teardown EXIT
+trap 'exit 130' INT TERM
+
+# a killed earlier run may have left a lab behind: take it down first
+"$LAB" down >/dev/null 2>&1 || true
+
+# domstats FIELD of guest NAME on HOST (one number)
+stat_of() {
+	local host=$1 name=$2 group=$3 field=$4
+	virsh -c "$("$LAB" uri "$host")" domstats "$group" "$name" | awk -F= -v f="  $field" '$1 == f { print $2 }'
+}
+
+# the qemu process of guest NAME (it lives in the host's network namespace)
+qemu_pid() {
+	local host=$1 name=$2 p
+	for p in $(ip netns pids "$LAB_PREFIX-$host"); do
+		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "guest=$name,"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+now_ns() { date +%s%N; }

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "amigo-conf.h"
+#include "amigo-error.h"
+#include "amigo-time.h"
+
+typedef struct {
+  char *dir;
+  char *path;
+} Fixture;
+
+static int
+setup (void **state)
+{
+  Fixture *f = g_new0 (Fixture, 1);
+
+  f->dir = g_dir_make_tmp ("amigo-conf-XXXXXX", NULL);
+  assert_non_null (f->dir);
+  f->path = g_build_filename (f->dir, "amigod.conf", NULL);
+  *state = f;
+  return 0;
+}
+
+static int
+teardown (void **state)
+{
+  Fixture *f = *state;
+
+  g_unlink (f->path);
+  g_rmdir (f->dir);
+  g_free (f->path);
+  g_free (f->dir);
+  g_free (f);
+  return 0;
+}
+
+static void
+write_conf (Fixture *f, const char *text)
+{
+  assert_true (g_file_set_contents (f->path, text, -1, NULL));
+}
+
+/* Loads @text; returns the error message (or NULL on success). */
+static char *
+load_error (Fixture *f, const char *text, AmigoConf *conf, GPtrArray *warnings)
+{
+  g_autoptr (GError) error = NULL;
+
+  write_conf (f, text);
+  if (amigo_conf_load_file (conf, f->path, warnings, &error))
+    return NULL;
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG));
+  return g_strdup (error->message);
+}
+
+static void
+test_conf_durations (void **state)
+{
+  static const struct {
+    const char *text;
+    gint64 usec;
+  } good[] = {
+    { "10s", 10 * AMIGO_USEC_PER_SEC },
+    { "5m", 5 * AMIGO_USEC_PER_MIN },
+    { "5min", 5 * AMIGO_USEC_PER_MIN },
+    { " 6h ", 6 * AMIGO_USEC_PER_HOUR },
+    { "14d", 14 * AMIGO_USEC_PER_DAY },
+    { "250ms", 250 * AMIGO_USEC_PER_MSEC },
+  };
+  static const char *bad[] = { "ten", "10", "10x", "-5s", "0s", "s", "", "1.5h", "10 s",
+                               "99999999999999999999s", "40000d" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++) {
+    gint64 usec = 0;
+    g_autoptr (GError) error = NULL;
+
+    assert_true (amigo_conf_parse_duration (good[i].text, &usec, &error));
+    assert_int_equal (usec, good[i].usec);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    gint64 usec = -1;
+    g_autoptr (GError) error = NULL;
+
+    assert_false (amigo_conf_parse_duration (bad[i], &usec, &error));
+    assert_int_equal (usec, -1);
+    /* the message quotes what it got so the user finds it */
+    assert_non_null (strstr (error->message, "'"));
+  }
+}
+
+static void
+test_conf_format_duration_roundtrip (void **state)
+{
+  gint64 values[] = { 10 * AMIGO_USEC_PER_SEC, 90 * AMIGO_USEC_PER_SEC, 6 * AMIGO_USEC_PER_HOUR,
+                      14 * AMIGO_USEC_PER_DAY, 1500 * AMIGO_USEC_PER_MSEC };
+
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++) {
+    g_autofree char *text = amigo_conf_format_duration (values[i]);
+    gint64 back = 0;
+
+    assert_true (amigo_conf_parse_duration (text, &back, NULL));
+    assert_int_equal (back, values[i]);
+  }
+}
+
+static void
+test_conf_defaults (void **state)
+{
+  g_autoptr (AmigoConf) conf = amigo_conf_new ();
+
+  assert_string_equal (conf->uri, "qemu:///system");
+  assert_int_equal (conf->interval_usec, 10 * AMIGO_USEC_PER_SEC);
+  assert_int_equal (conf->metadata_interval_usec, 5 * AMIGO_USEC_PER_MIN);
+  assert_int_equal (conf->history.raw_retention_usec, 6 * AMIGO_USEC_PER_HOUR);
+  assert_int_equal (conf->history.step_usec, 5 * AMIGO_USEC_PER_MIN);
+  assert_int_equal (conf->history.retention_usec, 14 * AMIGO_USEC_PER_DAY);
+  assert_true (amigo_conf_validate (conf, NULL));
+}
+
+static void
+test_conf_full_file (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr (AmigoConf) conf = amigo_conf_new ();
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *msg = NULL;
+
+  msg = load_error (f,
+                    "# comment\n"
+                    "[daemon]\n"
+                    "uri = test:///default\n"
+                    "interval = 30s\n"
+                    "  state_dir=/tmp/amigo-state  \n"
+                    "metadata_interval = 10m\n"
+                    "\n"
+                    "[history]\n"
+                    "raw_retention = 2h\n"
+                    "step = 1m\n"
+                    "retention = 7d\n",
+                    conf, warnings);
+  assert_null (msg);
+  assert_int_equal (warnings->len, 0);
+  assert_string_equal (conf->uri, "test:///default");
+  assert_string_equal (conf->state_dir, "/tmp/amigo-state");
+  assert_string_equal (conf->path, f->path);
+  assert_int_equal (conf->interval_usec, 30 * AMIGO_USEC_PER_SEC);
+  assert_int_equal (conf->metadata_interval_usec, 10 * AMIGO_USEC_PER_MIN);
+  assert_int_equal (conf->history.raw_retention_usec, 2 * AMIGO_USEC_PER_HOUR);
+  assert_int_equal (conf->history.step_usec, AMIGO_USEC_PER_MIN);
+  assert_int_equal (conf->history.retention_usec, 7 * AMIGO_USEC_PER_DAY);
+}
+
+/* A partial file keeps the defaults for what it does not set. */
+static void
+test_conf_partial_file (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr (AmigoConf) conf = amigo_conf_new ();
+  g_autofree char *msg = load_error (f, "[daemon]\ninterval=20s\n", conf, NULL);
+
+  assert_null (msg);
+  assert_int_equal (conf->interval_usec, 20 * AMIGO_USEC_PER_SEC);
+  assert_string_equal (conf->uri, "qemu:///system");
+  assert_int_equal (conf->history.step_usec, 5 * AMIGO_USEC_PER_MIN);
+}
+
+static void
+test_conf_bad_value_names_file_line_key (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr (AmigoConf) conf = amigo_conf_new ();
+  g_autofree char *expected = NULL;
+  g_autofree char *msg = load_error (f, "[daemon]\nuri = test:///default\n\ninterval = ten\n", conf, NULL);
+
+  assert_non_null (msg);
+  expected = g_strdup_printf ("%s:4: [daemon] interval: expected a duration like '10s', got 'ten'", f->path);
+  assert_string_equal (msg, expected);
+  /* a failed load leaves the previous values alone */
+  assert_string_equal (conf->uri, "qemu:///system");
+  assert_int_equal (conf->interval_usec, 10 * AMIGO_USEC_PER_SEC);
+}
+
+static void
+test_conf_malformed_lines (void **state)
+{
+  Fixture *f = *state;
+  static const struct {
+    const char *text;
+    guint line;
+    const char *what;
+  } cases[] = {
+    { "[daemon]\ninterval 10s\n", 2, "expected 'key = value'" },
+    { "# c\n[daemon\nuri=x\n", 2, "expected a group name" },
+    { "uri = qemu:///system\n", 1, "before any group" },
+    { "[daemon]\n= 5\n", 2, "expected a key name" },
+    { "[history]\n\n\nstep = 5\n", 4, "with a unit" },
+    { "[daemon] x\n", 1, "after the group name" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autoptr (AmigoConf) conf = amigo_conf_new ();
+    g_autofree char *msg = load_error (f, cases[i].text, conf, NULL);
+    g_autofree char *prefix = g_strdup_printf ("%s:%u: ", f->path, cases[i].line);
+
+    assert_non_null (msg);
+    assert_true (g_str_has_prefix (msg, prefix));
+    assert_non_null (strstr (msg, cases[i].what));
+  }
+}
+
+static void
+test_conf_inconsistent_values (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr (AmigoConf) conf = amigo_conf_new ();
+  g_autofree char *m1 = load_error (f, "[history]\nstep = 2h\nraw_retention = 1h\n", conf, NULL);
+  g_autofree char *m2 = load_error (f, "[daemon]\ninterval = 2h\n", conf, NULL);
+  g_autofree char *m3 = load_error (f, "[daemon]\nstate_dir = relative/dir\n", conf, NULL);
+
+  assert_non_null (m1);
+  assert_non_null (strstr (m1, "[history] raw_retention"));
+  assert_non_null (m2);
+  assert_non_null (strstr (m2, "[daemon] interval"));
+  assert_non_null (m3);
+  assert_non_null (strstr (m3, "'relative/dir'"));
+}
+
+static void
+test_conf_unknown_keys_warn (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr (AmigoConf) conf = amigo_conf_new ();
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *msg = load_error (f, "[daemon]\ninterval = 15s\nintervall = 5s\n[gpu]\nx = 1\n",
+                                     conf, warnings);
+  g_autoptr (GString) all = g_string_new (NULL);
+
+  assert_null (msg);
+  assert_int_equal (conf->interval_usec, 15 * AMIGO_USEC_PER_SEC);
+  assert_int_equal (warnings->len, 2);
+  for (guint i = 0; i < warnings->len; i++)
+    g_string_append_printf (all, "%s|", (char *) g_ptr_array_index (warnings, i));
+  assert_non_null (strstr (all->str, ":3: unknown key 'intervall' in [daemon], ignoring"));
+  assert_non_null (strstr (all->str, "unknown group '[gpu]'"));
+}
+
+static void
+test_conf_missing_and_binary_file (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr (AmigoConf) conf = amigo_conf_new ();
+  g_autoptr (GError) error = NULL;
+
+  assert_false (amigo_conf_load_file (conf, "/nonexistent/amigod.conf", NULL, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND));
+  assert_non_null (strstr (error->message, "/nonexistent/amigod.conf"));
+
+  assert_true (g_file_set_contents (f->path, "[daemon]\n\0\xff", 11, NULL));
+  g_clear_error (&error);
+  assert_false (amigo_conf_load_file (conf, f->path, NULL, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG));
+}
+
+static void
+test_conf_env_overrides (void **state)
+{
+  g_autoptr (AmigoConf) conf = amigo_conf_new ();
+
+  g_setenv ("AMIGOD_URI", "test:///default", TRUE);
+  g_setenv ("AMIGOD_STATE_DIR", "/tmp/x", TRUE);
+  amigo_conf_apply_env (conf);
+  g_unsetenv ("AMIGOD_URI");
+  g_unsetenv ("AMIGOD_STATE_DIR");
+  assert_string_equal (conf->uri, "test:///default");
+  assert_string_equal (conf->state_dir, "/tmp/x");
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_conf_durations),
+    cmocka_unit_test (test_conf_format_duration_roundtrip),
+    cmocka_unit_test (test_conf_defaults),
+    cmocka_unit_test_setup_teardown (test_conf_full_file, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_conf_partial_file, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_conf_bad_value_names_file_line_key, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_conf_malformed_lines, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_conf_inconsistent_values, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_conf_unknown_keys_warn, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_conf_missing_and_binary_file, setup, teardown),
+    cmocka_unit_test (test_conf_env_overrides),
+  };
+  return cmocka_run_group_tests_name ("conf", tests, NULL, NULL);
+}
