@@ -83,6 +83,9 @@ fail_call (GError *error)
       g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
       g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
     return fail (EXIT_NO_DAEMON, "amigod is not running (nobody owns '%s' on the bus)", AMIGO_DBUS_NAME);
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
+    return fail (EXIT_FAILURE_OTHER, "permission denied: the bus policy lets only root and the members of "
+                 "amigod's read group call it");
   g_dbus_error_strip_remote_error (error);
   if (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND))
     return fail (EXIT_NO_DOMAIN, "%s", error->message);

@@ -184,12 +184,6 @@ on_close (virConnectPtr conn, int reason, void *opaque)
   g_source_unref (source);
 }
 
-static void
-free_close_ref (void *opaque)
-{
-  amigo_connection_unref (opaque);
-}
-
 static gboolean
 try_connect (gpointer user_data)
 {
@@ -212,10 +206,11 @@ try_connect (gpointer user_data)
    * that is fine, failed calls then report the loss. */
   if (virConnectSetKeepAlive (conn, KEEPALIVE_INTERVAL_SEC, KEEPALIVE_COUNT) < 0)
     g_debug ("no keepalive on '%s'", self->uri);
-  if (virConnectRegisterCloseCallback (conn, on_close, amigo_connection_ref (self), free_close_ref) < 0) {
-    amigo_connection_unref (self);
+  /* No reference for libvirt: some drivers never call a free function. The
+   * callback is unregistered before @self goes (drop_connection()), and it
+   * runs on this thread, so it never sees a freed @self. */
+  if (virConnectRegisterCloseCallback (conn, on_close, self, NULL) < 0)
     g_debug ("no close callback on '%s'", self->uri);
-  }
   self->conn = conn;
   self->attempt = 0;
   self->backoff_usec = AMIGO_CONNECTION_BACKOFF_MIN_USEC;

@@ -47,6 +47,9 @@ struct _AmigoArima {
   double constant;             /* mean or drift, standardised units */
   double sigma2;               /* standardised units */
   double aicc;
+  double css_sse;              /* CSS fit: sum of squares, residuals, parameters */
+  gsize css_n;
+  guint css_npar;
   guint n_fitted;
   double loc, scale;           /* x = loc + scale * z */
   double tail[AMIGO_ARIMA_MAX_P + AMIGO_ARIMA_MAX_D]; /* last z, newest last */
@@ -763,6 +766,141 @@ arima_set_state (AmigoArima *self, const double *z, gsize n, const double *e, gs
     self->resid[j] = (e != NULL && j + n_e >= nq) ? e[n_e - nq + j] : 0.0;
 }
 
+/* Fits the ARIMA part on the standardised (possibly seasonally adjusted)
+ * levels @y into @self: d (KPSS unless @order), then the order search. */
+static gboolean
+arima_fit_levels (AmigoArima *self, const double *y, gsize ny, const AmigoArimaOrder *order,
+                  int force_d, GError **error)
+{
+  g_autofree double *w = NULL;
+  g_autofree double *scratch = NULL;
+  g_autofree Candidate *cands = NULL;
+  gsize nw, n_e = 0;
+  guint d, pmax, qmax, n_cands, n_refine;
+  gsl_error_handler_t *old_handler;
+  Candidate best;
+
+  if (order != NULL)
+    d = order->d;
+  else
+    d = force_d >= 0 ? (guint) force_d : amigo_arima_ndiffs (y, ny, AMIGO_ARIMA_MAX_D);
+  while (d > 0 && ny - d < AMIGO_ARIMA_MIN_HISTORY)
+    d--;
+  nw = ny - d;
+  w = g_memdup2 (y, ny * sizeof (double));
+  for (guint k = 0; k < d; k++)
+    for (gsize i = 0; i + 1 + k < ny; i++)
+      w[i] = w[i + 1] - w[i];
+  self->order.d = d;
+
+  {
+    double vw = var_of (w, nw), mw = mean_of (w, nw);
+    if (!(vw > 1e-20 * (1.0 + mw * mw))) {
+      /* Deterministic after differencing (e.g. a straight line). */
+      self->order.p = self->order.q = 0;
+      self->order.constant = d < 2;
+      self->constant = d < 2 ? mw : 0.0;
+      self->sigma2 = 0.0;
+      self->aicc = -INFINITY;
+      self->css_sse = 0.0;
+      self->css_n = nw;
+      self->css_npar = d < 2;
+      arima_set_state (self, y, ny, NULL, 0);
+      return TRUE;
+    }
+  }
+
+  old_handler = gsl_set_error_handler_off ();
+  scratch = g_new (double, 2 * nw);
+  pmax = MIN (AMIGO_ARIMA_MAX_P, (guint) (nw / 10));
+  qmax = MIN (AMIGO_ARIMA_MAX_Q, (guint) (nw / 10));
+  cands = g_new0 (Candidate, 2 * (AMIGO_ARIMA_MAX_P + 1) * (AMIGO_ARIMA_MAX_Q + 1));
+  if (order != NULL) {
+    gboolean constant = order->constant && d < 2;
+    n_cands = 0;
+    if (order->p <= pmax && order->q <= qmax) {
+      /* Use HR start values of exactly that order when possible. */
+      guint nr = hr_rank (w, nw, order->p, order->q, FALSE, constant, scratch, cands);
+      for (guint i = 0; i < nr; i++) {
+        if (cands[i].p == order->p && cands[i].q == order->q) {
+          cands[0] = cands[i];
+          n_cands = 1;
+          break;
+        }
+      }
+    }
+    if (n_cands == 0) {
+      if (order->p + order->q + 2 >= nw) {
+        gsl_set_error_handler (old_handler);
+        g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INSUFFICIENT_HISTORY,
+                     "ARIMA(%u,%u,%u) needs more than %" G_GSIZE_FORMAT " samples",
+                     order->p, order->d, order->q, ny);
+        return FALSE;
+      }
+      memset (&cands[0], 0, sizeof (Candidate));
+      cands[0].p = order->p;
+      cands[0].q = order->q;
+      cands[0].constant = constant;
+      n_cands = 1;
+    }
+  } else {
+    gsize nwin = MIN (nw, (gsize) ARIMA_CSS_WINDOW);
+    n_cands = hr_rank (w + (nw - nwin), nwin, pmax, qmax, d == 1, d == 0, scratch, cands);
+    if (n_cands == 0) {
+      memset (&cands[0], 0, sizeof (Candidate));
+      cands[0].constant = d < 2;
+      n_cands = 1;
+    }
+  }
+
+  /* The best candidates of distinct (p, q) (the constant is a linear term
+   * that the Hannan-Rissanen ranking already decides well), refitted by CSS
+   * on the recent window, all conditioned on the same first residual so
+   * that their AICc compare. */
+  n_refine = 0;
+  for (guint i = 0; i < n_cands && n_refine < ARIMA_N_REFINE; i++) {
+    gboolean dup = FALSE;
+    for (guint j = 0; j < n_refine; j++)
+      dup = dup || (cands[j].p == cands[i].p && cands[j].q == cands[i].q);
+    if (!dup)
+      cands[n_refine++] = cands[i];
+  }
+  {
+    gsize t0 = 0, nwin = order != NULL ? nw : MIN (nw, (gsize) ARIMA_CSS_WINDOW);
+    const double *wwin = w + (nw - nwin);
+    for (guint i = 0; i < n_refine; i++)
+      t0 = MAX (t0, cands[i].p);
+    for (guint i = 0; i < n_refine; i++) {
+      css_fit (&cands[i], wwin, nwin, t0, TRUE, scratch, scratch + nw);
+      g_debug ("arima: ARIMA(%u,%u,%u)%s CSS AICc %.2f", cands[i].p, d, cands[i].q,
+               cands[i].constant ? " with constant" : "", cands[i].score);
+    }
+    best = cands[0];
+    for (guint i = 1; i < n_refine; i++)
+      if (cands[i].score < best.score)
+        best = cands[i];
+    self->n_fitted += n_refine;
+    /* Final residuals of the chosen model for the forecast state. */
+    css_fit (&best, wwin, nwin, t0, FALSE, scratch, scratch + nw);
+    n_e = nwin;
+    self->css_n = nwin - t0;
+  }
+  gsl_set_error_handler (old_handler);
+
+  self->order.p = best.p;
+  self->order.q = best.q;
+  self->order.constant = best.constant && d < 2;
+  memcpy (self->ar, best.phi, best.p * sizeof (double));
+  memcpy (self->ma, best.theta, best.q * sizeof (double));
+  self->constant = self->order.constant ? mean_of (w + (nw - n_e), n_e) : 0.0;
+  self->sigma2 = best.sigma2;
+  self->aicc = best.score;
+  self->css_sse = best.sigma2 * self->css_n;
+  self->css_npar = best.p + best.q + (self->order.constant ? 1 : 0);
+  arima_set_state (self, y, ny, scratch + nw, n_e);
+  return TRUE;
+}
+
 AmigoArima *
 amigo_arima_fit (const double *values,
                  gsize n,
@@ -772,14 +910,9 @@ amigo_arima_fit (const double *values,
 {
   g_autoptr (AmigoArima) self = NULL;
   g_autofree double *y = NULL;
-  g_autofree double *w = NULL;
-  g_autofree double *scratch = NULL;
-  g_autofree Candidate *cands = NULL;
-  gsize ny = 0, skip = 0, nw, n_e = 0;
-  double loc, sd;
-  guint d, pmax, qmax, n_cands, n_refine;
-  gsl_error_handler_t *old_handler;
-  Candidate best;
+  g_autofree double *profile = NULL;
+  gsize ny = 0, skip = 0;
+  double loc, sd, strength = 0.0;
 
   if (values == NULL && n > 0) {
     g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "no history given");
@@ -814,128 +947,60 @@ amigo_arima_fit (const double *values,
   for (gsize i = 0; i < ny; i++)
     y[i] = (y[i] - loc) / sd;
 
-  /* Seasonality: remove a seasonal profile only when it is strong. */
   if (order == NULL && season >= 2 && ny >= 2 * season) {
-    g_autofree double *profile = g_new (double, season);
-    double strength = seasonal_decompose (y, ny, season, profile);
+    profile = g_new (double, season);
+    strength = seasonal_decompose (y, ny, season, profile);
     g_debug ("arima: seasonal strength %.3f at period %" G_GSIZE_FORMAT, strength, season);
-    if (strength > ARIMA_SEASONAL_STRENGTH) {
-      for (gsize i = 0; i < ny; i++)
-        y[i] -= profile[i % season];
-      self->profile = g_steal_pointer (&profile);
-      self->order.season = season;
-    }
   }
 
-  d = order != NULL ? order->d : amigo_arima_ndiffs (y, ny, AMIGO_ARIMA_MAX_D);
-  while (d > 0 && ny - d < AMIGO_ARIMA_MIN_HISTORY)
-    d--;
-  nw = ny - d;
-  w = g_memdup2 (y, ny * sizeof (double));
-  for (guint k = 0; k < d; k++)
-    for (gsize i = 0; i + 1 + k < ny; i++)
-      w[i] = w[i + 1] - w[i];
-  self->order.d = d;
-
-  old_handler = gsl_set_error_handler_off ();
-  scratch = g_new (double, 2 * nw);
-  {
-    double vw = var_of (w, nw), mw = mean_of (w, nw);
-    if (!(vw > 1e-20 * (1.0 + mw * mw))) {
-      /* Deterministic after differencing (e.g. a straight line). */
-      self->order.constant = d < 2;
-      self->constant = d < 2 ? mw : 0.0;
-      self->sigma2 = 0.0;
-      self->aicc = -INFINITY;
-      arima_set_state (self, y, ny, NULL, 0);
-      gsl_set_error_handler (old_handler);
-      return g_steal_pointer (&self);
-    }
+  if (profile != NULL && strength > ARIMA_SEASONAL_STRENGTH) {
+    /* Strong seasonality: remove the profile (as nsdiffs' "seas" test
+     * would difference seasonally). */
+    for (gsize i = 0; i < ny; i++)
+      y[i] -= profile[i % season];
+    self->profile = g_steal_pointer (&profile);
+    self->order.season = season;
+    if (!arima_fit_levels (self, y, ny, NULL, -1, error))
+      return NULL;
+    return g_steal_pointer (&self);
   }
 
-  pmax = MIN (AMIGO_ARIMA_MAX_P, (guint) (nw / 10));
-  qmax = MIN (AMIGO_ARIMA_MAX_Q, (guint) (nw / 10));
-  cands = g_new0 (Candidate, 2 * (AMIGO_ARIMA_MAX_P + 1) * (AMIGO_ARIMA_MAX_Q + 1));
-  if (order != NULL) {
-    gboolean constant = order->constant && d < 2;
-    n_cands = 0;
-    if (order->p <= pmax && order->q <= qmax) {
-      /* Use HR start values of exactly that order when possible. */
-      guint nr = hr_rank (w, nw, order->p, order->q, FALSE, constant, scratch, cands);
-      for (guint i = 0; i < nr; i++) {
-        if (cands[i].p == order->p && cands[i].q == order->q) {
-          cands[0] = cands[i];
-          n_cands = 1;
-          break;
-        }
-      }
-    }
-    if (n_cands == 0) {
-      if (order->p + order->q + 2 >= nw) {
-        gsl_set_error_handler (old_handler);
-        g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INSUFFICIENT_HISTORY,
-                     "ARIMA(%u,%u,%u) needs more than %" G_GSIZE_FORMAT " samples",
-                     order->p, order->d, order->q, ny);
+  if (!arima_fit_levels (self, y, ny, order, -1, error))
+    return NULL;
+
+  /* Weaker seasonality: the profile is (season - 1) more parameters; keep it
+   * when that model has the lower AICc on the same data (same d, so the
+   * likelihoods compare), and only when the fitting window holds at least 10
+   * such parameters' worth of periods. */
+  if (profile != NULL && strength > 0.0 && (season - 1) * 10 <= MIN (ny, (gsize) ARIMA_CSS_WINDOW)) {
+    g_autoptr (AmigoArima) alt = arima_new ();
+    g_autofree double *y2 = g_new (double, ny);
+    AmigoArimaOrder same_d = { .d = self->order.d };
+    double aicc_plain, aicc_seas;
+
+    for (gsize i = 0; i < ny; i++)
+      y2[i] = y[i] - profile[i % season];
+    if (amigo_arima_ndiffs (y2, ny, AMIGO_ARIMA_MAX_D) == same_d.d) {
+      alt->n_used = ny;
+      alt->n_skip = skip;
+      alt->loc = loc;
+      alt->scale = sd;
+      /* the search, with d fixed: only p and q are chosen */
+      if (!arima_fit_levels (alt, y2, ny, NULL, (int) same_d.d, error))
         return NULL;
+      aicc_plain = aicc_of (self->css_sse, self->css_n, self->css_npar);
+      aicc_seas = aicc_of (alt->css_sse, alt->css_n, alt->css_npar + season - 1);
+      g_debug ("arima: AICc without profile %.2f, with profile %.2f", aicc_plain, aicc_seas);
+      if (aicc_seas < aicc_plain) {
+        alt->profile = g_steal_pointer (&profile);
+        alt->order.season = season;
+        alt->n_fitted += self->n_fitted;
+        alt->aicc = aicc_seas;
+        return g_steal_pointer (&alt);
       }
-      memset (&cands[0], 0, sizeof (Candidate));
-      cands[0].p = order->p;
-      cands[0].q = order->q;
-      cands[0].constant = constant;
-      n_cands = 1;
-    }
-  } else {
-    gsize nwin = MIN (nw, (gsize) ARIMA_CSS_WINDOW);
-    n_cands = hr_rank (w + (nw - nwin), nwin, pmax, qmax, d == 1, d == 0, scratch, cands);
-    if (n_cands == 0) {
-      memset (&cands[0], 0, sizeof (Candidate));
-      cands[0].constant = d < 2;
-      n_cands = 1;
+      self->n_fitted += alt->n_fitted;
     }
   }
-
-  /* CSS refit of the best few on the recent window, all conditioned on the
-   * same first residual so that their AICc compare. */
-  /* The best candidates of distinct (p, q): the constant is a linear term
-   * that the Hannan-Rissanen ranking already decides well. */
-  n_refine = 0;
-  for (guint i = 0; i < n_cands && n_refine < ARIMA_N_REFINE; i++) {
-    gboolean dup = FALSE;
-    for (guint j = 0; j < n_refine; j++)
-      dup = dup || (cands[j].p == cands[i].p && cands[j].q == cands[i].q);
-    if (!dup)
-      cands[n_refine++] = cands[i];
-  }
-  {
-    gsize t0 = 0, nwin = order != NULL ? nw : MIN (nw, (gsize) ARIMA_CSS_WINDOW);
-    const double *wwin = w + (nw - nwin);
-    for (guint i = 0; i < n_refine; i++)
-      t0 = MAX (t0, cands[i].p);
-    for (guint i = 0; i < n_refine; i++) {
-      css_fit (&cands[i], wwin, nwin, t0, TRUE, scratch, scratch + nw);
-      g_debug ("arima: ARIMA(%u,%u,%u)%s CSS AICc %.2f", cands[i].p, d, cands[i].q,
-               cands[i].constant ? " with constant" : "", cands[i].score);
-    }
-    best = cands[0];
-    for (guint i = 1; i < n_refine; i++)
-      if (cands[i].score < best.score)
-        best = cands[i];
-    self->n_fitted = n_refine;
-    /* Final residuals of the chosen model for the forecast state. */
-    css_fit (&best, wwin, nwin, t0, FALSE, scratch, scratch + nw);
-    n_e = nwin;
-  }
-  gsl_set_error_handler (old_handler);
-
-  self->order.p = best.p;
-  self->order.q = best.q;
-  self->order.constant = best.constant && d < 2;
-  memcpy (self->ar, best.phi, best.p * sizeof (double));
-  memcpy (self->ma, best.theta, best.q * sizeof (double));
-  self->constant = self->order.constant ? mean_of (w + (nw - n_e), n_e) : 0.0;
-  self->sigma2 = best.sigma2;
-  self->aicc = best.score;
-  arima_set_state (self, y, ny, scratch + nw, n_e);
   return g_steal_pointer (&self);
 }
 

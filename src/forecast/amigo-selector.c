@@ -362,7 +362,7 @@ typedef struct {
 
 /* Conformal correction from the origins [from, to); NAN if too few. */
 static double
-conformal_offset (const Backtest *bt, const double *base, Form form, gsize from, gsize to)
+conformal_offset (const Backtest *bt, const double *base, Form form, gsize from, gsize to, double level)
 {
   gsize m = 0;
   double n_eff, q_eff;
@@ -379,7 +379,7 @@ conformal_offset (const Backtest *bt, const double *base, Form form, gsize from,
    * of them are independent. The finite-sample rank is taken for that
    * effective count, then applied to all m residuals. */
   n_eff = MAX ((double) m / bt->h, 1.0);
-  q_eff = MIN (ceil ((n_eff + 1) * bt->q) / n_eff, 1.0);
+  q_eff = MIN (ceil ((n_eff + 1) * level) / n_eff, 1.0);
   k = (gsize) ceil (q_eff * m);
   return select_kth (bt->scratch, m, CLAMP (k, 1, m) - 1);
 }
@@ -407,11 +407,41 @@ calibrate (const Backtest *bt, const double *base, Form form)
 {
   Fit f = { form, NAN, INFINITY };
 
-  f.offset = conformal_offset (bt, base, form, 0, bt->n_origins);
+  f.offset = conformal_offset (bt, base, form, 0, bt->n_origins, bt->q);
   if (isnan (f.offset))
     return f;
   f.score = mean_loss (bt, base, form, f.offset, 0, bt->n_origins);
   return f;
+}
+
+/* Does the correction hold up when applied to days it has not seen? Walk
+ * forward one day at a time through the backtest: learn the correction on
+ * the days before, count the windows it misses on the day itself. If the
+ * series shifts so that the out-of-sample miss rate exceeds 1 - q, aim the
+ * final correction higher by the excess (never lower than q): a level
+ * learned from this series' own history, as adaptive conformal inference
+ * does online. */
+static double
+walk_forward_level (const Backtest *bt, const double *base, Form form)
+{
+  gsize day = bt->season, misses = 0, total = 0;
+
+  if (day == 0 || bt->n_origins < 3 * day)
+    return bt->q;
+  for (gsize start = 2 * day; start + day <= bt->n_origins; start += day) {
+    double off = conformal_offset (bt, base, form, 0, start - bt->h + 1, bt->q);
+    if (isnan (off))
+      continue;
+    for (gsize i = start; i < start + day; i++) {
+      if (!isfinite (bt->actual[i]) || !isfinite (base[i]))
+        continue;
+      misses += bt->actual[i] > apply (form, base[i], off, bt->ratio_floor);
+      total++;
+    }
+  }
+  if (total == 0)
+    return bt->q;
+  return MIN (bt->q + MAX ((double) misses / total - (1.0 - bt->q), 0.0), 1.0);
 }
 
 /* What one fit + forecast of each registered model cost the last time it
@@ -723,7 +753,12 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
   }
   self->base = best_base;
   self->form = best.form;
-  self->offset = best.offset;
+  {
+    double level = walk_forward_level (&bt, bt.base[best_base], best.form);
+    self->offset = level > bt.q ? conformal_offset (&bt, bt.base[best_base], best.form, 0, bt.n_origins, level)
+                                : best.offset;
+    g_debug ("selector: '%s' walk-forward level %.4f", base_names[best_base], level);
+  }
   self->ratio_floor = bt.ratio_floor;
   self->score = best.score;
   set_name (self, base_names[best_base]);

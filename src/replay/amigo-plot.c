@@ -139,8 +139,9 @@ amigo_plot_write (const char *png_path, const char *title, const char *ylabel, c
       goto out;
     g_string_append (script, ", ");
     append_quoted (script, path);
-    g_string_append_printf (script, " using 1:2 with linespoints lw 3 pt 7 ps 0.4 lc rgb '%s' title ",
-                            line_colors[l % G_N_ELEMENTS (line_colors)]);
+    /* later lines are thinner, so one drawn over an equal one leaves it visible */
+    g_string_append_printf (script, " using 1:2 with linespoints lw %u pt 7 ps 0.4 lc rgb '%s' title ",
+                            (guint) MAX (1, 6 - 2 * (int) MIN (l, 2)), line_colors[l % G_N_ELEMENTS (line_colors)]);
     append_quoted (script, key);
   }
   if (n_lines > 0) {

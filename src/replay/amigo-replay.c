@@ -16,7 +16,8 @@
 
 #define DEFAULT_METHODS "amigo,arima,lstm,vpa,peak,last,seasonal_naive"
 
-static const char *const plot_methods[] = { "amigo", "peak", "vpa" };
+/* amigo last, so it is drawn on top where it equals another */
+static const char *const plot_methods[] = { "peak", "vpa", "amigo" };
 
 typedef struct {
   AmigoEvaluation *evaluation;
@@ -81,6 +82,9 @@ replay_file (Replay *replay, const char *path)
     return;
   }
   replay->n_read++;
+  note (replay, "read '%s': %s, %" G_GSIZE_FORMAT " steps of %" G_GINT64_FORMAT " s, %" G_GSIZE_FORMAT
+        " rows, %" G_GSIZE_FORMAT " dropped", path, amigo_trace_format_to_string (trace->format), trace->n_values,
+        trace->step_usec / AMIGO_USEC_PER_SEC, trace->n_rows, trace->n_dropped);
   is_plot_vm = replay->plot_track != NULL && replay->plot_trace == NULL &&
                (replay->plot_vm == NULL || vm_matches (path, replay->plot_vm));
 
@@ -315,7 +319,7 @@ main (int argc, char **argv)
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, NULL, "FILE|DIR..." },
     { NULL }
   };
-  g_autoptr(GOptionContext) context = g_option_context_new ("FILE|DIR... - replay VM traces through amigo's forecasts");
+  g_autoptr(GOptionContext) context = g_option_context_new ("- replay VM traces through amigo's forecasts");
   g_autoptr(GError) error = NULL;
   g_autoptr(AmigoEvaluation) evaluation = NULL;
   g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);

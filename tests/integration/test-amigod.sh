@@ -5,16 +5,18 @@
 # test driver (test:///default: one running domain 'test'; no libvirtd and
 # no guest needed).
 #
-# usage: test-amigod.sh AMIGOD AMIGOCTL [IMPORT_HELPER]
+# usage: test-amigod.sh AMIGOD AMIGOCTL [IMPORT_HELPER [BUS_POLICY]]
 set -u
 
 AMIGOD=$1
 AMIGOCTL=$2
 IMPORT_HELPER=${3:-}
+POLICY=${4:-}
 WORK=$(mktemp -d /tmp/amigo-itest-XXXXXX)
 DBUS_PID=
 AMIGOD_PID=
 PROXY_PID=
+SYSBUS_PID=
 failures=0
 checks=0
 
@@ -22,6 +24,7 @@ cleanup () {
   [ -n "$AMIGOD_PID" ] && kill "$AMIGOD_PID" 2>/dev/null
   [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null
   [ -n "$DBUS_PID" ] && kill "$DBUS_PID" 2>/dev/null
+  [ -n "$SYSBUS_PID" ] && kill "$SYSBUS_PID" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -130,7 +133,23 @@ step = 1s
 raw_retention = 1h
 retention = 1d
 EOF
-"$AMIGOD" --config "$WORK/amigod.conf" --bus-address "$ADDR" --verbose >"$WORK/amigod.log" 2>&1 &
+# a stand-in for systemd's notify socket, to see READY=1 and STATUS=
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+with open(sys.argv[2], "w") as out:
+    while True:
+        try:
+            out.write(s.recv(4096).decode() + "\n"); out.flush()
+        except socket.timeout:
+            break
+' "$WORK/notify" "$WORK/notify.log" &
+NOTIFY_PID=$!
+sleep 0.3
+NOTIFY_SOCKET="$WORK/notify" "$AMIGOD" --config "$WORK/amigod.conf" --bus-address "$ADDR" --verbose \
+  >"$WORK/amigod.log" 2>&1 &
 AMIGOD_PID=$!
 i=0
 while [ $i -lt 50 ]; do
@@ -140,6 +159,8 @@ done
 sleep 2.5   # a few polls and one metadata write
 
 expect_grep "$WORK/amigod.log" "unknown key 'unknown_key' in \[daemon\], ignoring" "warns about an unknown key"
+expect_grep "$WORK/notify.log" "^READY=1" "tells the service manager READY=1"
+expect_grep "$WORK/notify.log" "^STATUS=tracking 1 domain, libvirt connected" "and its status"
 expect_status 0 "amigoctl status" $CTL status
 expect_grep "$WORK/out" "test:///default (connected)" "status shows the connection"
 expect_grep "$WORK/out" "Domains: *1" "status counts the domain"
@@ -172,6 +193,7 @@ expect_status 1 "a second amigod on the same bus" timeout 20 "$AMIGOD" --config 
 
 stop_amigod
 rc=$?
+kill "$NOTIFY_PID" 2>/dev/null
 if [ "$rc" -eq 0 ]; then ok "amigod exits 0 on SIGTERM"; else not_ok "amigod exited $rc on SIGTERM"; fi
 expect_status 3 "amigoctl after amigod stopped" $CTL status
 
@@ -203,7 +225,7 @@ if [ -n "$IMPORT_HELPER" ]; then
     expect_status 0 "history of the migrated domain" $CTL --json history migrated cpu --since 1h
     json_check "$WORK/out" "len(d['points']) >= 20 and all(abs(p['mean'] - 0.5) < 0.01 for p in d['points'])" \
       "the imported history is there (about 30 one-minute points of 0.5 cores)"
-    stop_amigod
+    stop_amigod || not_ok "amigod exited non-zero on SIGTERM after the import"
   else
     not_ok "the import helper failed"
   fi
@@ -242,9 +264,48 @@ if timeout 20 virsh -q -c "test+unix:///default?socket=$LIBVIRT_SOCK" list >/dev
   expect_status 0 "status after the proxy is back" $CTL --json status
   json_check "$WORK/out" "d['connected'] is True" "reconnected on its own"
   kill "$PROXY_PID"; PROXY_PID=
-  stop_amigod
+  stop_amigod || not_ok "amigod exited non-zero on SIGTERM after reconnecting"
 else
   echo "# skipping the reconnection check: no libvirtd at $LIBVIRT_SOCK"
+fi
+
+# --- the bus policy ---
+# A system-type bus with Debian's system.conf and our policy (its read group
+# replaced by 'nogroup'): root and the group may read, anyone else is denied.
+SYSTEM_CONF=/usr/share/dbus-1/system.conf
+if [ -n "$POLICY" ] && [ -f "$SYSTEM_CONF" ] && [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+  mkdir -p "$WORK/system.d"
+  chmod 755 "$WORK"
+  sed 's/group="[^"]*"/group="nogroup"/' "$POLICY" >"$WORK/system.d/org.amigo.Daemon1.conf"
+  sed -e "s|<listen>.*</listen>|<listen>unix:path=$WORK/sysbus</listen>|" -e '/<pidfile>/d' -e '/<user>/d' \
+    -e "s|<includedir>system.d</includedir>|<includedir>$WORK/system.d</includedir>|" \
+    -e '/<includedir>\/etc\/dbus-1\/system.d<\/includedir>/d' -e '/system-local.conf/d' \
+    -e '/<servicedir>/d' -e '/<standard_system_servicedirs/d' "$SYSTEM_CONF" >"$WORK/sysbus.conf"
+  dbus-daemon --config-file="$WORK/sysbus.conf" --fork --nopidfile --print-pid=4 4>"$WORK/sysbus.pid" 2>/dev/null
+  SYSBUS_PID=$(cat "$WORK/sysbus.pid")
+  SYSADDR="unix:path=$WORK/sysbus"
+  "$AMIGOD" --config "$WORK/amigod.conf" --bus-address "$SYSADDR" >"$WORK/amigod4.log" 2>&1 &
+  AMIGOD_PID=$!
+  i=0
+  while [ $i -lt 50 ]; do
+    "$AMIGOCTL" --bus-address "$SYSADDR" status >/dev/null 2>&1 && break
+    sleep 0.2; i=$((i + 1))
+  done
+  expect_status 0 "root owns the name and may call" "$AMIGOCTL" --bus-address "$SYSADDR" status
+  expect_status 0 "the read group may call GetStatus" \
+    setpriv --reuid=nobody --regid=nogroup --clear-groups "$AMIGOCTL" --bus-address "$SYSADDR" status
+  expect_status 0 "the read group may call GetHistory" \
+    setpriv --reuid=nobody --regid=nogroup --clear-groups "$AMIGOCTL" --bus-address "$SYSADDR" history test cpu
+  expect_status 1 "anyone else is denied" \
+    setpriv --reuid=nobody --regid=daemon --clear-groups "$AMIGOCTL" --bus-address "$SYSADDR" status
+  expect_grep "$WORK/err" "permission denied" "says permission denied"
+  expect_status 1 "a non-root amigod cannot own the name" \
+    setpriv --reuid=nobody --regid=nogroup --clear-groups "$AMIGOD" --config "$WORK/amigod.conf" \
+    --bus-address "$SYSADDR"
+  stop_amigod || not_ok "amigod exited non-zero on SIGTERM on the system-type bus"
+  kill "$SYSBUS_PID" 2>/dev/null; SYSBUS_PID=
+else
+  echo "# skipping the bus policy check (needs root, setpriv and $SYSTEM_CONF)"
 fi
 
 echo "1..$checks"

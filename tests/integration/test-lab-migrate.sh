@@ -1,6 +1,7 @@
 #!/bin/bash
-# Lab test: a plain `virsh migrate --live` between two lab hosts works, the
-# guest keeps working on the destination, and the job statistics (total
+# Lab test: a plain `virsh migrate --live` between two lab hosts works (a web
+# guest, then a database guest with a disk), the guests keep working on the
+# destination, and the job statistics (total
 # time, downtime, data transferred) are recorded (printed and appended to
 # $AMIGO_LAB_RECORDS, meson-logs/lab-migrations.log under meson).
 # Needs root (exit 77 otherwise). Always tears the lab down.
@@ -34,6 +35,19 @@ note "after migration: $((n1 - n0)) new ops lines, $((tx1 - tx0)) bytes sent on 
 ((n1 > n0)) || fail "guest console stopped after migration"
 ((tx1 > tx0)) || fail "guest sends no network traffic on hostb"
 "$LAB" console mig1 | tail -1 | grep -q 'ops/s=[1-9]' || fail "guest does no work after migration"
+# a database guest: its disk is on the lab's NBD storage server, so a plain
+# live migration is allowed and the disk I/O goes on from the destination
+"$LAB" guest hosta db1 --class database --memory 160 --arg mem=32 >/dev/null
+sleep 2
+out=$("$LAB" migrate db1 hosta hostb) || fail "database migration failed: $out"
+head -1 <<<"$out"
+w0=$(stat_of hostb db1 --block block.0.wr.reqs)
+sleep 3
+w1=$(stat_of hostb db1 --block block.0.wr.reqs)
+note "database guest after migration: $((w1 - w0)) disk writes in 3 s on hostb"
+((w1 > w0)) || fail "database guest does no disk I/O after migration"
+"$LAB" console db1 | tail -1 | grep -q 'class=database ops/s=[1-9]' || fail "database guest does no work after migration"
+
 if [[ -n ${AMIGO_LAB_RECORDS:-} ]]; then
 	note "records: $AMIGO_LAB_RECORDS"
 	grep -q "name=mig1 from=hosta to=hostb result=ok" "$AMIGO_LAB_RECORDS" || fail "no record in $AMIGO_LAB_RECORDS"

@@ -8,7 +8,7 @@
 # then stays alive as the namespace keeper (sleep).  Started and stopped only
 # by tests/lab/amigo-lab.
 set -euo pipefail
-host=$1 addr=$2 hd=$3 cglist=$4 workload=$5 prefix=${6:-amigo-lab}
+host=$1 hd=$3 cglist=$4 workload=$5 prefix=${6:-amigo-lab}
 cgname=$prefix-$host
 
 fail() {
@@ -19,6 +19,14 @@ fail() {
 trap 'fail "setup failed at line $LINENO"' ERR
 
 echo $$ >"$hd/keeper.pid"
+
+# Close every inherited descriptor but stdio: the host's daemons live on
+# after the caller, and must not hold its files or locks open (255 is
+# the script itself).
+fds=$(ls /proc/$$/fd)
+for fd in $fds; do
+	((fd > 2 && fd != 255)) || continue; exec {fd}>&-
+done
 
 # --- cgroups: this host sees only its own sub-cgroup of each hierarchy ------
 mount -t tmpfs -o mode=755 amigo-lab-cgroup /sys/fs/cgroup

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the lab integration tests (tests/integration/test-lab-*.sh).
 # Sourced, not run.  Sets LAB (the amigo-lab script), takes the machine-wide
 # lab test lock, tears the lab down on exit and checks nothing is left.
@@ -17,7 +18,7 @@ note() { echo "# $*"; }
 
 # one lab at a time on this machine (several build dirs may run tests)
 exec 7>/run/lock/amigo-lab-tests.lock
-flock -w 1200 7 || fail "another lab test held /run/lock/amigo-lab-tests.lock for 20 minutes"
+flock -w 300 7 || fail "another lab test (or a lab it left up) held /run/lock/amigo-lab-tests.lock for 5 minutes"
 
 lab_teardown() {
 	local rc=$?

@@ -14,6 +14,7 @@
 
 #include "amigo-error.h"
 #include "amigo-evaluate.h"
+#include "amigo-plot.h"
 #include "amigo-time.h"
 
 static void
@@ -383,6 +384,45 @@ test_evaluate_cli (void **state)
   g_rmdir (dir);
 }
 
+/* The plot is a real PNG, and a bad output path is an error naming it. */
+static void
+test_evaluate_plot (void **state)
+{
+  g_autofree char *gnuplot = g_find_program_in_path ("gnuplot");
+  g_autofree char *dir = NULL;
+  g_autofree char *png = NULL;
+  g_autofree char *bad = NULL;
+  g_autofree char *data = NULL;
+  g_autoptr(GArray) track = g_array_new (FALSE, FALSE, sizeof (AmigoTrackPoint));
+  g_autoptr(GError) error = NULL;
+  double values[48];
+  const gint64 step = 300 * AMIGO_USEC_PER_SEC;
+  AmigoSeries series = { G_GINT64_CONSTANT (1375308000) * AMIGO_USEC_PER_SEC, step, G_N_ELEMENTS (values), values };
+  AmigoPlotLine lines[] = { { "peak", 0 }, { "vpa", 1 } };
+  gsize len = 0;
+
+  if (gnuplot == NULL)
+    skip ();
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    values[i] = i == 20 ? NAN : 1.0 + (i % 12) / 12.0;
+  for (guint m = 0; m < 2; m++) {
+    AmigoTrackPoint p = { m, series.start_usec + 24 * step, series.start_usec + 36 * step, 2.0 + m, 1.9 };
+    g_array_append_val (track, p);
+  }
+  dir = g_dir_make_tmp ("amigo-plot-test-XXXXXX", NULL);
+  png = g_build_filename (dir, "it's a plot.png", NULL);
+  assert_true (amigo_plot_write (png, "VM 'x'", "cpu (cores)", &series, track, lines, G_N_ELEMENTS (lines), &error));
+  assert_true (g_file_get_contents (png, &data, &len, NULL));
+  assert_true (len > 1000);
+  assert_memory_equal (data, "\x89PNG", 4);
+
+  bad = g_build_filename (dir, "no-such-dir", "x.png", NULL);
+  assert_false (amigo_plot_write (bad, "t", "y", &series, track, lines, 1, &error));
+  assert_non_null (strstr (error->message, bad));
+  g_unlink (png);
+  g_rmdir (dir);
+}
+
 int
 main (void)
 {
@@ -393,6 +433,7 @@ main (void)
     cmocka_unit_test (test_evaluate_protocol),
     cmocka_unit_test (test_evaluate_unknown_method),
     cmocka_unit_test (test_evaluate_cli),
+    cmocka_unit_test (test_evaluate_plot),
   };
   return cmocka_run_group_tests_name ("evaluate", tests, NULL, NULL);
 }

@@ -9,7 +9,6 @@ out=$1
 kver=$2
 here=$(cd "$(dirname "$0")" && pwd)
 src=$here/../workload/amigo-workload.c
-moddir=/lib/modules/$kver
 
 tmp=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -748,17 +748,17 @@ main (int argc, char **argv)
     n_threads = MAX_THREADS;
   g_start = now_s ();
 
-  pthread_t t;
+  pthread_t tid;
   if (noise) {
     if (cfg.noise_cpu > 0)
       start_threads (burn_thread, cfg.noise_cpu);
     if (cfg.mem_mib > 0) {
       g_mem_len = cfg.mem_mib * MIB;
       g_mem = alloc_mem (g_mem_len, 1);
-      pthread_create (&t, NULL, noise_mem_thread, NULL);
+      pthread_create (&tid, NULL, noise_mem_thread, NULL);
     }
     if (cfg.disk_file[0])
-      pthread_create (&t, NULL, noise_disk_thread, cfg.disk_file);
+      pthread_create (&tid, NULL, noise_disk_thread, cfg.disk_file);
   } else if (!strcmp (cfg.cls, "idle")) {
     /* nothing: wake up once per report period */
   } else if (!strcmp (cfg.cls, "burn")) {
@@ -767,7 +767,7 @@ main (int argc, char **argv)
     g_mem_len = default_mem_mib (0.5) * MIB;
     g_mem = alloc_mem (g_mem_len, 1);
     start_threads (db_thread, n_threads);
-    pthread_create (&t, NULL, disk_thread, cfg.disk);
+    pthread_create (&tid, NULL, disk_thread, cfg.disk);
   } else if (!strcmp (cfg.cls, "web")) {
     start_threads (web_thread, n_threads);
   } else if (!strcmp (cfg.cls, "ml")) {
@@ -778,6 +778,7 @@ main (int argc, char **argv)
     g_mem_len = default_mem_mib (0.25) * MIB;
     g_mem = alloc_mem (g_mem_len, 1);
     g_resident_len = g_mem_len;
+    snprintf (g_phase, sizeof g_phase, "on");
     start_threads (burn_thread, n_threads);
   } else if (!strcmp (cfg.cls, "replay")) {
     if (load_trace (cfg.trace) < 0)
@@ -786,8 +787,8 @@ main (int argc, char **argv)
     g_mem = alloc_mem (g_mem_len, 0);
     replay_step (0);
     start_threads (replay_cpu_thread, n_threads);
-    pthread_create (&t, NULL, replay_net_thread, (void *) &g_net_kbs);
-    pthread_create (&t, NULL, replay_disk_thread, cfg.disk);
+    pthread_create (&tid, NULL, replay_net_thread, (void *) &g_net_kbs);
+    pthread_create (&tid, NULL, replay_disk_thread, cfg.disk);
   } else {
     printf ("amigo-workload: unknown class '%s' (idle burn database web ml batch replay)\n", cfg.cls);
     return 2;
@@ -801,6 +802,8 @@ main (int argc, char **argv)
   double step = cfg.report_s > 0 ? cfg.report_s : 1.0;
   double next = last + step;
   while (!stop_flag) {
+    char label[sizeof g_phase];
+    snprintf (label, sizeof label, "%s", g_phase);  /* the phase the period ran in */
     if (!strcmp (cfg.cls, "replay")) {
       sleep_s (0.1);
       replay_step (now_s () - g_start);
@@ -831,7 +834,8 @@ main (int argc, char **argv)
     printf ("amigo-workload t=%.1f class=%s ops/s=%.0f total=%llu mem_MiB=%zu disk_iops=%.0f "
             "net_tx_kB/s=%.1f net_rx_kB/s=%.1f phase=%s\n",
             t - g_start, cfg.cls, (o - last_ops) / dt, o, mem / MIB, (d - last_disk) / dt,
-            (tx - last_tx) / dt / 1024, (rx - last_rx) / dt / 1024, g_phase);
+            (tx - last_tx) / dt / 1024, (rx - last_rx) / dt / 1024,
+            strcmp (cfg.cls, "batch") ? g_phase : label);
     last_ops = o, last_disk = d, last_tx = tx, last_rx = rx;
     last = t;
     next += step;
