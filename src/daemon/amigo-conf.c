@@ -25,6 +25,7 @@ static const struct {
   { "daemon", "interval", KEY_DURATION, G_STRUCT_OFFSET (AmigoConf, interval_usec) },
   { "daemon", "state_dir", KEY_STRING, G_STRUCT_OFFSET (AmigoConf, state_dir) },
   { "daemon", "metadata_interval", KEY_DURATION, G_STRUCT_OFFSET (AmigoConf, metadata_interval_usec) },
+  { "daemon", "dirty_rate_period", KEY_DURATION, G_STRUCT_OFFSET (AmigoConf, dirty_rate_period_usec) },
   { "history", "raw_retention", KEY_DURATION,
     G_STRUCT_OFFSET (AmigoConf, history) + G_STRUCT_OFFSET (AmigoHistoryOptions, raw_retention_usec) },
   { "history", "step", KEY_DURATION,
@@ -42,6 +43,7 @@ amigo_conf_new (void)
   self->interval_usec = 10 * AMIGO_USEC_PER_SEC;
   self->state_dir = g_strdup (AMIGO_STATE_DIR);
   self->metadata_interval_usec = 5 * AMIGO_USEC_PER_MIN;
+  self->dirty_rate_period_usec = AMIGO_USEC_PER_SEC;
   /* Same values as amigo_history_options_init(); spelled out so that the
    * configuration does not need the store linked in. */
   self->history.raw_retention_usec = 6 * AMIGO_USEC_PER_HOUR;
@@ -384,6 +386,14 @@ amigo_conf_validate (const AmigoConf *self, GError **error)
     g_autofree char *i = amigo_conf_format_duration (self->interval_usec);
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
                  "[daemon] metadata_interval: expected at least the interval ('%s'), got '%s'", i, d);
+    return FALSE;
+  }
+  /* libvirt measures dirty rates in whole seconds */
+  if (self->dirty_rate_period_usec % AMIGO_USEC_PER_SEC != 0 ||
+      self->dirty_rate_period_usec > 60 * AMIGO_USEC_PER_SEC) {
+    g_autofree char *d = amigo_conf_format_duration (self->dirty_rate_period_usec);
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                 "[daemon] dirty_rate_period: expected whole seconds, at most '60s', got '%s'", d);
     return FALSE;
   }
   if (!g_path_is_absolute (self->state_dir)) {

@@ -21,6 +21,8 @@ G_BEGIN_DECLS
  * @state_dir: directory of the history store ([daemon] state_dir).
  * @metadata_interval_usec: how often the history summary is written into
  *   each running domain's metadata ([daemon] metadata_interval).
+ * @dirty_rate_period_usec: length of the page-dirty-rate measurement amigod
+ *   starts on every domain ([daemon] dirty_rate_period; whole seconds).
  * @history: the history store's retention ([history] raw_retention, step,
  *   retention).
  *
@@ -33,6 +35,7 @@ typedef struct {
   gint64 interval_usec;
   char *state_dir;
   gint64 metadata_interval_usec;
+  gint64 dirty_rate_period_usec;
   AmigoHistoryOptions history;
 } AmigoConf;
 

@@ -16,6 +16,7 @@
 #include "amigo-connection.h"
 #include "amigo-dbus-service.h"
 #include "amigo-error.h"
+#include "amigo-gpu-source.h"
 #include "amigo-history.h"
 #include "amigo-log.h"
 #include "amigo-metadata.h"
@@ -546,6 +547,14 @@ amigo_daemon_new (AmigoConf *conf, const AmigoDaemonOptions *options, GError **e
     g_hash_table_add (self->known_history, g_strdup (g_ptr_array_index (known, i)));
 
   self->collector = amigo_collector_new ();
+  amigo_collector_set_gpu_source (self->collector,
+                                  amigo_gpu_source_xml_new (AMIGO_METADATA_NAMESPACE,
+                                                            AMIGO_GPU_SOURCE_XML_DEFAULT_REFRESH_USEC));
+  /* A measurement must end before the next poll to be reported by it: at
+   * most half the interval (none at all with a 1 s interval). */
+  amigo_collector_set_dirty_rate_period (self->collector,
+                                         (int) (MIN (conf->dirty_rate_period_usec, conf->interval_usec / 2) /
+                                                AMIGO_USEC_PER_SEC));
   if (options->bench_stats != NULL) {
     self->bench_feed = amigo_bench_feed_new (options->bench_stats, error);
     if (self->bench_feed == NULL)

@@ -8,9 +8,10 @@
  *      (> 0.64, the threshold of forecast::nsdiffs' "seas" test), remove a
  *      seasonal profile from a classical decomposition (like forecast::stlf);
  *   3. choose d by repeated KPSS tests (5 %);
- *   4. rank every (p, q, constant) with p, q <= 5, p + q <= 5 by AICc of a
+ *   4. on the latest ARIMA_CSS_WINDOW differenced samples, rank every
+ *      (p, q, constant) with p, q <= 5, p + q <= 5 by AICc of a
  *      Hannan-Rissanen regression (one Gram matrix, a tiny Cholesky each);
- *   5. fit the best few by conditional sum of squares with GSL's
+ *   5. fit the best 2 by conditional sum of squares with GSL's
  *      Levenberg-Marquardt (gsl_multifit_nlinear), AR and MA parametrised
  *      through partial autocorrelations (tanh) so they stay
  *      stationary/invertible; keep the lowest CSS AICc;
@@ -35,8 +36,8 @@
 #define ARIMA_KPSS_CRIT_5 0.463  /* KPSS level test, 5 % */
 #define ARIMA_SEASONAL_STRENGTH 0.64
 #define ARIMA_N_REFINE 2         /* candidates refitted by CSS */
-#define ARIMA_CSS_MAX_ITER 6    /* Levenberg-Marquardt iterations */
-#define ARIMA_CSS_WINDOW 512    /* latest differenced samples the ARMA part is fitted on */
+#define ARIMA_CSS_MAX_ITER 6     /* Levenberg-Marquardt iterations */
+#define ARIMA_CSS_WINDOW 512     /* latest differenced samples the ARMA part is fitted on */
 #define ARIMA_HR_DIM (2 + AMIGO_ARIMA_MAX_P + AMIGO_ARIMA_MAX_Q)
 
 struct _AmigoArima {
@@ -47,9 +48,6 @@ struct _AmigoArima {
   double constant;             /* mean or drift, standardised units */
   double sigma2;               /* standardised units */
   double aicc;
-  double css_sse;              /* CSS fit: sum of squares, residuals, parameters */
-  gsize css_n;
-  guint css_npar;
   guint n_fitted;
   double loc, scale;           /* x = loc + scale * z */
   double tail[AMIGO_ARIMA_MAX_P + AMIGO_ARIMA_MAX_D]; /* last z, newest last */
@@ -769,8 +767,7 @@ arima_set_state (AmigoArima *self, const double *z, gsize n, const double *e, gs
 /* Fits the ARIMA part on the standardised (possibly seasonally adjusted)
  * levels @y into @self: d (KPSS unless @order), then the order search. */
 static gboolean
-arima_fit_levels (AmigoArima *self, const double *y, gsize ny, const AmigoArimaOrder *order,
-                  int force_d, GError **error)
+arima_fit_levels (AmigoArima *self, const double *y, gsize ny, const AmigoArimaOrder *order, GError **error)
 {
   g_autofree double *w = NULL;
   g_autofree double *scratch = NULL;
@@ -780,10 +777,7 @@ arima_fit_levels (AmigoArima *self, const double *y, gsize ny, const AmigoArimaO
   gsl_error_handler_t *old_handler;
   Candidate best;
 
-  if (order != NULL)
-    d = order->d;
-  else
-    d = force_d >= 0 ? (guint) force_d : amigo_arima_ndiffs (y, ny, AMIGO_ARIMA_MAX_D);
+  d = order != NULL ? order->d : amigo_arima_ndiffs (y, ny, AMIGO_ARIMA_MAX_D);
   while (d > 0 && ny - d < AMIGO_ARIMA_MIN_HISTORY)
     d--;
   nw = ny - d;
@@ -802,9 +796,6 @@ arima_fit_levels (AmigoArima *self, const double *y, gsize ny, const AmigoArimaO
       self->constant = d < 2 ? mw : 0.0;
       self->sigma2 = 0.0;
       self->aicc = -INFINITY;
-      self->css_sse = 0.0;
-      self->css_n = nw;
-      self->css_npar = d < 2;
       arima_set_state (self, y, ny, NULL, 0);
       return TRUE;
     }
@@ -883,7 +874,6 @@ arima_fit_levels (AmigoArima *self, const double *y, gsize ny, const AmigoArimaO
     /* Final residuals of the chosen model for the forecast state. */
     css_fit (&best, wwin, nwin, t0, FALSE, scratch, scratch + nw);
     n_e = nwin;
-    self->css_n = nwin - t0;
   }
   gsl_set_error_handler (old_handler);
 
@@ -895,8 +885,6 @@ arima_fit_levels (AmigoArima *self, const double *y, gsize ny, const AmigoArimaO
   self->constant = self->order.constant ? mean_of (w + (nw - n_e), n_e) : 0.0;
   self->sigma2 = best.sigma2;
   self->aicc = best.score;
-  self->css_sse = best.sigma2 * self->css_n;
-  self->css_npar = best.p + best.q + (self->order.constant ? 1 : 0);
   arima_set_state (self, y, ny, scratch + nw, n_e);
   return TRUE;
 }
@@ -960,47 +948,9 @@ amigo_arima_fit (const double *values,
       y[i] -= profile[i % season];
     self->profile = g_steal_pointer (&profile);
     self->order.season = season;
-    if (!arima_fit_levels (self, y, ny, NULL, -1, error))
-      return NULL;
-    return g_steal_pointer (&self);
   }
-
-  if (!arima_fit_levels (self, y, ny, order, -1, error))
+  if (!arima_fit_levels (self, y, ny, order, error))
     return NULL;
-
-  /* Weaker seasonality: the profile is (season - 1) more parameters; keep it
-   * when that model has the lower AICc on the same data (same d, so the
-   * likelihoods compare), and only when the fitting window holds at least 10
-   * such parameters' worth of periods. */
-  if (profile != NULL && strength > 0.0 && (season - 1) * 10 <= MIN (ny, (gsize) ARIMA_CSS_WINDOW)) {
-    g_autoptr (AmigoArima) alt = arima_new ();
-    g_autofree double *y2 = g_new (double, ny);
-    AmigoArimaOrder same_d = { .d = self->order.d };
-    double aicc_plain, aicc_seas;
-
-    for (gsize i = 0; i < ny; i++)
-      y2[i] = y[i] - profile[i % season];
-    if (amigo_arima_ndiffs (y2, ny, AMIGO_ARIMA_MAX_D) == same_d.d) {
-      alt->n_used = ny;
-      alt->n_skip = skip;
-      alt->loc = loc;
-      alt->scale = sd;
-      /* the search, with d fixed: only p and q are chosen */
-      if (!arima_fit_levels (alt, y2, ny, NULL, (int) same_d.d, error))
-        return NULL;
-      aicc_plain = aicc_of (self->css_sse, self->css_n, self->css_npar);
-      aicc_seas = aicc_of (alt->css_sse, alt->css_n, alt->css_npar + season - 1);
-      g_debug ("arima: AICc without profile %.2f, with profile %.2f", aicc_plain, aicc_seas);
-      if (aicc_seas < aicc_plain) {
-        alt->profile = g_steal_pointer (&profile);
-        alt->order.season = season;
-        alt->n_fitted += self->n_fitted;
-        alt->aicc = aicc_seas;
-        return g_steal_pointer (&alt);
-      }
-      self->n_fitted += alt->n_fitted;
-    }
-  }
   return g_steal_pointer (&self);
 }
 

@@ -34,44 +34,45 @@ swap_d (double *a, double *b)
   *b = t;
 }
 
-/* Hoare-style selection: afterwards v[k] holds the k-th smallest value, the
- * values before it are <= and after it are >=. Expected O(n). */
+/* Quickselect with a three-way partition: afterwards v[k] holds the k-th
+ * smallest value, the values before it are <= and after it are >=. Values
+ * equal to the pivot are gathered in the middle and never looked at again,
+ * so heavily tied data (CPU series whose changes are mostly 0) stays O(n)
+ * instead of going quadratic as a strict-< partition does. Expected O(n). */
 static void
 select_kth (double *v, gsize n, gsize k)
 {
-  gsize lo = 0, hi = n - 1;
+  gsize lo = 0, hi = n; /* the k-th lies in [lo, hi) */
 
-  while (hi > lo) {
-    gsize mid = lo + (hi - lo) / 2;
+  while (hi - lo > 1) {
+    gsize a = lo, mid = lo + (hi - lo) / 2, b = hi - 1;
+    gsize lt = lo, i = lo, gt = hi; /* [lo,lt) < p, [lt,i) == p, [gt,hi) > p */
     double pivot;
-    gsize i, store;
 
-    /* median of three as pivot, moved to hi */
-    if (v[mid] < v[lo])
-      swap_d (&v[mid], &v[lo]);
-    if (v[hi] < v[lo])
-      swap_d (&v[hi], &v[lo]);
-    if (v[mid] < v[hi])
-      swap_d (&v[mid], &v[hi]);
-    pivot = v[hi];
-    store = lo;
-    /* branch-free partition: the comparison outcome is data, not a jump,
-     * which on noisy values doubles the speed */
-    for (i = lo; i < hi; i++) {
-      double a = v[i], b = v[store];
-      gsize lt = a < pivot;
+    /* median of three */
+    if (v[mid] < v[a])
+      swap_d (&v[mid], &v[a]);
+    if (v[b] < v[a])
+      swap_d (&v[b], &v[a]);
+    if (v[b] < v[mid])
+      swap_d (&v[b], &v[mid]);
+    pivot = v[mid];
+    while (i < gt) {
+      double x = v[i];
 
-      v[i] = lt ? b : a;
-      v[store] = lt ? a : b;
-      store += lt;
+      if (x < pivot)
+        swap_d (&v[lt++], &v[i++]);
+      else if (x > pivot)
+        swap_d (&v[i], &v[--gt]);
+      else
+        i++;
     }
-    swap_d (&v[store], &v[hi]);
-    if (store == k)
-      return;
-    if (store < k)
-      lo = store + 1;
+    if (k < lt)
+      hi = lt;
+    else if (k >= gt)
+      lo = gt;
     else
-      hi = store - 1;
+      return;
   }
 }
 

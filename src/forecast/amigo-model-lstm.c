@@ -529,6 +529,7 @@ amigo_model_lstm_config_init (AmigoModelLstmConfig *config)
   config->batch = 32;
   config->bptt = 12;
   config->learning_rate = 0.01;
+  config->thin = 1;
 }
 
 static gboolean
@@ -536,11 +537,11 @@ lstm_check_config (const AmigoModelLstmConfig *c, GError **error)
 {
   if (c->hidden < 1 || c->hidden > 256 || c->window < 2 || c->window > 1024 ||
       c->horizon < 1 || c->horizon > 1024 || c->batch < 1 || c->batch > 1024 ||
-      !(c->learning_rate > 0.0 && c->learning_rate < 1.0)) {
+      !(c->learning_rate > 0.0 && c->learning_rate < 1.0) || c->thin < 1 || c->thin > 1024) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
                  "LSTM configuration out of range: hidden %u (1-256), window %u (2-1024), "
-                 "horizon %u (1-1024), batch %u (1-1024), learning rate %g (0-1)",
-                 c->hidden, c->window, c->horizon, c->batch, c->learning_rate);
+                 "horizon %u (1-1024), batch %u (1-1024), learning rate %g (0-1), thin %u (1-1024)",
+                 c->hidden, c->window, c->horizon, c->batch, c->learning_rate, c->thin);
     return FALSE;
   }
   return TRUE;
@@ -596,7 +597,7 @@ lstm_train (AmigoModelLstm *self,
   g_auto(LstmData) data = { 0 };
   g_auto(LstmWork) work = { 0 };
   g_autofree gsize *order = NULL;
-  gsize n_windows, n_hold, n_train = 0, first_end, hold_first_end;
+  gsize n_windows, n_hold, n_train = 0, n_epoch, first_end, hold_first_end;
   guint64 rng = seed ^ G_GUINT64_CONSTANT (0x5EED5EED5EED5EED);
   guint step = 0;
   gsize min_n = lstm_min_history (self->window, self->horizon);
@@ -630,6 +631,9 @@ lstm_train (AmigoModelLstm *self,
     return FALSE;
   }
 
+  /* with thin > 1 each epoch trains on the first n_train / thin windows of
+   * its shuffle: a fresh random subset every epoch */
+  n_epoch = MAX ((n_train + config->thin - 1) / config->thin, MIN (n_train, (gsize) LSTM_MIN_TRAIN_WINDOWS));
   lstm_work_init (&work, self, MAX (config->batch, 1), TRUE);
   for (guint epoch = 0; epoch < epochs; epoch++) {
     double loss = 0.0;
@@ -642,8 +646,8 @@ lstm_train (AmigoModelLstm *self,
       order[i - 1] = order[j];
       order[j] = tmp;
     }
-    for (gsize start = 0; start < n_train; start += config->batch) {
-      guint b = (guint) MIN ((gsize) config->batch, n_train - start);
+    for (gsize start = 0; start < n_epoch; start += config->batch) {
+      guint b = (guint) MIN ((gsize) config->batch, n_epoch - start);
 
       for (guint j = 0; j < b; j++)
         lstm_load_window (self, &work, b, j, &data, order[start + j]);
@@ -651,7 +655,7 @@ lstm_train (AmigoModelLstm *self,
       loss += lstm_backward (self, &work, b, config->bptt) * b;
       lstm_adam_step (self, &work, ++step, config->learning_rate);
     }
-    g_debug ("lstm: epoch %u loss %.5f", epoch, loss / (double) n_train);
+    g_debug ("lstm: epoch %u loss %.5f", epoch, loss / (double) n_epoch);
   }
 
   /* held-out signed errors per horizon step, in the series unit */
@@ -789,9 +793,22 @@ amigo_model_lstm_fit_from (const AmigoModel *prev,
                            guint epochs,
                            GError **error)
 {
+  AmigoModelLstmConfig config;
+
+  amigo_model_lstm_config_init (&config);
+  config.epochs = epochs;
+  return amigo_model_lstm_fit_from_with (prev, history, options, &config, error);
+}
+
+AmigoModel *
+amigo_model_lstm_fit_from_with (const AmigoModel *prev,
+                                const AmigoSeries *history,
+                                const AmigoModelOptions *options,
+                                const AmigoModelLstmConfig *config,
+                                GError **error)
+{
   AmigoModelOptions defaults = { 0 };
   const AmigoModelLstm *old = (const AmigoModelLstm *) prev;
-  AmigoModelLstmConfig config;
   AmigoModelLstm *self;
   const double *v;
   gsize n;
@@ -814,10 +831,14 @@ amigo_model_lstm_fit_from (const AmigoModel *prev,
   }
   if (options == NULL)
     options = &defaults;
+  if (config == NULL || !lstm_check_config (config, error)) {
+    if (config == NULL)
+      g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "no LSTM configuration given");
+    return NULL;
+  }
   if (!lstm_prepare_series (history, options, &v, &n, &start_usec, error))
     return NULL;
 
-  amigo_model_lstm_config_init (&config);
   self = lstm_new (old->hidden, old->window, old->horizon);
   self->step_usec = old->step_usec;
   self->period_usec = old->period_usec;
@@ -825,10 +846,86 @@ amigo_model_lstm_fit_from (const AmigoModel *prev,
   self->std = old->std;
   self->nonneg = old->nonneg;
   memcpy (self->params, old->params, sizeof (float) * self->n_params);
-  if (!lstm_train (self, v, n, start_usec, &config, epochs, options->seed, error)) {
+  if (!lstm_train (self, v, n, start_usec, config, config->epochs, options->seed, error)) {
     lstm_free ((AmigoModel *) self);
     return NULL;
   }
+  return (AmigoModel *) self;
+}
+
+/**
+ * amigo_model_lstm_update:
+ *
+ * Moves @prev to the end of @history without training: same weights,
+ * normalisation and held-out residuals, the context re-read from the last
+ * window of @history (gaps carried forward as in training). O(window).
+ */
+AmigoModel *
+amigo_model_lstm_update (const AmigoModel *prev, const AmigoSeries *history, GError **error)
+{
+  const AmigoModelLstm *old = (const AmigoModelLstm *) prev;
+  AmigoModelLstm *self;
+  gsize n, first;
+  double carry = NAN;
+
+  if (prev == NULL || prev->klass != &amigo_model_class_lstm) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "update needs an 'lstm' model, got '%s'", prev != NULL ? prev->klass->name : "(none)");
+    return NULL;
+  }
+  if (history == NULL || (history->n_values > 0 && history->values == NULL)) {
+    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "no history given to model 'lstm'");
+    return NULL;
+  }
+  if (history->step_usec != old->step_usec) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "update: the model was trained with a %" G_GINT64_FORMAT " us step, the history has %"
+                 G_GINT64_FORMAT " us", old->step_usec, history->step_usec);
+    return NULL;
+  }
+  n = history->n_values;
+  if (n < old->window) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INSUFFICIENT_HISTORY,
+                 "model 'lstm' update needs the last %u samples, got %" G_GSIZE_FORMAT, old->window, n);
+    return NULL;
+  }
+  /* the value carried into the window: the last known one before it */
+  first = n - old->window;
+  for (gsize i = first; i > 0 && isnan (carry); i--)
+    carry = history->values[i - 1];
+  for (gsize i = first; i < n && isnan (carry); i++)
+    carry = history->values[i];
+  if (isnan (carry) || !isfinite (carry)) {
+    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
+                         "model 'lstm' update: the history has no finite sample");
+    return NULL;
+  }
+
+  self = lstm_new (old->hidden, old->window, old->horizon);
+  self->step_usec = old->step_usec;
+  self->period_usec = old->period_usec;
+  self->mean = old->mean;
+  self->std = old->std;
+  self->nonneg = old->nonneg;
+  memcpy (self->params, old->params, sizeof (float) * self->n_params);
+  self->n_resid = old->n_resid;
+  self->resid = g_memdup2 (old->resid, sizeof (double) * (gsize) old->horizon * old->n_resid);
+  self->resid_count = g_memdup2 (old->resid_count, sizeof (guint) * old->horizon);
+  for (guint t = 0; t < self->window; t++) {
+    double x = history->values[first + t];
+
+    if (!isnan (x))
+      carry = x;
+    if (!isfinite (carry)) {
+      lstm_free ((AmigoModel *) self);
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "model 'lstm' update: sample %" G_GSIZE_FORMAT
+                   " is infinite", first + t);
+      return NULL;
+    }
+    /* as lstm_data_init: normalised in float */
+    self->context[t] = (double) (float) ((carry - self->mean) / self->std);
+  }
+  self->end_usec = history->start_usec + (gint64) (n - 1) * history->step_usec;
   return (AmigoModel *) self;
 }
 

@@ -16,6 +16,9 @@ G_BEGIN_DECLS
  * @bptt: backpropagation through the last @bptt input steps only
  *   (truncated BPTT; default 12, 0 = the whole window).
  * @learning_rate: Adam step size (default 0.01).
+ * @thin: each epoch trains on a fresh random 1/@thin of the training
+ *   windows (default 1 = all of them); neighbouring windows overlap in all
+ *   but one step, so a cheap refit can skip most of them.
  *
  * Shape and training of the "lstm" model; the registry's "lstm" class uses
  * the defaults of amigo_model_lstm_config_init().
@@ -28,6 +31,7 @@ typedef struct {
   guint batch;
   guint bptt;
   double learning_rate;
+  guint thin;
 } AmigoModelLstmConfig;
 
 void amigo_model_lstm_config_init (AmigoModelLstmConfig *config);
@@ -47,6 +51,20 @@ AmigoModel *amigo_model_lstm_fit_from (const AmigoModel *prev,
                                        const AmigoModelOptions *options,
                                        guint epochs,
                                        GError **error);
+
+/* Between refits: a new model with @prev's weights, normalisation and
+ * interval residuals whose context is the last window of @history, so it
+ * forecasts from the newest data without training. O(window); @history
+ * must have @prev's step and at least a window of samples. */
+AmigoModel *amigo_model_lstm_update (const AmigoModel *prev, const AmigoSeries *history, GError **error);
+
+/* The same with @config's training settings (epochs, batch, bptt, learning
+ * rate, thin); its shape fields are ignored (the shape is @prev's). */
+AmigoModel *amigo_model_lstm_fit_from_with (const AmigoModel *prev,
+                                            const AmigoSeries *history,
+                                            const AmigoModelOptions *options,
+                                            const AmigoModelLstmConfig *config,
+                                            GError **error);
 
 /* Weight files: see docs/forecast-models.md ("LSTM weight file"). A loaded
  * model forecasts exactly as the saved one did (same context and interval

@@ -20,7 +20,9 @@
  * with the lowest pinball loss over the backtest wins.
  *
  * Built-in bases are evaluated at every step of the last week (cheap, O(n)
- * with sliding maxima); registered models (amigo_model_classes()) forecast
+ * with sliding maxima); one of them, quantile_regression, is a median
+ * regression of the window peak on the other bases, cross-fitted so its
+ * backtest values are out of sample; registered models (amigo_model_classes()) forecast
  * the series of window peaks (blocks of @horizon steps) and are backtested
  * at the last @registry_origins block boundaries with leave-one-out
  * calibration, then compared with the best built-in on those same origins.
@@ -33,6 +35,7 @@ typedef enum {
   BASE_DAY_PEAK,
   BASE_MIX,
   BASE_SAME_HOUR,
+  BASE_QUANTREG,
   BASE_LAST_ONE
 } BaseKind;
 
@@ -50,6 +53,7 @@ static const char *const base_names[] = {
   [BASE_DAY_PEAK] = "conformal_day_peak",
   [BASE_MIX] = "conformal_mix",
   [BASE_SAME_HOUR] = "conformal_same_hour",
+  [BASE_QUANTREG] = "quantile_regression",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (base_names) == BASE_LAST_ONE);
@@ -59,6 +63,21 @@ G_STATIC_ASSERT (G_N_ELEMENTS (base_names) == BASE_LAST_ONE);
 #define BACKTEST_DAYS 7
 /* Registered models are fitted on at most this many days of window peaks. */
 #define REGISTRY_TRAIN_DAYS 7
+/* Regressors of the quantile regression: intercept, last value, max and
+ * mean of the last window, max of the last day, peak of the same window
+ * yesterday, highest peak around this time of day over the week. */
+#define QR_FEATURES 7
+/* The regression locates the median of the window peak: every origin
+ * informs it, whereas a 0.95-quantile fit rests on the few windows above
+ * it (a handful of independent events a week, with overlapping windows),
+ * too few for seven coefficients. The tail is the conformal correction's. */
+#define QR_LEVEL 0.5
+/* IRLS passes from the least-squares start: the coefficients settle to
+ * well within their sampling noise after a few, and each pass costs a
+ * sweep over a week of origins (the cold reservation has 1 ms a resource). */
+#define QR_ITERATIONS 8
+/* Most rows per cross-fitting half (see quantreg_backtest()). */
+#define QR_ROWS 256
 
 struct _AmigoSelector {
   AmigoSelectorOptions options;
@@ -75,6 +94,7 @@ struct _AmigoSelector {
   double offset;
   double ratio_floor;
   double score;
+  double beta[QR_FEATURES];        /* BASE_QUANTREG coefficients */
   char model[32];
   const AmigoModelClass *const *classes;  /* NULL = the registry */
 };
@@ -259,6 +279,9 @@ base_at (BaseKind kind, const double *v, gsize t, gsize h, gsize season)
         b = m;
     }
     return isfinite (b) ? b : last;
+  case BASE_QUANTREG:
+    /* needs the coefficients: see quantreg_at() */
+    return last;
   case BASE_LAST_ONE:
   default:
     g_assert_not_reached ();
@@ -275,6 +298,7 @@ base_lookback (BaseKind kind, gsize h, gsize season)
   case BASE_RECENT:
     return h;
   case BASE_SAME_HOUR:
+  case BASE_QUANTREG:
     return 3 * h <= season ? season + h : G_MAXSIZE / 4;
   case BASE_SEASONAL:
   case BASE_DAY_PEAK:
@@ -397,6 +421,130 @@ mean_loss (const Backtest *bt, const double *base, Form form, double offset, gsi
     m++;
   }
   return m > 0 ? loss / m : INFINITY;
+}
+
+/* Linear quantile regression of the window peak on QR_FEATURES regressors
+ * known at the origin: minimise sum rho_q (y - x.beta) over the rows
+ * [from, to) of @x (row-major) by iteratively reweighted least squares
+ * (each residual weighted by q or 1 - q over its magnitude, floored at
+ * @eps), with a tiny ridge so collinear regressors (flat series) stay
+ * solvable. Only every @stride-th row is used. Rows with a non-finite
+ * target are skipped. FALSE if the system
+ * is singular or there are too few rows. */
+static gboolean
+quantreg_fit (const double *x, const double *y, gsize from, gsize to, gsize stride, double q, double eps,
+              double *beta)
+{
+  enum { P = QR_FEATURES };
+  double a[P * P], c[P], l[P * P];
+  gsize rows = 0;
+
+  for (gsize i = from; i < to; i += stride)
+    rows += isfinite (y[i]);
+  if (rows < 4 * P)
+    return FALSE;
+  for (guint it = 0; it < QR_ITERATIONS; it++) {
+    double trace = 0.0, delta = 0.0;
+    gboolean ok = TRUE;
+
+    memset (a, 0, sizeof (a));
+    memset (c, 0, sizeof (c));
+    for (gsize i = from; i < to; i += stride) {
+      const double *xi = x + i * P;
+      double w, r;
+      if (!isfinite (y[i]))
+        continue;
+      if (it == 0) {
+        w = 1.0;
+      } else {
+        r = y[i];
+        for (guint j = 0; j < P; j++)
+          r -= xi[j] * beta[j];
+        w = (r > 0.0 ? q : 1.0 - q) / fmax (fabs (r), eps);
+      }
+      for (guint j = 0; j < P; j++) {
+        double wx = w * xi[j];
+        c[j] += wx * y[i];
+        for (guint k = 0; k <= j; k++)
+          a[j * P + k] += wx * xi[k];
+      }
+    }
+    for (guint j = 0; j < P; j++)
+      trace += a[j * P + j];
+    /* Cholesky of A + ridge I (lower triangle), then two triangular solves */
+    for (guint j = 0; j < P && ok; j++) {
+      for (guint k = 0; k <= j; k++) {
+        double sum = a[j * P + k] + (j == k ? 1e-9 * trace / P + 1e-300 : 0.0);
+        for (guint m = 0; m < k; m++)
+          sum -= l[j * P + m] * l[k * P + m];
+        if (j == k) {
+          if (!(sum > 0.0)) {
+            ok = FALSE;
+            break;
+          }
+          l[j * P + j] = sqrt (sum);
+        } else {
+          l[j * P + k] = sum / l[k * P + k];
+        }
+      }
+    }
+    if (!ok)
+      return it > 0;
+    for (guint j = 0; j < P; j++) {
+      double sum = c[j];
+      for (guint k = 0; k < j; k++)
+        sum -= l[j * P + k] * c[k];
+      c[j] = sum / l[j * P + j];
+    }
+    for (guint j = P; j-- > 0;) {
+      double sum = c[j];
+      for (guint k = j + 1; k < P; k++)
+        sum -= l[k * P + j] * c[k];
+      c[j] = sum / l[j * P + j];
+      if (!isfinite (c[j]))
+        return it > 0;
+    }
+    for (guint j = 0; j < P; j++) {
+      delta = fmax (delta, fabs (c[j] - beta[j]));
+      beta[j] = c[j];
+    }
+    if (it > 0 && delta < 1e-6)
+      break;
+  }
+  return TRUE;
+}
+
+static double
+quantreg_predict (const double *beta, const double *x)
+{
+  double u = 0.0;
+
+  for (guint j = 0; j < QR_FEATURES; j++)
+    u += beta[j] * x[j];
+  return u;
+}
+
+/* Regressors at origin t computed directly (the backtest uses sliding
+ * arrays that give the same values). */
+static void
+quantreg_features_at (const double *v, gsize t, gsize h, gsize season, double *x)
+{
+  double sum = 0.0;
+  gsize m = 0;
+
+  for (gsize i = t > h ? t - h : 0; i < t; i++) {
+    if (isfinite (v[i])) {
+      sum += v[i];
+      m++;
+    }
+  }
+  x[0] = 1.0;
+  x[1] = base_at (BASE_LAST, v, t, h, season);
+  x[2] = base_at (BASE_RECENT, v, t, h, season);
+  x[3] = m > 0 ? sum / m : x[1];
+  x[4] = base_at (BASE_DAY_PEAK, v, t, h, season);
+  x[5] = base_at (BASE_SEASONAL, v, t, h, season);
+  x[6] = base_at (BASE_SAME_HOUR, v, t, h, season);
 }
 
 /* Correction learned from every origin of the backtest; score = in-sample
@@ -621,6 +769,78 @@ scale_floor (const double *v, gsize from, gsize n)
   return fmax (m > 0 ? 0.01 * sum / m : 0.0, 1e-9);
 }
 
+/* The quantile regression as a backtest base. Its regressors are the other
+ * bases (all eligible whenever it is) plus the mean of the last window.
+ * The base at each origin is predicted out of sample by cross-fitting: the
+ * older half of the origins is predicted by the fit on the newer half and
+ * vice versa, so its conformal correction and score are as honest as the
+ * parameter-free bases'. FALSE if a fit fails (then the base is left out). */
+static gboolean
+quantreg_backtest (Backtest *bt, const double *v, double *ret_beta)
+{
+  enum { P = QR_FEATURES };
+  gsize m = bt->n_origins, half = m / 2;
+  g_autofree double *x = g_new (double, m * P);
+  g_autofree double *y = g_new (double, m);
+  double sc = 100.0 * bt->ratio_floor, sum = 0.0, beta_a[P] = { 0 }, beta_b[P] = { 0 };
+  gsize cnt = 0;
+  gsize from = bt->t0 > bt->h ? bt->t0 - bt->h : 0;
+
+  /* running mean of the finite values in [t - h, t) */
+  for (gsize i = from; i < bt->t0; i++) {
+    if (isfinite (v[i])) {
+      sum += v[i];
+      cnt++;
+    }
+  }
+  for (gsize i = 0; i < m; i++) {
+    gsize t = bt->t0 + i;
+    double *xi = x + i * P;
+    gboolean ok;
+
+    if (i > 0) {
+      if (isfinite (v[t - 1])) {
+        sum += v[t - 1];
+        cnt++;
+      }
+      if (t - 1 >= bt->h && isfinite (v[t - 1 - bt->h])) {
+        sum -= v[t - 1 - bt->h];
+        cnt--;
+      }
+    }
+    xi[0] = 1.0;
+    xi[1] = bt->base[BASE_LAST][i] / sc;
+    xi[2] = bt->base[BASE_RECENT][i] / sc;
+    xi[3] = cnt > 0 ? sum / cnt / sc : xi[1];
+    xi[4] = bt->base[BASE_DAY_PEAK][i] / sc;
+    xi[5] = bt->base[BASE_SEASONAL][i] / sc;
+    xi[6] = bt->base[BASE_SAME_HOUR][i] / sc;
+    ok = isfinite (bt->actual[i]);
+    for (guint j = 0; j < P; j++)
+      ok = ok && isfinite (xi[j]);
+    y[i] = ok ? bt->actual[i] / sc : NAN;
+  }
+  /* Origins a step apart share all but one value of their window: a fit on
+   * every (h / 4)-th origin sees nearly the same information for a fraction
+   * of the cost, and QR_ROWS rows per half (hours apart) pin down seven
+   * coefficients well enough. */
+  gsize stride = MAX (MAX (bt->h / 4, 1), (half + QR_ROWS - 1) / QR_ROWS);
+
+  if (!quantreg_fit (x, y, 0, half, stride, QR_LEVEL, 1e-4, beta_a) ||
+      !quantreg_fit (x, y, half, m, stride, QR_LEVEL, 1e-4, beta_b))
+    return FALSE;
+  for (gsize i = 0; i < m; i++) {
+    double u = sc * quantreg_predict (i < half ? beta_b : beta_a, x + i * P);
+    bt->base[BASE_QUANTREG][i] = isfinite (y[i]) ? u : NAN;
+  }
+  /* The coefficients for the next window: the mean of the two halves'
+   * (a third fit on all origins cost as much again and changed little). */
+  for (guint j = 0; j < P; j++)
+    ret_beta[j] = 0.5 * (beta_a[j] + beta_b[j]);
+  ret_beta[0] *= sc;
+  return TRUE;
+}
+
 static void
 set_name (AmigoSelector *self, const char *name)
 {
@@ -732,6 +952,9 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
         bt.base[BASE_SAME_HOUR][i] = isfinite (b) ? b : last;
       }
     }
+  }
+  if (bt.base[BASE_QUANTREG] != NULL && !quantreg_backtest (&bt, v, self->beta)) {
+    g_clear_pointer (&bt.base[BASE_QUANTREG], g_free);
   }
 
   for (guint k = 0; k < BASE_LAST_ONE; k++) {
@@ -899,6 +1122,10 @@ amigo_selector_forecast (AmigoSelector *self,
       select_prior (self, v, n, horizon, season);
       base = base_at (self->base, v, n, horizon, season);
     }
+  } else if (self->base == BASE_QUANTREG) {
+    double x[QR_FEATURES];
+    quantreg_features_at (v, n, horizon, season, x);
+    base = quantreg_predict (self->beta, x);
   } else {
     base = base_at (self->base, v, n, horizon, season);
   }

@@ -7,7 +7,17 @@
 #include <time.h>
 
 #include "amigo-error.h"
+#include "amigo-model-lstm.h"
 #include "amigo-time.h"
+
+/* Refit policy (docs/evaluation.md, "Refit policy"). The first LSTM fit of
+ * a series trains the registry's epochs, each over a random 1/LSTM_FIT_THIN
+ * of the training windows; a warm refit trains LSTM_REFIT_EPOCHS passes,
+ * each over a random 1/LSTM_REFIT_THIN of the windows of the history since
+ * the previous fit. */
+#define LSTM_FIT_THIN 2
+#define LSTM_REFIT_EPOCHS 1
+#define LSTM_REFIT_THIN 8
 
 /* The `amigo` method is the selector the daemon uses. Its header arrives
  * with another piece of work: until it exists (and its code is linked) the
@@ -53,6 +63,8 @@ amigo_evaluate_options_init (AmigoEvaluateOptions *options)
   options->min_history_usec = AMIGO_USEC_PER_DAY;
   options->max_history_usec = 7 * AMIGO_USEC_PER_DAY;
   options->seed = 42;
+  options->refit_usec = AMIGO_USEC_PER_DAY;
+  options->train_usec = 3 * AMIGO_USEC_PER_DAY;
 }
 
 gboolean
@@ -64,7 +76,7 @@ amigo_evaluate_options_check (const AmigoEvaluateOptions *options, GError **erro
     return FALSE;
   }
   if (options->window_usec <= 0 || options->origin_every_usec <= 0 || options->min_history_usec <= 0 ||
-      options->max_history_usec <= 0) {
+      options->max_history_usec <= 0 || options->refit_usec <= 0 || options->train_usec <= 0) {
     g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "durations must be positive");
     return FALSE;
   }
@@ -301,32 +313,118 @@ amigo_evaluation_method_name (const AmigoEvaluation *self, guint method)
   return ((Method *) g_ptr_array_index (self->methods, method))->name;
 }
 
+/* CPU time of the whole process (BLAS threads included), not wall time: the
+ * figure should not depend on what else the machine runs. */
 static double
 now_us (void)
 {
   struct timespec ts;
 
-  clock_gettime (CLOCK_MONOTONIC, &ts);
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+}
+
+/* How a registry method is refitted along one series. */
+typedef enum {
+  REFIT_EVERY_ORIGIN, /* fitted afresh at every origin */
+  REFIT_PERIODIC,     /* trained when the fit is refit_usec old; updated in between */
+} RefitKind;
+
+static RefitKind
+refit_kind (const AmigoModelClass *klass)
+{
+  return klass == amigo_model_class_lookup ("lstm") ? REFIT_PERIODIC : REFIT_EVERY_ORIGIN;
+}
+
+/* Methods whose fit grows faster than the history they see get at most
+ * train_usec of it; the cheap baselines see the whole history. */
+static gboolean
+bounded_training (const AmigoModelClass *klass)
+{
+  return klass == amigo_model_class_lookup ("arima") || klass == amigo_model_class_lookup ("lstm");
+}
+
+/* One method's model along the series being replayed. */
+typedef struct {
+  AmigoModel *model; /* the newest model (periodic methods only) */
+  gsize fitted_at;   /* origin (sample index) of its last training */
+} SeriesState;
+
+/* The model to forecast with at origin @origin, following the refit policy;
+ * for a periodic method @state keeps it for the next origin. */
+static AmigoModel *
+model_at_origin (AmigoEvaluation *self, const AmigoModelClass *klass, AmigoResource resource, gsize season,
+                 const AmigoSeries *history, gsize origin, SeriesState *state, GError **error)
+{
+  const AmigoEvaluateOptions *opt = &self->options;
+  gsize train = (gsize) MAX (1, opt->train_usec / history->step_usec);
+  gsize refit = (gsize) MAX (1, opt->refit_usec / history->step_usec);
+  gsize day = (gsize) MAX (1, AMIGO_USEC_PER_DAY / history->step_usec);
+  AmigoModelOptions options = {
+    .resource = resource,
+    .season = season,
+    .seed = opt->seed,
+    .max_train = bounded_training (klass) ? train : 0,
+  };
+  AmigoModel *model = NULL;
+
+  if (refit_kind (klass) == REFIT_EVERY_ORIGIN)
+    return amigo_model_fit (klass, history, &options, error);
+
+  if (state->model == NULL) {
+    AmigoModelLstmConfig config;
+
+    amigo_model_lstm_config_init (&config);
+    config.thin = LSTM_FIT_THIN;
+    model = amigo_model_lstm_fit_with (history, &options, &config, error);
+    if (model == NULL)
+      return NULL;
+    state->fitted_at = origin;
+  } else if (origin - state->fitted_at >= refit) {
+    g_autoptr(GError) local_error = NULL;
+    AmigoModelOptions warm = options;
+    AmigoModelLstmConfig config;
+
+    /* warm start from the current weights, on what came since the last fit
+     * (at least the last day: a few hours hold too few training windows) */
+    warm.max_train = MIN (train, MAX (day, origin - state->fitted_at));
+    amigo_model_lstm_config_init (&config);
+    config.epochs = LSTM_REFIT_EPOCHS;
+    config.thin = LSTM_REFIT_THIN;
+    model = amigo_model_lstm_fit_from_with (state->model, history, &warm, &config, &local_error);
+    if (model != NULL)
+      state->fitted_at = origin;
+    else
+      g_debug ("%s: refit at sample %" G_GSIZE_FORMAT " failed (%s), keeping the weights", klass->name, origin,
+               local_error->message);
+  }
+  if (model == NULL) {
+    model = amigo_model_lstm_update (state->model, history, error);
+    if (model == NULL)
+      return NULL;
+  }
+  amigo_model_free (state->model);
+  state->model = model;
+  return model;
 }
 
 static gboolean
 model_reserve (AmigoEvaluation *self, const AmigoModelClass *klass, AmigoResource resource, gsize season,
-               const AmigoSeries *history, gsize horizon, double *ret_reservation, GError **error)
+               const AmigoSeries *history, gsize origin, SeriesState *state, gsize horizon, double *ret_reservation,
+               GError **error)
 {
-  AmigoModelOptions options = {
-    .resource = resource,
-    .season = season,
-    .seed = self->options.seed,
-    .max_train = 0,
-  };
-  g_autoptr(AmigoModel) model = NULL;
+  AmigoModel *model;
+  gboolean owned = refit_kind (klass) == REFIT_EVERY_ORIGIN;
+  gboolean ok;
   double reservation = -INFINITY;
 
-  model = amigo_model_fit (klass, history, &options, error);
+  model = model_at_origin (self, klass, resource, season, history, origin, state, error);
   if (model == NULL)
     return FALSE;
-  if (!amigo_model_forecast (model, horizon, self->options.quantile, self->mean, NULL, self->upper, error))
+  ok = amigo_model_forecast (model, horizon, self->options.quantile, self->mean, NULL, self->upper, error);
+  if (owned)
+    amigo_model_free (model);
+  if (!ok)
     return FALSE;
   for (gsize i = 0; i < horizon; i++)
     reservation = MAX (reservation, self->upper[i]);
@@ -378,6 +476,7 @@ amigo_evaluation_run_series (AmigoEvaluation *self, AmigoResource resource, cons
   gsize n_known = 0;
   double scale;
   gpointer *selectors = NULL;
+  g_autofree SeriesState *states = NULL;
 
   g_return_val_if_fail (resource < AMIGO_RESOURCE_LAST, FALSE);
   if (series == NULL || series->step_usec <= 0 || (series->n_values > 0 && series->values == NULL)) {
@@ -406,6 +505,7 @@ amigo_evaluation_run_series (AmigoEvaluation *self, AmigoResource resource, cons
     self->buffer_len = window;
   }
 
+  states = g_new0 (SeriesState, self->methods->len);
 #ifdef HAVE_SELECTOR
   selectors = g_new0 (gpointer, self->methods->len);
   for (guint k = 0; k < self->methods->len; k++) {
@@ -452,7 +552,8 @@ amigo_evaluation_run_series (AmigoEvaluation *self, AmigoResource resource, cons
       double t0 = now_us ();
 
       if (m->klass != NULL) {
-        ok = model_reserve (self, m->klass, resource, season, &history, window, &reservation, &local_error);
+        ok = model_reserve (self, m->klass, resource, season, &history, o, &states[k], window, &reservation,
+                            &local_error);
       } else {
 #ifdef HAVE_SELECTOR
         if (selectors[k] != NULL)
@@ -461,6 +562,8 @@ amigo_evaluation_run_series (AmigoEvaluation *self, AmigoResource resource, cons
           g_set_error_literal (&local_error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "amigo_selector_new() failed");
 #endif
       }
+      /* a failed fit costs time too: count it wherever it happens */
+      m->forecast_us[resource] += now_us () - t0;
       if (ok && !isfinite (reservation)) {
         g_set_error (&local_error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "reservation is not a number (%g)", reservation);
         ok = FALSE;
@@ -469,7 +572,6 @@ amigo_evaluation_run_series (AmigoEvaluation *self, AmigoResource resource, cons
         record_failure (m, resource, local_error);
         continue;
       }
-      m->forecast_us[resource] += now_us () - t0;
       m->n_forecasts[resource]++;
       {
         AmigoWindowOutcome outcome = { reservation, peak, scale };
@@ -495,6 +597,8 @@ amigo_evaluation_run_series (AmigoEvaluation *self, AmigoResource resource, cons
   }
 #endif
   g_free (selectors);
+  for (guint k = 0; k < self->methods->len; k++)
+    amigo_model_free (states[k].model);
   return TRUE;
 }
 

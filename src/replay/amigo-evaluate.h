@@ -19,6 +19,12 @@ G_BEGIN_DECLS
  * @max_history_usec: methods see at most this much history before an
  *   origin.
  * @seed: passed to every method.
+ * @refit_usec: methods that are expensive to fit (lstm) are trained again
+ *   only when their fit is this old; in between they forecast from the
+ *   newest history with the weights they have (docs/evaluation.md,
+ *   "Refit policy"). Default one day.
+ * @train_usec: expensive methods (arima, lstm) are fitted on at most this
+ *   much of the history (AmigoModelOptions.max_train). Default three days.
  *
  * The replay protocol (docs/evaluation.md).
  */
@@ -29,6 +35,8 @@ typedef struct {
   gint64 min_history_usec;
   gint64 max_history_usec;
   guint64 seed;
+  gint64 refit_usec;
+  gint64 train_usec;
 } AmigoEvaluateOptions;
 
 void amigo_evaluate_options_init (AmigoEvaluateOptions *options);
@@ -52,7 +60,8 @@ typedef struct {
  * @slack_median: median over windows with peak > 0 of reservation/peak - 1.
  * @pinball: mean pinball loss at the quantile of the reservation against
  *   the peak, each window divided by its series' mean.
- * @us_per_forecast: mean wall time of one forecast (fit + forecast), µs.
+ * @us_per_forecast: mean CPU time of the process per scored window (fit or
+ *   refresh + forecast; refits counted where they happen, so amortised), µs.
  * @windows: windows evaluated.
  * @failures: windows where the method returned an error (not evaluated).
  *

@@ -293,6 +293,8 @@ main (int argc, char **argv)
   g_autofree char *every_text = NULL;
   g_autofree char *min_history_text = NULL;
   g_autofree char *max_history_text = NULL;
+  g_autofree char *refit_text = NULL;
+  g_autofree char *train_text = NULL;
   g_autofree char *methods_text = NULL;
   g_autofree char *resources_text = NULL;
   g_autofree char *plot_path = NULL;
@@ -308,6 +310,8 @@ main (int argc, char **argv)
     { "min-history", 0, 0, G_OPTION_ARG_STRING, &min_history_text, "History before the first origin (1d)",
       "DURATION" },
     { "max-history", 0, 0, G_OPTION_ARG_STRING, &max_history_text, "Most history a method sees (7d)", "DURATION" },
+    { "refit", 0, 0, G_OPTION_ARG_STRING, &refit_text, "Train lstm again when its fit is this old (1d)", "DURATION" },
+    { "train", 0, 0, G_OPTION_ARG_STRING, &train_text, "Most history arima and lstm train on (3d)", "DURATION" },
     { "methods", 0, 0, G_OPTION_ARG_STRING, &methods_text, "Methods to evaluate (" DEFAULT_METHODS ")", "A,B,..." },
     { "resources", 0, 0, G_OPTION_ARG_STRING, &resources_text, "Resources to evaluate (all a trace has)",
       "cpu,memory,..." },
@@ -358,6 +362,8 @@ main (int argc, char **argv)
       { "--origin-every", every_text, &options.origin_every_usec },
       { "--min-history", min_history_text, &options.min_history_usec },
       { "--max-history", max_history_text, &options.max_history_usec },
+      { "--refit", refit_text, &options.refit_usec },
+      { "--train", train_text, &options.train_usec },
     };
     for (guint i = 0; i < G_N_ELEMENTS (durations); i++) {
       if (durations[i].text != NULL && !amigo_evaluate_parse_duration (durations[i].text, durations[i].target, &error)) {

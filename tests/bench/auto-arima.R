@@ -13,14 +13,17 @@ series <- lapply(strsplit(lines, "\t", fixed = TRUE), function(f) {
   list(name = f[1], freq = as.numeric(f[2]), h = as.integer(f[3]),
        x = as.numeric(strsplit(f[4], ",", fixed = TRUE)[[1]]))
 })
-out <- character(length(series))
+# Each result is written as soon as it is known (a long run shows progress).
+con <- file(args[2], open = "w")
 t0 <- proc.time()
 for (i in seq_along(series)) {
   s <- series[[i]]
   fit <- auto.arima(ts(s$x, frequency = s$freq))
   fc <- forecast(fit, h = s$h)
-  out[i] <- paste(s$name, paste(format(as.numeric(fc$mean), digits = 17), collapse = ","),
-                  paste(arimaorder(fit), collapse = " "), sep = "\t")
+  writeLines(paste(s$name, paste(format(as.numeric(fc$mean), digits = 17), collapse = ","),
+                   paste(arimaorder(fit), collapse = " "), sep = "\t"), con)
+  flush(con)
 }
 dt <- proc.time() - t0
-writeLines(c(out, paste("ELAPSED", dt[["elapsed"]], dt[["user.self"]] + dt[["sys.self"]], sep = "\t")), args[2])
+writeLines(paste("ELAPSED", dt[["elapsed"]], dt[["user.self"]] + dt[["sys.self"]], sep = "\t"), con)
+close(con)

@@ -9,6 +9,7 @@
  * AMIGO_REPLAY_METHODS overrides the method lists below. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -19,6 +20,8 @@
 /* LSTM is left out by default: one fit costs ~0.7 s of CPU here, and the
  * Bitbrains replay makes ~70,000 of them (see docs/evaluation.md). */
 #define QUALITY_METHODS "amigo,arima,vpa,peak,last,seasonal_naive"
+/* The timing requirement is for amigo-replay's default method set. */
+#define TIMING_METHODS "amigo,arima,lstm,vpa,peak,last,seasonal_naive"
 
 static const char *
 data_dir (void)
@@ -158,6 +161,15 @@ quality (const char *replay, const char *methods)
   return rc;
 }
 
+/* The 1-minute load average, NAN if unknown. */
+static double
+load_average (void)
+{
+  double load[1];
+
+  return getloadavg (load, 1) == 1 ? load[0] : NAN;
+}
+
 static int
 compare_paths (gconstpointer a, gconstpointer b)
 {
@@ -218,10 +230,14 @@ timing (const char *replay, const char *methods)
     status = run (argv, first_file, 2 * files->len, glob, &out, &wall, &cpu);
     if (out != NULL)
       printf ("%s", out);
-    printf ("elapsed (%s): %.1f s wall, %.1f s CPU, %s%s\n\n", pass == 0 ? "harness, peak only" : methods, wall,
-            cpu, taskset != NULL ? "one core" : "taskset missing: not pinned", wall > 60 ? " -- MORE THAN A MINUTE" : "");
+    /* the verdict is on CPU time: on a shared machine the wall time also
+     * counts the other jobs' turns on the core (the load is printed) */
+    printf ("elapsed (%s): %.1f s wall, %.1f s CPU, %s, load average %.1f%s\n\n",
+            pass == 0 ? "harness, peak only" : methods, wall, cpu,
+            taskset != NULL ? "one core" : "taskset missing: not pinned", load_average (),
+            cpu > 60 ? " -- MORE THAN A MINUTE OF CPU" : "");
     fflush (stdout);
-    if (status != 0)
+    if (status != 0 || cpu > 60)
       rc = 1;
   }
   return rc;
@@ -239,7 +255,7 @@ main (int argc, char **argv)
   if (g_strcmp0 (argv[2], "quality") == 0)
     return quality (argv[1], methods != NULL ? methods : QUALITY_METHODS);
   if (g_strcmp0 (argv[2], "timing") == 0)
-    return timing (argv[1], methods != NULL ? methods : "amigo");
+    return timing (argv[1], methods != NULL ? methods : TIMING_METHODS);
   fprintf (stderr, "bench-replay: unknown mode '%s'\n", argv[2]);
   return 2;
 }

@@ -147,7 +147,8 @@ with open(sys.argv[2], "w") as out:
             break
 ' "$WORK/notify" "$WORK/notify.log" &
 NOTIFY_PID=$!
-sleep 0.3
+i=0
+while [ ! -S "$WORK/notify" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 NOTIFY_SOCKET="$WORK/notify" "$AMIGOD" --config "$WORK/amigod.conf" --bus-address "$ADDR" --verbose \
   >"$WORK/amigod.log" 2>&1 &
 AMIGOD_PID=$!

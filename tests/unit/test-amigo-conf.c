@@ -224,6 +224,8 @@ test_conf_inconsistent_values (void **state)
   g_autofree char *m1 = load_error (f, "[history]\nstep = 2h\nraw_retention = 1h\n", conf, NULL);
   g_autofree char *m2 = load_error (f, "[daemon]\ninterval = 2h\n", conf, NULL);
   g_autofree char *m3 = load_error (f, "[daemon]\nstate_dir = relative/dir\n", conf, NULL);
+  g_autofree char *m4 = load_error (f, "[daemon]\ndirty_rate_period = 1500ms\n", conf, NULL);
+  g_autofree char *m5 = load_error (f, "[daemon]\ndirty_rate_period = 2m\n", conf, NULL);
 
   assert_non_null (m1);
   assert_non_null (strstr (m1, "[history] raw_retention"));
@@ -231,6 +233,12 @@ test_conf_inconsistent_values (void **state)
   assert_non_null (strstr (m2, "[daemon] interval"));
   assert_non_null (m3);
   assert_non_null (strstr (m3, "'relative/dir'"));
+  /* libvirt measures dirty rates in whole seconds, up to a minute */
+  assert_non_null (m4);
+  assert_non_null (strstr (m4, "[daemon] dirty_rate_period: expected whole seconds"));
+  assert_non_null (strstr (m4, "'1500ms'"));
+  assert_non_null (m5);
+  assert_non_null (strstr (m5, "'2m'"));
 }
 
 static void

@@ -99,6 +99,12 @@ test_evaluate_options_check (void **state)
   assert_true (amigo_evaluate_options_check (&o, NULL));
   assert_true (o.window_usec == AMIGO_USEC_PER_HOUR && o.origin_every_usec == 4 * AMIGO_USEC_PER_HOUR);
   assert_true (o.min_history_usec == AMIGO_USEC_PER_DAY && o.max_history_usec == 7 * AMIGO_USEC_PER_DAY);
+  assert_true (o.refit_usec == AMIGO_USEC_PER_DAY && o.train_usec == 3 * AMIGO_USEC_PER_DAY);
+  o.refit_usec = 0;
+  assert_false (amigo_evaluate_options_check (&o, &error));
+  assert_non_null (strstr (error->message, "positive"));
+  g_clear_error (&error);
+  amigo_evaluate_options_init (&o);
   o.quantile = 1.0;
   assert_false (amigo_evaluate_options_check (&o, &error));
   assert_non_null (strstr (error->message, "quantile"));
@@ -277,6 +283,49 @@ test_evaluate_protocol (void **state)
   g_clear_pointer (&seen_lengths, g_array_unref);
 }
 
+/* The refit policy with the registry's lstm: fitted at the first origin,
+ * trained again each day, between refits it forecasts from the newest data
+ * with its weights. On a noisy daily cycle every window is scored and its
+ * reservations beat "last"'s (lower pinball loss): the weights a day old
+ * still follow the cycle. */
+static void
+test_evaluate_lstm_refit_policy (void **state)
+{
+  const gsize n = 5 * 288;
+  const gint64 step = 300 * AMIGO_USEC_PER_SEC;
+  g_autofree double *values = g_new (double, n);
+  g_autoptr(AmigoEvaluation) evaluation = NULL;
+  g_autoptr(GError) error = NULL;
+  AmigoSeries series = { G_GINT64_CONSTANT (1375308000) * AMIGO_USEC_PER_SEC, step, n, NULL };
+  AmigoMetrics lstm, last;
+  guint64 rng = 99;
+  gsize expected = 0;
+
+  if (amigo_model_class_lookup ("lstm") == NULL)
+    skip ();
+  for (gsize i = 0; i < n; i++) {
+    rng = rng * G_GUINT64_CONSTANT (6364136223846793005) + G_GUINT64_CONSTANT (1442695040888963407);
+    values[i] = 4.0 + 2.0 * sin (2.0 * G_PI * (double) i / 288.0) + 0.4 * ((double) (rng >> 11) / 9007199254740992.0);
+  }
+  series.values = values;
+  for (gsize o = 288; o + 12 <= n; o += 48)
+    expected++;
+
+  evaluation = amigo_evaluation_new (NULL);
+  assert_true (amigo_evaluation_add_method (evaluation, "lstm", NULL));
+  assert_true (amigo_evaluation_add_method (evaluation, "last", NULL));
+  assert_true (amigo_evaluation_run_series (evaluation, AMIGO_RESOURCE_CPU, &series, NULL, &error));
+  assert_null (error);
+  amigo_evaluation_get_metrics (evaluation, 0, AMIGO_RESOURCE_CPU, &lstm);
+  amigo_evaluation_get_metrics (evaluation, 1, AMIGO_RESOURCE_CPU, &last);
+  print_message ("lstm: coverage %.3f pinball %.4f %.0f us/forecast; last: coverage %.3f pinball %.4f\n",
+                 lstm.coverage, lstm.pinball, lstm.us_per_forecast, last.coverage, last.pinball);
+  assert_int_equal (lstm.failures, 0);
+  assert_int_equal (lstm.windows, expected);
+  assert_true (lstm.us_per_forecast > 0);
+  assert_true (lstm.pinball < last.pinball);
+}
+
 static void
 test_evaluate_unknown_method (void **state)
 {
@@ -431,6 +480,7 @@ main (void)
     cmocka_unit_test (test_evaluate_durations),
     cmocka_unit_test (test_evaluate_options_check),
     cmocka_unit_test (test_evaluate_protocol),
+    cmocka_unit_test (test_evaluate_lstm_refit_policy),
     cmocka_unit_test (test_evaluate_unknown_method),
     cmocka_unit_test (test_evaluate_cli),
     cmocka_unit_test (test_evaluate_plot),

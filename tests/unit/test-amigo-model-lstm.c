@@ -302,6 +302,116 @@ test_lstm_warm_start (void **state)
   assert_non_null (strstr (e3->message, "step"));
 }
 
+/* update() moves a model to newer data without training: its forecast is
+ * the one of a 0-epoch warm start on the same history (same weights, same
+ * context), it follows the sine past the training data, and it refuses
+ * another kind of model, another step and a history shorter than a window. */
+static void
+test_lstm_update (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(AmigoModel) m = fit_sine (f, 5);
+  AmigoSeries longer = series (f, N_TRAIN + 100);
+  AmigoSeries other_step = { START_USEC, STEP * 2, N_TOTAL, f->values };
+  AmigoSeries short_history = series (f, 10);
+  AmigoModelOptions opts = { .season = PERIOD, .seed = 5 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL;
+  g_autoptr(AmigoModel) updated = amigo_model_lstm_update (m, &longer, &error);
+  g_autoptr(AmigoModel) warm0 = amigo_model_lstm_fit_from (m, &longer, &opts, 0, NULL);
+  g_autoptr(AmigoModel) last = amigo_model_fit (amigo_model_class_lookup ("last"), &longer, &opts, NULL);
+  double mean[12], upper[12], mean0[12], upper0[12];
+
+  assert_null (error);
+  assert_non_null (updated);
+  assert_non_null (warm0);
+  assert_true (amigo_model_forecast (updated, 12, 0.9, mean, NULL, upper, NULL));
+  assert_true (amigo_model_forecast (warm0, 12, 0.9, mean0, NULL, upper0, NULL));
+  for (int h = 0; h < 12; h++) {
+    assert_float_equal (mean[h], mean0[h], 1e-9);
+    assert_true (upper[h] >= mean[h]);
+  }
+  assert_float_equal (mean[11], 2.0 + sin (2.0 * G_PI * (N_TRAIN + 100 + 11) / PERIOD), 0.5);
+
+  assert_null (amigo_model_lstm_update (last, &longer, &e1));
+  assert_true (g_error_matches (e1, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
+  assert_null (amigo_model_lstm_update (m, &other_step, &e2));
+  assert_non_null (strstr (e2->message, "step"));
+  assert_null (amigo_model_lstm_update (m, &short_history, &e3));
+  assert_true (g_error_matches (e3, AMIGO_ERROR, AMIGO_ERROR_INSUFFICIENT_HISTORY));
+}
+
+/* The replay's refit policy (docs/evaluation.md): a first fit on 288
+ * samples with each epoch over half the windows (thin 2), a warm refit of
+ * one epoch over an eighth of the windows of the newer samples every 288
+ * samples, update() in between. At 20 origins its error 12 steps ahead is
+ * still less than half of "last"'s. */
+static void
+test_lstm_cheap_policy_beats_last (void **state)
+{
+  Fixture *f = *state;
+  AmigoModelOptions opts = { .resource = AMIGO_RESOURCE_CPU, .season = PERIOD, .seed = 3, .max_train = 288 };
+  AmigoModelLstmConfig fit_config, refit_config;
+  AmigoSeries first = series (f, 288);
+  g_autoptr(GError) error = NULL;
+  AmigoModel *current;
+  gsize fitted_at = 288;
+  double mae_lstm = 0.0, mae_last = 0.0;
+
+  amigo_model_lstm_config_init (&fit_config);
+  fit_config.thin = 2;
+  amigo_model_lstm_config_init (&refit_config);
+  refit_config.epochs = 1;
+  refit_config.thin = 8;
+  current = amigo_model_lstm_fit_with (&first, &opts, &fit_config, &error);
+  assert_null (error);
+  assert_non_null (current);
+  for (int j = 0; j < 20; j++) {
+    gsize origin = 336 + 43 * (gsize) j;
+    AmigoSeries s = series (f, origin);
+    AmigoModel *next;
+    g_autoptr(AmigoModel) last = amigo_model_fit (amigo_model_class_lookup ("last"), &s, &opts, NULL);
+    double mean[12], upper[12], lmean[12], lupper[12];
+    double truth = f->values[origin + 11];
+
+    if (origin - fitted_at >= 288) {
+      next = amigo_model_lstm_fit_from_with (current, &s, &opts, &refit_config, &error);
+      fitted_at = origin;
+    } else {
+      next = amigo_model_lstm_update (current, &s, &error);
+    }
+    assert_null (error);
+    assert_non_null (next);
+    amigo_model_free (current);
+    current = next;
+    assert_true (amigo_model_forecast (current, 12, 0.95, mean, NULL, upper, NULL));
+    assert_true (amigo_model_forecast (last, 12, 0.95, lmean, NULL, lupper, NULL));
+    mae_lstm += fabs (mean[11] - truth);
+    mae_last += fabs (lmean[11] - truth);
+  }
+  amigo_model_free (current);
+  print_message ("MAE at h=12 with the replay's refit policy: lstm %.4f, last %.4f\n", mae_lstm / 20,
+                 mae_last / 20);
+  assert_true (mae_lstm < 0.5 * mae_last);
+}
+
+/* thin out of range is refused like the other settings. */
+static void
+test_lstm_thin_checked (void **state)
+{
+  Fixture *f = *state;
+  AmigoSeries s = series (f, N_TRAIN);
+  AmigoModelLstmConfig config;
+  g_autoptr(GError) error = NULL;
+
+  amigo_model_lstm_config_init (&config);
+  assert_int_equal (config.thin, 1);
+  config.thin = 0;
+  assert_null (amigo_model_lstm_fit_with (&s, NULL, &config, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
+  assert_non_null (strstr (error->message, "thin"));
+}
+
 int
 main (void)
 {
@@ -313,6 +423,9 @@ main (void)
     cmocka_unit_test (test_lstm_bad_inputs),
     cmocka_unit_test_setup_teardown (test_lstm_missing_values, setup, teardown),
     cmocka_unit_test_setup_teardown (test_lstm_warm_start, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_lstm_update, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_lstm_cheap_policy_beats_last, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_lstm_thin_checked, setup, teardown),
   };
   return cmocka_run_group_tests_name ("model-lstm", tests, NULL, NULL);
 }

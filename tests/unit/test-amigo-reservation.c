@@ -238,6 +238,29 @@ test_selectors_reused (void **state)
   amigo_selector_free (sels[AMIGO_RESOURCE_CPU]);
 }
 
+/* A quiet VM is reserved near its level, not at a safety multiple of it;
+ * a VM whose memory dropped two days ago is reserved near the new level,
+ * not at the old one. */
+static void
+test_quiet_is_lean (void **state)
+{
+  Fixture *f = *state;
+  AmigoReservation r;
+  g_autoptr(GError) error = NULL;
+  guint32 s = 11;
+
+  assert_true (amigo_reservation_compute (&f->h, &f->w, NULL, &r, &error));
+  /* memory is 6 GiB +- 0.1 */
+  assert_true (r.resources[AMIGO_RESOURCE_MEMORY].upper >= 6.0);
+  assert_true (r.resources[AMIGO_RESOURCE_MEMORY].upper < 6.4);
+
+  for (gsize i = 0; i < N; i++)
+    f->v[AMIGO_RESOURCE_MEMORY][i] = (i < N / 2 ? 12.0 : 3.0) + 0.1 * noise (&s);
+  assert_true (amigo_reservation_compute (&f->h, &f->w, NULL, &r, &error));
+  assert_true (r.resources[AMIGO_RESOURCE_MEMORY].upper >= 3.0);
+  assert_true (r.resources[AMIGO_RESOURCE_MEMORY].upper < 4.0);
+}
+
 int
 main (void)
 {
@@ -247,6 +270,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_json_malformed, setup, teardown),
     cmocka_unit_test_setup_teardown (test_bad_inputs, setup, teardown),
     cmocka_unit_test_setup_teardown (test_selectors_reused, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_quiet_is_lean, setup, teardown),
   };
   return cmocka_run_group_tests_name ("reservation", tests, NULL, NULL);
 }

@@ -190,6 +190,44 @@ test_coverage_close_to_quantile (void **state)
   assert_true ((double) covered / total < 0.99);
 }
 
+/* Memory-like series: a level that jumps every ~31 hours to a new value
+ * between 2 and 14 GiB, with small noise. The bound must follow the current
+ * level (cover the next hour's peak about as often as asked) and stay far
+ * leaner than the 24-hour peak, which remembers yesterday's high level. */
+static void
+test_tracks_level_shifts (void **state)
+{
+  const gsize n = 24 * DAY;
+  g_autofree double *v = g_new (double, n);
+  g_autoptr(AmigoSelector) sel = builtin_selector ();
+  guint32 s = 23;
+  double level = 4.0, slack = 0.0, slack_peak = 0.0;
+  gsize covered = 0, total = 0;
+
+  for (gsize i = 0; i < n; i++) {
+    if (i % 375 == 0)
+      level = 8.0 + 6.0 * noise (&s);
+    v[i] = level + 0.1 * noise (&s);
+  }
+  for (gsize o = 8 * DAY; o + H <= n; o += 7) {
+    AmigoWindowForecast fc;
+    double peak = -INFINITY, day_peak = -INFINITY;
+    assert_true (forecast (sel, v, o, &fc));
+    for (gsize i = o; i < o + H; i++)
+      peak = fmax (peak, v[i]);
+    for (gsize i = o - DAY; i < o; i++)
+      day_peak = fmax (day_peak, v[i]);
+    covered += peak <= fc.window_upper;
+    slack += fc.window_upper - peak;
+    slack_peak += day_peak - peak;
+    total++;
+  }
+  /* level jumps within the hour are 1 window in 31: misses near 1 - q */
+  assert_true ((double) covered / total > 0.9);
+  assert_true ((double) covered / total < 0.995);
+  assert_true (slack < 0.1 * slack_peak);
+}
+
 /* Repeated calls on a growing history reuse the choice until a day of new
  * data has arrived. */
 static void
@@ -293,6 +331,7 @@ main (void)
     cmocka_unit_test (test_flat_noise_not_overfit),
     cmocka_unit_test (test_registered_model_wins_when_right),
     cmocka_unit_test (test_coverage_close_to_quantile),
+    cmocka_unit_test (test_tracks_level_shifts),
     cmocka_unit_test (test_reuse_until_stale),
     cmocka_unit_test (test_short_history_uses_prior),
     cmocka_unit_test (test_bad_input),
