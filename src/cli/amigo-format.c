@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "amigo-format.h"
 
+#include "amigo-duration.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -190,35 +192,6 @@ amigo_format_json (JsonNode *node)
   return g_strconcat (text, "\n", NULL);
 }
 
-/* Local copy of the daemon's duration syntax: the CLI does not link the
- * daemon library. */
-static gboolean
-parse_duration (const char *text, gint64 *ret_usec)
-{
-  static const struct {
-    const char *suffix;
-    gint64 usec;
-  } units[] = {
-    { "s", AMIGO_USEC_PER_SEC }, { "min", AMIGO_USEC_PER_MIN }, { "m", AMIGO_USEC_PER_MIN },
-    { "h", AMIGO_USEC_PER_HOUR }, { "d", AMIGO_USEC_PER_DAY },
-  };
-  char *end = NULL;
-  guint64 n;
-
-  if (!g_ascii_isdigit (text[0]))
-    return FALSE;
-  n = g_ascii_strtoull (text, &end, 10);
-  if (n == 0 || n > 100000)
-    return FALSE;
-  for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
-    if (strcmp (end, units[i].suffix) == 0) {
-      *ret_usec = (gint64) n * units[i].usec;
-      return TRUE;
-    }
-  }
-  return FALSE;
-}
-
 gboolean
 amigo_format_parse_time (const char *text, gint64 now_usec, gint64 *ret_usec, GError **error)
 {
@@ -239,7 +212,7 @@ amigo_format_parse_time (const char *text, gint64 now_usec, gint64 *ret_usec, GE
       *ret_usec = sec * AMIGO_USEC_PER_SEC;
       return TRUE;
     }
-  } else if (parse_duration (text, &usec)) {
+  } else if (amigo_duration_parse (text, &usec, NULL)) {
     *ret_usec = now_usec - usec;
     return TRUE;
   } else {

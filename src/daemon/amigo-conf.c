@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "amigo-conf.h"
 
-#include <errno.h>
 #include <string.h>
 
+#include "amigo-duration.h"
 #include "amigo-error.h"
 #include "amigo-time.h"
 
-#define DURATION_EXAMPLE "'10s'"
 
 typedef enum {
   KEY_STRING,
@@ -61,85 +60,6 @@ amigo_conf_free (AmigoConf *self)
   g_free (self->uri);
   g_free (self->state_dir);
   g_free (self);
-}
-
-gboolean
-amigo_conf_parse_duration (const char *text, gint64 *ret_usec, GError **error)
-{
-  static const struct {
-    const char *suffix;
-    gint64 usec;
-  } units[] = {
-    { "ms", AMIGO_USEC_PER_MSEC },
-    { "s", AMIGO_USEC_PER_SEC },
-    { "min", AMIGO_USEC_PER_MIN },
-    { "m", AMIGO_USEC_PER_MIN },
-    { "h", AMIGO_USEC_PER_HOUR },
-    { "d", AMIGO_USEC_PER_DAY },
-  };
-  g_autofree char *copy = NULL;
-  const char *p;
-  char *end = NULL;
-  guint64 n;
-
-  if (text == NULL)
-    text = "";
-  copy = g_strstrip (g_strdup (text));
-  p = copy;
-  if (!g_ascii_isdigit (*p)) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                 "expected a duration like " DURATION_EXAMPLE ", got '%s'", text);
-    return FALSE;
-  }
-  errno = 0;
-  n = g_ascii_strtoull (p, &end, 10);
-  if (errno != 0 || n == 0) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                 "expected a positive duration like " DURATION_EXAMPLE ", got '%s'", text);
-    return FALSE;
-  }
-  for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
-    if (strcmp (end, units[i].suffix) != 0)
-      continue;
-    /* Keep far below G_MAXINT64 so sums of durations cannot overflow. */
-    if (n > (guint64) (100 * 365 * AMIGO_USEC_PER_DAY) / (guint64) units[i].usec) {
-      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                   "duration '%s' is longer than 100 years", text);
-      return FALSE;
-    }
-    *ret_usec = (gint64) n * units[i].usec;
-    return TRUE;
-  }
-  if (*end == '\0')
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                 "expected a duration with a unit (ms, s, m, h, d) like " DURATION_EXAMPLE ", got '%s'",
-                 text);
-  else
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                 "expected a duration like " DURATION_EXAMPLE " (units ms, s, m, h, d), got '%s'",
-                 text);
-  return FALSE;
-}
-
-char *
-amigo_conf_format_duration (gint64 usec)
-{
-  static const struct {
-    const char *suffix;
-    gint64 usec;
-  } units[] = {
-    { "d", AMIGO_USEC_PER_DAY },
-    { "h", AMIGO_USEC_PER_HOUR },
-    { "m", AMIGO_USEC_PER_MIN },
-    { "s", AMIGO_USEC_PER_SEC },
-    { "ms", AMIGO_USEC_PER_MSEC },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
-    if (usec != 0 && usec % units[i].usec == 0)
-      return g_strdup_printf ("%" G_GINT64_FORMAT "%s", usec / units[i].usec, units[i].suffix);
-  }
-  return g_strdup_printf ("%" G_GINT64_FORMAT "us", usec);
 }
 
 static char *
@@ -330,7 +250,7 @@ amigo_conf_load_file (AmigoConf *self,
       } else {
         gint64 usec = 0;
 
-        if (!amigo_conf_parse_duration (value, &usec, &local_error)) {
+        if (!amigo_duration_parse (value, &usec, &local_error)) {
           g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "%s:%u: [%s] %s: %s",
                        path, lineno, groups[g], keys[k], local_error->message);
           goto fail;
@@ -376,14 +296,14 @@ amigo_conf_validate (const AmigoConf *self, GError **error)
   const AmigoHistoryOptions *h = &self->history;
 
   if (self->interval_usec < AMIGO_USEC_PER_SEC || self->interval_usec > AMIGO_USEC_PER_HOUR) {
-    g_autofree char *d = amigo_conf_format_duration (self->interval_usec);
+    g_autofree char *d = amigo_duration_format (self->interval_usec);
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
                  "[daemon] interval: expected between '1s' and '1h', got '%s'", d);
     return FALSE;
   }
   if (self->metadata_interval_usec < self->interval_usec) {
-    g_autofree char *d = amigo_conf_format_duration (self->metadata_interval_usec);
-    g_autofree char *i = amigo_conf_format_duration (self->interval_usec);
+    g_autofree char *d = amigo_duration_format (self->metadata_interval_usec);
+    g_autofree char *i = amigo_duration_format (self->interval_usec);
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
                  "[daemon] metadata_interval: expected at least the interval ('%s'), got '%s'", i, d);
     return FALSE;
@@ -391,7 +311,7 @@ amigo_conf_validate (const AmigoConf *self, GError **error)
   /* libvirt measures dirty rates in whole seconds */
   if (self->dirty_rate_period_usec % AMIGO_USEC_PER_SEC != 0 ||
       self->dirty_rate_period_usec > 60 * AMIGO_USEC_PER_SEC) {
-    g_autofree char *d = amigo_conf_format_duration (self->dirty_rate_period_usec);
+    g_autofree char *d = amigo_duration_format (self->dirty_rate_period_usec);
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
                  "[daemon] dirty_rate_period: expected whole seconds, at most '60s', got '%s'", d);
     return FALSE;
@@ -402,22 +322,22 @@ amigo_conf_validate (const AmigoConf *self, GError **error)
     return FALSE;
   }
   if (h->step_usec < self->interval_usec) {
-    g_autofree char *s = amigo_conf_format_duration (h->step_usec);
-    g_autofree char *i = amigo_conf_format_duration (self->interval_usec);
+    g_autofree char *s = amigo_duration_format (h->step_usec);
+    g_autofree char *i = amigo_duration_format (self->interval_usec);
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
                  "[history] step: expected at least the interval ('%s'), got '%s'", i, s);
     return FALSE;
   }
   if (h->raw_retention_usec < h->step_usec) {
-    g_autofree char *r = amigo_conf_format_duration (h->raw_retention_usec);
-    g_autofree char *s = amigo_conf_format_duration (h->step_usec);
+    g_autofree char *r = amigo_duration_format (h->raw_retention_usec);
+    g_autofree char *s = amigo_duration_format (h->step_usec);
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
                  "[history] raw_retention: expected at least the step ('%s'), got '%s'", s, r);
     return FALSE;
   }
   if (h->retention_usec < h->raw_retention_usec) {
-    g_autofree char *r = amigo_conf_format_duration (h->retention_usec);
-    g_autofree char *rr = amigo_conf_format_duration (h->raw_retention_usec);
+    g_autofree char *r = amigo_duration_format (h->retention_usec);
+    g_autofree char *rr = amigo_duration_format (h->raw_retention_usec);
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
                  "[history] retention: expected at least raw_retention ('%s'), got '%s'", rr, r);
     return FALSE;

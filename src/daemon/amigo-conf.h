@@ -58,13 +58,4 @@ void amigo_conf_apply_env (AmigoConf *self);
 /* Checks the relations between values (e.g. step <= raw_retention). */
 gboolean amigo_conf_validate (const AmigoConf *self, GError **error);
 
-/* "10s", "5m", "6h", "14d", "250ms": a positive integer and a unit
- * (ms, s, m or min, h, d). */
-gboolean amigo_conf_parse_duration (const char *text,
-                                      gint64 *ret_usec,
-                                      GError **error);
-
-/* The shortest exact form of @usec: "10s", "5m", "1500ms". */
-char *amigo_conf_format_duration (gint64 usec);
-
 G_END_DECLS

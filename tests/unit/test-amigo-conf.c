@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "amigo-conf.h"
+#include "amigo-duration.h"
 #include "amigo-error.h"
 #include "amigo-time.h"
 
@@ -82,14 +83,14 @@ test_conf_durations (void **state)
     gint64 usec = 0;
     g_autoptr (GError) error = NULL;
 
-    assert_true (amigo_conf_parse_duration (good[i].text, &usec, &error));
+    assert_true (amigo_duration_parse (good[i].text, &usec, &error));
     assert_int_equal (usec, good[i].usec);
   }
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     gint64 usec = -1;
     g_autoptr (GError) error = NULL;
 
-    assert_false (amigo_conf_parse_duration (bad[i], &usec, &error));
+    assert_false (amigo_duration_parse (bad[i], &usec, &error));
     assert_int_equal (usec, -1);
     /* the message quotes what it got so the user finds it */
     assert_non_null (strstr (error->message, "'"));
@@ -103,10 +104,10 @@ test_conf_format_duration_roundtrip (void **state)
                       14 * AMIGO_USEC_PER_DAY, 1500 * AMIGO_USEC_PER_MSEC };
 
   for (guint i = 0; i < G_N_ELEMENTS (values); i++) {
-    g_autofree char *text = amigo_conf_format_duration (values[i]);
+    g_autofree char *text = amigo_duration_format (values[i]);
     gint64 back = 0;
 
-    assert_true (amigo_conf_parse_duration (text, &back, NULL));
+    assert_true (amigo_duration_parse (text, &back, NULL));
     assert_int_equal (back, values[i]);
   }
 }
