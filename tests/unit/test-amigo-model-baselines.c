@@ -128,6 +128,40 @@ test_last_interval_matches_sorted_quantiles (void **state)
   }
 }
 
+/* A mostly idle CPU series (a few levels, so most h-step changes are
+ * exactly 0 and the rest a handful of tied values): the bounds are still
+ * exactly the sorted quantiles (the selection partitions three ways, and
+ * ties must land on the right side of every rank). */
+static void
+test_last_interval_on_tied_changes (void **state)
+{
+  const gsize n = 2016;
+  g_autofree double *v = g_new (double, n);
+  g_autofree double *d = g_new (double, n);
+  const double qs[] = { 0.6, 0.9, 0.95, 0.99 };
+  guint64 s = 7;
+
+  for (gsize i = 0; i < n; i++) {
+    s = s * G_GUINT64_CONSTANT (6364136223846793005) + G_GUINT64_CONSTANT (1442695040888963407);
+    v[i] = (s >> 61) == 0 ? 0.5 * (double) ((s >> 57) & 3) : 1.0;
+  }
+  for (gsize qi = 0; qi < G_N_ELEMENTS (qs); qi++) {
+    g_autoptr(AmigoModel) m = fit ("last", v, n, STEP_5MIN, NULL, NULL);
+    double mean[12], lower[12], upper[12];
+
+    forecast (m, 12, qs[qi], mean, lower, upper);
+    for (gsize h = 1; h <= 12; h++) {
+      gsize nd = 0;
+
+      /* the model reads the last 1008 samples */
+      for (gsize t = n - 1008; t + h < n; t++)
+        d[nd++] = v[t + h] - v[t];
+      assert_float_equal (upper[h - 1], v[n - 1] + MAX (sorted_quantile (d, nd, qs[qi]), 0.0), 1e-12);
+      assert_float_equal (lower[h - 1], v[n - 1] + MIN (sorted_quantile (d, nd, 1.0 - qs[qi]), 0.0), 1e-12);
+    }
+  }
+}
+
 static void
 test_bad_inputs_rejected (void **state)
 {
@@ -393,6 +427,7 @@ main (void)
     cmocka_unit_test (test_last_skips_missing_tail),
     cmocka_unit_test (test_last_interval_from_h_step_changes),
     cmocka_unit_test (test_last_interval_matches_sorted_quantiles),
+    cmocka_unit_test (test_last_interval_on_tied_changes),
     cmocka_unit_test (test_bad_inputs_rejected),
     cmocka_unit_test (test_seasonal_naive_repeats_last_season),
     cmocka_unit_test (test_seasonal_naive_gap_uses_earlier_season),
