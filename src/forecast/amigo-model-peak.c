@@ -67,12 +67,7 @@ peak_forecast (const AmigoModel *model,
 {
   const AmigoModelPeak *self = (const AmigoModelPeak *) model;
 
-  for (gsize h = 0; h < horizon; h++) {
-    ret_mean[h] = self->mean;
-    ret_upper[h] = self->max;
-    if (ret_lower != NULL)
-      ret_lower[h] = self->min;
-  }
+  amigo_model_fill_flat (horizon, self->mean, self->min, self->max, ret_mean, ret_lower, ret_upper);
   return TRUE;
 }
 

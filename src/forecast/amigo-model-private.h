@@ -30,4 +30,14 @@ gboolean amigo_model_last_fill (const double *tail, gsize n_tail, double base, g
 /* Steps per season: options->season, or one day of history->step_usec (at least 1). */
 gsize amigo_model_seasonal_naive_period (const AmigoSeries *history, const AmigoModelOptions *options);
 
+/* Fills @horizon steps of a flat forecast (the same mean, lower and upper
+ * bound at every step); @ret_lower may be NULL. */
+void amigo_model_fill_flat (gsize horizon,
+                            double mean,
+                            double lower,
+                            double upper,
+                            double *ret_mean,
+                            double *ret_lower,
+                            double *ret_upper);
+
 G_END_DECLS

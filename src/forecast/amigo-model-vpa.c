@@ -270,12 +270,8 @@ vpa_forecast (const AmigoModel *model,
 {
   const AmigoModelVpa *self = (const AmigoModelVpa *) model;
 
-  for (gsize h = 0; h < horizon; h++) {
-    ret_mean[h] = self->recommendation;
-    ret_upper[h] = self->recommendation;
-    if (ret_lower != NULL)
-      ret_lower[h] = self->recommendation;
-  }
+  amigo_model_fill_flat (horizon, self->recommendation, self->recommendation, self->recommendation,
+                         ret_mean, ret_lower, ret_upper);
   return TRUE;
 }
 

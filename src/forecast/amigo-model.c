@@ -87,3 +87,20 @@ amigo_model_free (AmigoModel *model)
     return;
   model->klass->free (model);
 }
+
+void
+amigo_model_fill_flat (gsize horizon,
+                       double mean,
+                       double lower,
+                       double upper,
+                       double *ret_mean,
+                       double *ret_lower,
+                       double *ret_upper)
+{
+  for (gsize h = 0; h < horizon; h++) {
+    ret_mean[h] = mean;
+    ret_upper[h] = upper;
+    if (ret_lower != NULL)
+      ret_lower[h] = lower;
+  }
+}
