@@ -59,3 +59,46 @@ qemu_pid() {
 }
 
 now_ns() { date +%s%N; }
+
+# number of lines in guest NAME's console log so far
+console_lines() {
+	"$LAB" console "$1" | wc -l
+}
+
+# Fails if guest NAME's console, after its first SKIP lines, shows a guest
+# kernel crash or a reboot (a panicking guest reboots at once: panic=-1, and
+# would otherwise look like a short stall).  WHAT names the moment for the message.
+check_no_guest_crash() {
+	local name=$1 skip=$2 what=$3 bad
+	bad=$("$LAB" console "$name" | tail -n +"$((skip + 1))" |
+		grep -m 3 -E 'Kernel panic|BUG:|Oops|general protection fault|amigo-guest: init done|amigo-guest: workload exited' || true)
+	[[ -z $bad ]] || fail "guest $name crashed or rebooted $what: $bad"
+}
+
+# Waits (at most TIMEOUT s, default 60) until guest NAME on HOST shows
+# progress after console line SKIP: a new console line matching PATTERN
+# (e.g. 'ops/s=[1-9]') and, with a block FIELD, that counter going up.
+# A guest starved by a loaded machine may stall for a while after boot or
+# a migration; a guest that does not progress within the bound fails.
+# Prints "<seconds waited> <counter increase>".
+wait_progress() {
+	local host=$1 name=$2 skip=$3 pattern=$4 field=${5:-} timeout=${6:-60}
+	local c0=0 c1=0 t0 waited=0 seen=0 grew=0
+	[[ -n $field ]] && c0=$(stat_of "$host" "$name" --block "$field")
+	t0=$(date +%s)
+	while :; do
+		"$LAB" console "$name" | tail -n +"$((skip + 1))" | grep -q -- "$pattern" && seen=1
+		if [[ -n $field ]]; then
+			c1=$(stat_of "$host" "$name" --block "$field")
+			((c1 > c0)) && grew=1
+		else
+			grew=1
+		fi
+		waited=$(($(date +%s) - t0))
+		((seen && grew)) && break
+		((waited >= timeout)) && break
+		sleep 1
+	done
+	echo "$waited $((c1 - c0))"
+	((seen && grew))
+}
