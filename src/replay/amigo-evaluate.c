@@ -88,55 +88,6 @@ amigo_evaluate_options_check (const AmigoEvaluateOptions *options, GError **erro
   return TRUE;
 }
 
-gboolean
-amigo_evaluate_parse_duration (const char *text, gint64 *ret_usec, GError **error)
-{
-  static const struct {
-    char suffix;
-    gint64 usec;
-  } units[] = {
-    { 's', AMIGO_USEC_PER_SEC },
-    { 'm', AMIGO_USEC_PER_MIN },
-    { 'h', AMIGO_USEC_PER_HOUR },
-    { 'd', AMIGO_USEC_PER_DAY },
-    { 'w', 7 * AMIGO_USEC_PER_DAY },
-  };
-  gint64 unit = AMIGO_USEC_PER_SEC;
-  guint64 n = 0;
-  const char *p = text;
-
-  if (text == NULL || !g_ascii_isdigit (text[0]))
-    goto bad;
-  while (g_ascii_isdigit (*p)) {
-    n = n * 10 + (guint64) (*p - '0');
-    if (n > G_GUINT64_CONSTANT (1000000000))
-      goto bad;
-    p++;
-  }
-  if (*p != '\0') {
-    gboolean found = FALSE;
-    for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
-      if (*p == units[i].suffix) {
-        unit = units[i].usec;
-        found = TRUE;
-      }
-    }
-    if (!found || p[1] != '\0')
-      goto bad;
-  }
-  /* 10^9 weeks would overflow; nobody replays more than ~100 years */
-  if (n == 0 || (double) n * (double) unit > 100.0 * 366 * AMIGO_USEC_PER_DAY)
-    goto bad;
-  *ret_usec = (gint64) n * unit;
-  return TRUE;
-
-bad:
-  g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-               "'%s' is not a duration (a positive whole number with s, m, h, d or w, e.g. '4h', '7d')",
-               text != NULL ? text : "");
-  return FALSE;
-}
-
 double
 amigo_evaluate_pinball (double quantile, double actual, double reservation)
 {

@@ -41,10 +41,6 @@ typedef struct {
 
 void amigo_evaluate_options_init (AmigoEvaluateOptions *options);
 gboolean amigo_evaluate_options_check (const AmigoEvaluateOptions *options, GError **error);
-
-/* "90s", "30m", "1h", "4h", "1d", "7d", "2w"; a bare number is seconds. */
-gboolean amigo_evaluate_parse_duration (const char *text, gint64 *ret_usec, GError **error);
-
 /* One evaluated window of one method on one series. @scale is the mean of
  * that series (pinball loss is divided by it). */
 typedef struct {

@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "amigo-error.h"
+#include "amigo-duration.h"
 #include "amigo-evaluate.h"
 #include "amigo-plot.h"
 #include "amigo-trace.h"
@@ -366,7 +367,7 @@ main (int argc, char **argv)
       { "--train", train_text, &options.train_usec },
     };
     for (guint i = 0; i < G_N_ELEMENTS (durations); i++) {
-      if (durations[i].text != NULL && !amigo_evaluate_parse_duration (durations[i].text, durations[i].target, &error)) {
+      if (durations[i].text != NULL && !amigo_duration_parse (durations[i].text, durations[i].target, &error)) {
         g_printerr ("amigo-replay: %s: %s\n", durations[i].option, error->message);
         return 2;
       }

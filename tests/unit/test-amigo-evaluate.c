@@ -64,32 +64,6 @@ test_evaluate_metrics_by_hand (void **state)
 }
 
 static void
-test_evaluate_durations (void **state)
-{
-  const char *bad[] = { "", "h", "4x", "-1h", "0h", "1.5h", "4hh", "4 h", "99999999999999d" };
-  g_autoptr(GError) error = NULL;
-  gint64 usec = 0;
-
-  assert_true (amigo_evaluate_parse_duration ("4h", &usec, NULL));
-  assert_true (usec == 4 * AMIGO_USEC_PER_HOUR);
-  assert_true (amigo_evaluate_parse_duration ("7d", &usec, NULL));
-  assert_true (usec == 7 * AMIGO_USEC_PER_DAY);
-  assert_true (amigo_evaluate_parse_duration ("30m", &usec, NULL));
-  assert_true (usec == 30 * AMIGO_USEC_PER_MIN);
-  assert_true (amigo_evaluate_parse_duration ("90", &usec, NULL));
-  assert_true (usec == 90 * AMIGO_USEC_PER_SEC);
-  assert_true (amigo_evaluate_parse_duration ("2w", &usec, NULL));
-  assert_true (usec == 14 * AMIGO_USEC_PER_DAY);
-  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
-    if (amigo_evaluate_parse_duration (bad[i], &usec, &error))
-      fail_msg ("'%s' accepted as a duration", bad[i]);
-    assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
-    assert_non_null (strstr (error->message, bad[i]));
-    g_clear_error (&error);
-  }
-}
-
-static void
 test_evaluate_options_check (void **state)
 {
   AmigoEvaluateOptions o;
@@ -477,7 +451,6 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_evaluate_metrics_by_hand),
-    cmocka_unit_test (test_evaluate_durations),
     cmocka_unit_test (test_evaluate_options_check),
     cmocka_unit_test (test_evaluate_protocol),
     cmocka_unit_test (test_evaluate_lstm_refit_policy),
