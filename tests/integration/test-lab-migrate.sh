@@ -40,7 +40,11 @@ note "after migration: $(($(console_lines mig1) - n0)) new console lines, $((tx1
 check_no_guest_crash mig1 "$n0" "after migration"
 # a database guest: its disk is on the lab's NBD storage server, so a plain
 # live migration is allowed and the disk I/O goes on from the destination
-"$LAB" guest hosta db1 --class database --memory 160 --arg mem=32 >/dev/null
+# A 1 MiB working set: with a large one (mem=32) the guest often crashes in
+# its kernel right after switch-over under QEMU 7.2 TCG (docs/lab.md, "Known
+# problem"); this test is about the migration and the disk I/O going on
+# from the destination, which a small working set exercises just the same.
+"$LAB" guest hosta db1 --class database --memory 160 --arg mem=1 >/dev/null
 sleep 2
 n0=$(console_lines db1)
 out=$("$LAB" migrate db1 hosta hostb) || fail "database migration failed: $out"
