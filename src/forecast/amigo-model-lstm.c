@@ -800,6 +800,31 @@ amigo_model_lstm_fit_from (const AmigoModel *prev,
   return amigo_model_lstm_fit_from_with (prev, history, options, &config, error);
 }
 
+/* Checks that @prev is an LSTM model that can go on with @history (same
+ * step); @what names the operation in the message. */
+static gboolean
+lstm_check_prev (const AmigoModel *prev, const AmigoSeries *history, const char *what, GError **error)
+{
+  const AmigoModelLstm *old = (const AmigoModelLstm *) prev;
+
+  if (prev == NULL || prev->klass != &amigo_model_class_lstm) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "%s needs an 'lstm' model, got '%s'", what, prev != NULL ? prev->klass->name : "(none)");
+    return FALSE;
+  }
+  if (history == NULL || (history->n_values > 0 && history->values == NULL)) {
+    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "no history given to model 'lstm'");
+    return FALSE;
+  }
+  if (history->step_usec != old->step_usec) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "%s: the model was trained with a %" G_GINT64_FORMAT " us step, the history has %"
+                 G_GINT64_FORMAT " us", what, old->step_usec, history->step_usec);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 AmigoModel *
 amigo_model_lstm_fit_from_with (const AmigoModel *prev,
                                 const AmigoSeries *history,
@@ -814,21 +839,8 @@ amigo_model_lstm_fit_from_with (const AmigoModel *prev,
   gsize n;
   gint64 start_usec;
 
-  if (prev == NULL || prev->klass != &amigo_model_class_lstm) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                 "warm start needs an 'lstm' model, got '%s'", prev != NULL ? prev->klass->name : "(none)");
+  if (!lstm_check_prev (prev, history, "warm start", error))
     return NULL;
-  }
-  if (history == NULL || (history->n_values > 0 && history->values == NULL)) {
-    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "no history given to model 'lstm'");
-    return NULL;
-  }
-  if (history->step_usec != old->step_usec) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                 "warm start: the model was trained with a %" G_GINT64_FORMAT " us step, the history has %"
-                 G_GINT64_FORMAT " us", old->step_usec, history->step_usec);
-    return NULL;
-  }
   if (options == NULL)
     options = &defaults;
   if (config == NULL || !lstm_check_config (config, error)) {
@@ -868,21 +880,8 @@ amigo_model_lstm_update (const AmigoModel *prev, const AmigoSeries *history, GEr
   gsize n, first;
   double carry = NAN;
 
-  if (prev == NULL || prev->klass != &amigo_model_class_lstm) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                 "update needs an 'lstm' model, got '%s'", prev != NULL ? prev->klass->name : "(none)");
+  if (!lstm_check_prev (prev, history, "update", error))
     return NULL;
-  }
-  if (history == NULL || (history->n_values > 0 && history->values == NULL)) {
-    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "no history given to model 'lstm'");
-    return NULL;
-  }
-  if (history->step_usec != old->step_usec) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                 "update: the model was trained with a %" G_GINT64_FORMAT " us step, the history has %"
-                 G_GINT64_FORMAT " us", old->step_usec, history->step_usec);
-    return NULL;
-  }
   n = history->n_values;
   if (n < old->window) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INSUFFICIENT_HISTORY,
