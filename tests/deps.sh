@@ -15,7 +15,7 @@ packages=(
   # lab and integration tests: libvirt, QEMU (TCG), guest image parts
   qemu-system-x86 qemu-utils libvirt-daemon-system libvirt-daemon-driver-qemu
   libvirt-clients dbus busybox-static linux-image-cloud-amd64
-  iproute2 util-linux procps psmisc kmod e2fsprogs
+  iproute2 util-linux procps psmisc kmod e2fsprogs python3
   # replay plots
   gnuplot-nox
 )
