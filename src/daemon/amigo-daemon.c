@@ -547,9 +547,12 @@ amigo_daemon_new (AmigoConf *conf, const AmigoDaemonOptions *options, GError **e
     g_hash_table_add (self->known_history, g_strdup (g_ptr_array_index (known, i)));
 
   self->collector = amigo_collector_new ();
+  /* A declared GPU size changes with the domain's definition, rarely: reading
+   * every domain's XML once per metadata interval keeps the cost flat. */
   amigo_collector_set_gpu_source (self->collector,
                                   amigo_gpu_source_xml_new (AMIGO_METADATA_NAMESPACE,
-                                                            AMIGO_GPU_SOURCE_XML_DEFAULT_REFRESH_USEC));
+                                                            MAX (conf->metadata_interval_usec,
+                                                                 AMIGO_GPU_SOURCE_XML_DEFAULT_REFRESH_USEC)));
   /* A measurement must end before the next poll to be reported by it: at
    * most half the interval (none at all with a 1 s interval). */
   amigo_collector_set_dirty_rate_period (self->collector,

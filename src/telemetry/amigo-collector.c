@@ -64,6 +64,7 @@ struct _AmigoCollector {
   gpointer augment_data;
   AmigoGpuSource *gpu_source;
   int dirty_rate_period_sec;
+  virConnectPtr dirty_rate_unsupported;   /* a reference: the connection whose driver said no */
 };
 
 /* --- typed params --- */
@@ -483,6 +484,8 @@ amigo_collector_free (AmigoCollector *self)
     return;
   g_hash_table_unref (self->domains);
   amigo_gpu_source_free (self->gpu_source);
+  if (self->dirty_rate_unsupported != NULL)
+    virConnectClose (self->dirty_rate_unsupported);
   g_free (self);
 }
 
@@ -641,7 +644,18 @@ maybe_start_dirty_rate (AmigoCollector *self, virDomainPtr dom, const char *uuid
     virResetLastError ();
   if (status == AMIGO_DIRTYRATE_MEASURING)
     return;
+  if (self->dirty_rate_unsupported != NULL && self->dirty_rate_unsupported == virDomainGetConnect (dom))
+    return;
   if (virDomainStartDirtyRateCalc (dom, self->dirty_rate_period_sec, 0) < 0) {
+    /* A driver without it says so for every domain, every poll: ask this
+     * connection no more (a new connection is asked again). */
+    if (virGetLastErrorCode () == VIR_ERR_NO_SUPPORT) {
+      /* held, so that a later connection cannot reuse its address */
+      if (self->dirty_rate_unsupported != NULL)
+        virConnectClose (self->dirty_rate_unsupported);
+      self->dirty_rate_unsupported = virDomainGetConnect (dom);
+      virConnectRef (self->dirty_rate_unsupported);
+    }
     g_debug ("domain '%s': cannot start a dirty-rate calculation: %s", uuid,
              virGetLastErrorMessage ());
     virResetLastError ();
