@@ -342,5 +342,15 @@ amigo_conf_validate (const AmigoConf *self, GError **error)
                  "[history] retention: expected at least raw_retention ('%s'), got '%s'", rr, r);
     return FALSE;
   }
+  /* A limit on what the configuration can make amigod keep and summarise
+   * per domain (the summary in the metadata spans the retention). */
+  if (h->retention_usec > 366 * AMIGO_USEC_PER_DAY || h->raw_retention_usec > 31 * AMIGO_USEC_PER_DAY) {
+    g_autofree char *r = amigo_duration_format (h->retention_usec);
+    g_autofree char *rr = amigo_duration_format (h->raw_retention_usec);
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                 "[history] retention: expected at most '366d' (raw_retention at most '31d'), got '%s' ('%s')",
+                 r, rr);
+    return FALSE;
+  }
   return TRUE;
 }

@@ -494,9 +494,9 @@ on_name_lost (GDBusConnection *bus, const char *name, gpointer user_data)
   AmigoDaemon *self = user_data;
 
   if (bus == NULL)
-    g_critical ("lost the connection to the bus");
+    g_warning ("lost the connection to the bus");
   else
-    g_critical ("cannot own '%s' on the bus: is another amigod running, or does the bus policy "
+    g_warning ("cannot own '%s' on the bus: is another amigod running, or does the bus policy "
                 "(org.amigo.Daemon1.conf) not allow it?", name);
   self->exit_code = AMIGO_EXIT_FAILURE;
   g_main_loop_quit (self->loop);
@@ -627,7 +627,7 @@ amigo_daemon_run (AmigoDaemon *self)
   self->exit_code = AMIGO_EXIT_OK;
   self->bus = open_bus (self, &error);
   if (self->bus == NULL) {
-    g_critical ("cannot connect to the %s bus: %s",
+    g_warning ("cannot connect to the %s bus: %s",
                 self->options.bus_address != NULL ? "given" : self->options.session ? "session" : "system",
                 error->message);
     return AMIGO_EXIT_FAILURE;
@@ -637,7 +637,7 @@ amigo_daemon_run (AmigoDaemon *self)
   self->service = amigo_dbus_service_new (&backend, self);
   if (!amigo_dbus_service_start (self->service, self->bus, AMIGO_DBUS_NAME, on_name_acquired,
                                  on_name_lost, self, &error)) {
-    g_critical ("cannot export %s: %s", AMIGO_DBUS_PATH, error->message);
+    g_warning ("cannot export %s: %s", AMIGO_DBUS_PATH, error->message);
     return AMIGO_EXIT_FAILURE;
   }
 

@@ -545,7 +545,16 @@ history_read_file (AmigoHistory *self, const char *relpath, GByteArray *buf)
     ssize_t n = read (fd, buf->data + done, st.st_size - done);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n <= 0)
+    if (n < 0) {
+      /* Never hand on part of a file as if it were all of it: the caller
+       * would take the unread records for a torn tail and cut them. */
+      int errsv = errno;
+      close (fd);
+      g_byte_array_set_size (buf, 0);
+      errno = errsv;
+      return FALSE;
+    }
+    if (n == 0)
       break;
     done += n;
   }

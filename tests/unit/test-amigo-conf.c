@@ -227,6 +227,7 @@ test_conf_inconsistent_values (void **state)
   g_autofree char *m3 = load_error (f, "[daemon]\nstate_dir = relative/dir\n", conf, NULL);
   g_autofree char *m4 = load_error (f, "[daemon]\ndirty_rate_period = 1500ms\n", conf, NULL);
   g_autofree char *m5 = load_error (f, "[daemon]\ndirty_rate_period = 2m\n", conf, NULL);
+  g_autofree char *m6 = load_error (f, "[history]\nretention = 36500d\n", conf, NULL);
 
   assert_non_null (m1);
   assert_non_null (strstr (m1, "[history] raw_retention"));
@@ -240,6 +241,9 @@ test_conf_inconsistent_values (void **state)
   assert_non_null (strstr (m4, "'1500ms'"));
   assert_non_null (m5);
   assert_non_null (strstr (m5, "'2m'"));
+  /* a bound on what the configuration can make amigod keep */
+  assert_non_null (m6);
+  assert_non_null (strstr (m6, "[history] retention: expected at most '366d'"));
 }
 
 static void
