@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "amigo/amigo-selector.h"
 #include "amigo-error.h"
 #include "amigo-model-lstm.h"
 #include "amigo-time.h"
@@ -19,21 +20,6 @@
 #define LSTM_REFIT_EPOCHS 1
 #define LSTM_REFIT_THIN 8
 
-/* The `amigo` method is the selector the daemon uses. Its header arrives
- * with another piece of work: until it exists (and its code is linked) the
- * method is reported missing. The weak references let amigo-replay link
- * either way; the forecast library is linked whole so that they resolve
- * when the selector is there. */
-#if defined(__has_include)
-#if __has_include("amigo/amigo-selector.h")
-#define HAVE_SELECTOR 1
-#include "amigo/amigo-selector.h"
-#pragma weak amigo_selector_options_init
-#pragma weak amigo_selector_new
-#pragma weak amigo_selector_free
-#pragma weak amigo_selector_forecast
-#endif
-#endif
 
 typedef struct {
   char *name;
@@ -197,17 +183,6 @@ add_method (AmigoEvaluation *self, const char *name, const AmigoModelClass *klas
   g_ptr_array_add (self->methods, m);
 }
 
-gboolean
-amigo_evaluation_selector_available (void)
-{
-#ifdef HAVE_SELECTOR
-  return amigo_selector_new != NULL && amigo_selector_forecast != NULL && amigo_selector_free != NULL &&
-         amigo_selector_options_init != NULL;
-#else
-  return FALSE;
-#endif
-}
-
 /**
  * amigo_evaluation_add_method:
  * @name: "amigo" (the selector) or a name in the model registry.
@@ -226,11 +201,6 @@ amigo_evaluation_add_method (AmigoEvaluation *self, const char *name, GError **e
     }
   }
   if (g_strcmp0 (name, "amigo") == 0) {
-    if (!amigo_evaluation_selector_available ()) {
-      g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND,
-                           "method 'amigo' needs the model selector (amigo/amigo-selector.h), which is not built in");
-      return FALSE;
-    }
     add_method (self, name, NULL);
     return TRUE;
   }
@@ -383,7 +353,6 @@ model_reserve (AmigoEvaluation *self, const AmigoModelClass *klass, AmigoResourc
   return TRUE;
 }
 
-#ifdef HAVE_SELECTOR
 static gboolean
 selector_reserve (AmigoSelector *selector, const AmigoSeries *history, gsize horizon, double *ret_reservation,
                   GError **error)
@@ -396,7 +365,6 @@ selector_reserve (AmigoSelector *selector, const AmigoSeries *history, gsize hor
   *ret_reservation = forecast.window_upper;
   return TRUE;
 }
-#endif
 
 static void
 record_failure (Method *m, AmigoResource resource, const GError *error)
@@ -457,7 +425,6 @@ amigo_evaluation_run_series (AmigoEvaluation *self, AmigoResource resource, cons
   }
 
   states = g_new0 (SeriesState, self->methods->len);
-#ifdef HAVE_SELECTOR
   selectors = g_new0 (gpointer, self->methods->len);
   for (guint k = 0; k < self->methods->len; k++) {
     Method *m = g_ptr_array_index (self->methods, k);
@@ -472,7 +439,6 @@ amigo_evaluation_run_series (AmigoEvaluation *self, AmigoResource resource, cons
     so.seed = opt->seed;
     selectors[k] = amigo_selector_new (&so);
   }
-#endif
 
   for (gsize o = min_history; o + window <= series->n_values; o += every) {
     double peak = -INFINITY;
@@ -506,12 +472,10 @@ amigo_evaluation_run_series (AmigoEvaluation *self, AmigoResource resource, cons
         ok = model_reserve (self, m->klass, resource, season, &history, o, &states[k], window, &reservation,
                             &local_error);
       } else {
-#ifdef HAVE_SELECTOR
         if (selectors[k] != NULL)
           ok = selector_reserve (selectors[k], &history, window, &reservation, &local_error);
         else
           g_set_error_literal (&local_error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "amigo_selector_new() failed");
-#endif
       }
       /* a failed fit costs time too: count it wherever it happens */
       m->forecast_us[resource] += now_us () - t0;
@@ -541,12 +505,10 @@ amigo_evaluation_run_series (AmigoEvaluation *self, AmigoResource resource, cons
     }
   }
 
-#ifdef HAVE_SELECTOR
   for (guint k = 0; k < self->methods->len; k++) {
     if (selectors[k] != NULL)
       amigo_selector_free (selectors[k]);
   }
-#endif
   g_free (selectors);
   for (guint k = 0; k < self->methods->len; k++)
     amigo_model_free (states[k].model);

@@ -93,8 +93,6 @@ void amigo_evaluation_free (AmigoEvaluation *self);
 
 gboolean amigo_evaluation_add_method (AmigoEvaluation *self, const char *name, GError **error);
 void amigo_evaluation_add_model_class (AmigoEvaluation *self, const AmigoModelClass *klass);
-gboolean amigo_evaluation_selector_available (void);
-
 guint amigo_evaluation_n_methods (const AmigoEvaluation *self);
 const char *amigo_evaluation_method_name (const AmigoEvaluation *self, guint method);
 
