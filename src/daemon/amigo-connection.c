@@ -134,7 +134,7 @@ schedule_retry (AmigoConnection *self)
 
 typedef struct {
   AmigoConnection *self;
-  virConnectPtr conn;
+  virConnectPtr conn;   /* a reference: its address cannot be reused while the event waits */
   int reason;
 } CloseEvent;
 
@@ -161,6 +161,7 @@ free_close_event (gpointer data)
 {
   CloseEvent *ev = data;
 
+  virConnectClose (ev->conn);
   amigo_connection_unref (ev->self);
   g_free (ev);
 }
@@ -176,6 +177,8 @@ on_close (virConnectPtr conn, int reason, void *opaque)
   GSource *source = g_idle_source_new ();
 
   ev->self = amigo_connection_ref (opaque);
+  /* only a reference count: safe under the close-callback lock */
+  virConnectRef (conn);
   ev->conn = conn;
   ev->reason = reason;
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
