@@ -47,6 +47,8 @@ struct _AmigoDaemon {
 
   gint64 start_mono_usec;
   gint64 last_poll_wall_usec;
+  guint64 store_bytes;          /* cached: walking the store is not free */
+  gint64 store_bytes_mono_usec;
   gint64 last_metadata_usec;   /* daemon monotonic clock */
   guint poll_id;
   guint metadata_id;
@@ -147,7 +149,14 @@ backend_get_status (gpointer user_data, GVariantDict *dict)
   g_variant_dict_insert (dict, "interval_usec", "x", self->conf->interval_usec);
   g_variant_dict_insert (dict, "last_poll_usec", "x", self->last_poll_wall_usec);
   g_variant_dict_insert (dict, "state_dir", "s", self->conf->state_dir);
-  g_variant_dict_insert (dict, "store_bytes", "t", dir_bytes (self->conf->state_dir, 0));
+  /* Anyone in the read group may call this as often as they like: walk the
+   * store at most once per interval. */
+  if (self->store_bytes_mono_usec == 0 ||
+      g_get_monotonic_time () - self->store_bytes_mono_usec >= self->conf->interval_usec) {
+    self->store_bytes = dir_bytes (self->conf->state_dir, 0);
+    self->store_bytes_mono_usec = g_get_monotonic_time ();
+  }
+  g_variant_dict_insert (dict, "store_bytes", "t", self->store_bytes);
 }
 
 static GPtrArray *
