@@ -13,7 +13,9 @@
 
 #include "amigo-error.h"
 
-#define AMIGO_GPU_XML_MAX_GIB 1048576.0    /* 1 PiB: anything above is a typo */
+/* 64 TiB, as amigo-metadata allows: anything above is a typo, and the two
+ * must agree or the summary of such a domain could not be written. */
+#define AMIGO_GPU_XML_MAX_GIB 65536.0
 #define AMIGO_GPU_XML_MAX_DEPTH 256
 
 typedef struct {
