@@ -290,6 +290,22 @@ amigo_conf_apply_env (AmigoConf *self)
     set_string (&self->state_dir, state_dir);
 }
 
+/* "[group] key: expected at least WHAT ('MIN'), got 'VALUE'" */
+static gboolean
+check_at_least (const char *key, gint64 value_usec, const char *what, gint64 min_usec, GError **error)
+{
+  g_autofree char *v = NULL;
+  g_autofree char *m = NULL;
+
+  if (value_usec >= min_usec)
+    return TRUE;
+  v = amigo_duration_format (value_usec);
+  m = amigo_duration_format (min_usec);
+  g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "%s: expected at least %s ('%s'), got '%s'",
+               key, what, m, v);
+  return FALSE;
+}
+
 gboolean
 amigo_conf_validate (const AmigoConf *self, GError **error)
 {
@@ -301,13 +317,9 @@ amigo_conf_validate (const AmigoConf *self, GError **error)
                  "[daemon] interval: expected between '1s' and '1h', got '%s'", d);
     return FALSE;
   }
-  if (self->metadata_interval_usec < self->interval_usec) {
-    g_autofree char *d = amigo_duration_format (self->metadata_interval_usec);
-    g_autofree char *i = amigo_duration_format (self->interval_usec);
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
-                 "[daemon] metadata_interval: expected at least the interval ('%s'), got '%s'", i, d);
+  if (!check_at_least ("[daemon] metadata_interval", self->metadata_interval_usec,
+                       "the interval", self->interval_usec, error))
     return FALSE;
-  }
   /* libvirt measures dirty rates in whole seconds */
   if (self->dirty_rate_period_usec % AMIGO_USEC_PER_SEC != 0 ||
       self->dirty_rate_period_usec > 60 * AMIGO_USEC_PER_SEC) {
@@ -321,27 +333,10 @@ amigo_conf_validate (const AmigoConf *self, GError **error)
                  "[daemon] state_dir: expected an absolute path, got '%s'", self->state_dir);
     return FALSE;
   }
-  if (h->step_usec < self->interval_usec) {
-    g_autofree char *s = amigo_duration_format (h->step_usec);
-    g_autofree char *i = amigo_duration_format (self->interval_usec);
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
-                 "[history] step: expected at least the interval ('%s'), got '%s'", i, s);
+  if (!check_at_least ("[history] step", h->step_usec, "the interval", self->interval_usec, error) ||
+      !check_at_least ("[history] raw_retention", h->raw_retention_usec, "the step", h->step_usec, error) ||
+      !check_at_least ("[history] retention", h->retention_usec, "raw_retention", h->raw_retention_usec, error))
     return FALSE;
-  }
-  if (h->raw_retention_usec < h->step_usec) {
-    g_autofree char *r = amigo_duration_format (h->raw_retention_usec);
-    g_autofree char *s = amigo_duration_format (h->step_usec);
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
-                 "[history] raw_retention: expected at least the step ('%s'), got '%s'", s, r);
-    return FALSE;
-  }
-  if (h->retention_usec < h->raw_retention_usec) {
-    g_autofree char *r = amigo_duration_format (h->retention_usec);
-    g_autofree char *rr = amigo_duration_format (h->raw_retention_usec);
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
-                 "[history] retention: expected at least raw_retention ('%s'), got '%s'", rr, r);
-    return FALSE;
-  }
   /* A limit on what the configuration can make amigod keep and summarise
    * per domain (the summary in the metadata spans the retention). */
   if (h->retention_usec > 366 * AMIGO_USEC_PER_DAY || h->raw_retention_usec > 31 * AMIGO_USEC_PER_DAY) {
