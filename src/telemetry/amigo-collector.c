@@ -212,6 +212,27 @@ dev_add (DevCounters *into, const DevCounters *c)
   }
 }
 
+/* Adds one device's counters to @into under its name; a device without a
+ * name that has counters sets *@ret_unnamed (its traffic cannot be matched
+ * from one reading to the next). */
+static void
+reading_add_dev (GHashTable *into, TmpDev *d, gboolean *ret_unnamed)
+{
+  DevCounters *c;
+
+  if (d->name == NULL || d->name[0] == '\0') {
+    if (d->c.has[COUNTER_A] || d->c.has[COUNTER_B])
+      *ret_unnamed = TRUE;
+    return;
+  }
+  c = g_hash_table_lookup (into, d->name);
+  if (c == NULL) {
+    c = g_new0 (DevCounters, 1);
+    g_hash_table_insert (into, g_strdup (d->name), c);
+  }
+  dev_add (c, &d->c);
+}
+
 /* Interfaces: keyed by name; two entries with one name (should not happen)
  * add up, consistently from one reading to the next. */
 static void
@@ -221,22 +242,8 @@ reading_take_nets (Reading *r, GHashTable *tmp)
   gpointer value;
 
   g_hash_table_iter_init (&it, tmp);
-  while (g_hash_table_iter_next (&it, NULL, &value)) {
-    TmpDev *d = value;
-    DevCounters *c;
-
-    if (d->name == NULL || d->name[0] == '\0') {
-      if (d->c.has[COUNTER_A] || d->c.has[COUNTER_B])
-        r->net_unnamed = TRUE;
-      continue;
-    }
-    c = g_hash_table_lookup (r->nets, d->name);
-    if (c == NULL) {
-      c = g_new0 (DevCounters, 1);
-      g_hash_table_insert (r->nets, g_strdup (d->name), c);
-    }
-    dev_add (c, &d->c);
-  }
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    reading_add_dev (r->nets, value, &r->net_unnamed);
 }
 
 /* Disks: with VIR_CONNECT_GET_ALL_DOMAINS_STATS_BACKING libvirt lists every
@@ -264,21 +271,11 @@ reading_take_disks (Reading *r, GHashTable *tmp)
   g_hash_table_iter_init (&it, tmp);
   while (g_hash_table_iter_next (&it, NULL, &value)) {
     TmpDev *d = value;
-    DevCounters *c;
 
-    if (d->name == NULL || d->name[0] == '\0') {
-      if (d->c.has[COUNTER_A] || d->c.has[COUNTER_B])
-        r->block_unnamed = TRUE;
+    if (d->name != NULL && d->name[0] != '\0' &&
+        (d->has_backing ? d->backing : 0) != GPOINTER_TO_UINT (g_hash_table_lookup (top, d->name)))
       continue;
-    }
-    if ((d->has_backing ? d->backing : 0) != GPOINTER_TO_UINT (g_hash_table_lookup (top, d->name)))
-      continue;
-    c = g_hash_table_lookup (r->disks, d->name);
-    if (c == NULL) {
-      c = g_new0 (DevCounters, 1);
-      g_hash_table_insert (r->disks, g_strdup (d->name), c);
-    }
-    dev_add (c, &d->c);
+    reading_add_dev (r->disks, d, &r->block_unnamed);
   }
 }
 
