@@ -153,11 +153,7 @@ amigo_reservation_compute (const AmigoVmHistory *history,
       if (options->selector_options != NULL) {
         so = *options->selector_options;
       } else {
-        /* A one-shot selector: built-in estimators only, so a cold
-         * reservation stays within a few ms. Callers that keep selectors
-         * per VM (options->selectors) also get the registered models. */
         amigo_selector_options_init (&so);
-        so.registry_origins = 0;
       }
       so.quantile = options->quantile;
       so.resource = r;

@@ -14,10 +14,13 @@
  * Model selection and calibration for window peaks. See docs/forecast.md.
  *
  * Every candidate yields a "base" for the peak of the next @horizon steps;
- * the bound is the base corrected by the empirical quantile of what the base
- * missed at past origins on this series (split conformal prediction): either
- * additively (peak - base) or multiplicatively (peak / base). The candidate
- * with the lowest pinball loss over the backtest wins.
+ * its bound is the base corrected by the empirical quantile of what the
+ * base missed at past origins on this series (split conformal prediction):
+ * either additively (peak - base) or multiplicatively (peak / base). The
+ * backtest ranks the candidates by pinball loss; the bound is the median of
+ * the better half's bounds, calibrated once more the same way. (Picking the
+ * single best candidate chased noise: the lowest in-sample loss of fourteen
+ * is optimistic, and on near-idle series a different one wins every day.)
  *
  * Built-in bases are evaluated at every step of the last week (cheap, O(n)
  * with sliding maxima); one of them, quantile_regression, is a median
@@ -25,7 +28,7 @@
  * backtest values are out of sample; registered models (amigo_model_classes()) forecast
  * the series of window peaks (blocks of @horizon steps) and are backtested
  * at the last @registry_origins block boundaries with leave-one-out
- * calibration, then compared with the best built-in on those same origins.
+ * calibration, then compared with the median on those same origins.
  */
 
 typedef enum {
@@ -95,6 +98,9 @@ struct _AmigoSelector {
   double ratio_floor;
   double score;
   double beta[QR_FEATURES];        /* BASE_QUANTREG coefficients */
+  /* the median's members: their corrections, NAN for a non-member */
+  gboolean median;
+  double member_offset[BASE_LAST_ONE][FORM_LAST];
   char model[32];
   const AmigoModelClass *const *classes;  /* NULL = the registry */
 };
@@ -109,7 +115,7 @@ amigo_selector_options_init (AmigoSelectorOptions *options)
   options->resource = AMIGO_RESOURCE_CPU;
   options->workload = AMIGO_WORKLOAD_CLASS_UNKNOWN;
   options->seed = 0;
-  options->registry_origins = 19;
+  options->registry_origins = 0;
   options->reselect_usec = AMIGO_USEC_PER_DAY;
   options->model_budget_usec = 200;
 }
@@ -355,6 +361,11 @@ recent_mean (const double *v, gsize t, gsize h)
   return n > 0 ? sum / n : last_finite (v, t);
 }
 
+/* Most origins a backtest evaluates: a week of 5-minute origins is 2016;
+ * neighbours share all but one value of their window, so every few
+ * carry nearly the same information for a fraction of the cost. */
+#define ORIGIN_BUDGET 512
+
 /* Smallest number of backtest origins for which the conformal rank
  * ceil((n + 1) q) exists: below it the class prior is used instead. */
 static gsize
@@ -370,8 +381,9 @@ typedef struct {
   gsize season;
   double q;
   double ratio_floor;      /* bases are floored here before a ratio */
-  /* per-origin arrays for origins t0 .. n - h */
+  /* per-origin arrays for origins t0, t0 + stride, .. n - h */
   gsize t0;
+  gsize stride;
   gsize n_origins;
   double *actual;
   double *base[BASE_LAST_ONE];
@@ -399,10 +411,10 @@ conformal_offset (const Backtest *bt, const double *base, Form form, gsize from,
   }
   if (m < min_origins (bt->q))
     return NAN;
-  /* Origins one step apart share most of their window: only about m / h
-   * of them are independent. The finite-sample rank is taken for that
-   * effective count, then applied to all m residuals. */
-  n_eff = MAX ((double) m / bt->h, 1.0);
+  /* Origins one step apart share most of their window: only about
+   * m min (stride, h) / h of them are independent. The finite-sample rank is taken
+   * for that effective count, then applied to all m residuals. */
+  n_eff = MAX ((double) (m * MIN (bt->stride, bt->h)) / bt->h, 1.0);
   q_eff = MIN (ceil ((n_eff + 1) * level) / n_eff, 1.0);
   k = (gsize) ceil (q_eff * m);
   return select_kth (bt->scratch, m, CLAMP (k, 1, m) - 1);
@@ -560,36 +572,6 @@ calibrate (const Backtest *bt, const double *base, Form form)
     return f;
   f.score = mean_loss (bt, base, form, f.offset, 0, bt->n_origins);
   return f;
-}
-
-/* Does the correction hold up when applied to days it has not seen? Walk
- * forward one day at a time through the backtest: learn the correction on
- * the days before, count the windows it misses on the day itself. If the
- * series shifts so that the out-of-sample miss rate exceeds 1 - q, aim the
- * final correction higher by the excess (never lower than q): a level
- * learned from this series' own history, as adaptive conformal inference
- * does online. */
-static double
-walk_forward_level (const Backtest *bt, const double *base, Form form)
-{
-  gsize day = bt->season, misses = 0, total = 0;
-
-  if (day == 0 || bt->n_origins < 3 * day)
-    return bt->q;
-  for (gsize start = 2 * day; start + day <= bt->n_origins; start += day) {
-    double off = conformal_offset (bt, base, form, 0, start - bt->h + 1, bt->q);
-    if (isnan (off))
-      continue;
-    for (gsize i = start; i < start + day; i++) {
-      if (!isfinite (bt->actual[i]) || !isfinite (base[i]))
-        continue;
-      misses += bt->actual[i] > apply (form, base[i], off, bt->ratio_floor);
-      total++;
-    }
-  }
-  if (total == 0)
-    return bt->q;
-  return MIN (bt->q + MAX ((double) misses / total - (1.0 - bt->q), 0.0), 1.0);
 }
 
 /* What one fit + forecast of each registered model cost the last time it
@@ -782,36 +764,17 @@ quantreg_backtest (Backtest *bt, const double *v, double *ret_beta)
   gsize m = bt->n_origins, half = m / 2;
   g_autofree double *x = g_new (double, m * P);
   g_autofree double *y = g_new (double, m);
-  double sc = 100.0 * bt->ratio_floor, sum = 0.0, beta_a[P] = { 0 }, beta_b[P] = { 0 };
-  gsize cnt = 0;
-  gsize from = bt->t0 > bt->h ? bt->t0 - bt->h : 0;
+  double sc = 100.0 * bt->ratio_floor, beta_a[P] = { 0 }, beta_b[P] = { 0 };
 
-  /* running mean of the finite values in [t - h, t) */
-  for (gsize i = from; i < bt->t0; i++) {
-    if (isfinite (v[i])) {
-      sum += v[i];
-      cnt++;
-    }
-  }
   for (gsize i = 0; i < m; i++) {
-    gsize t = bt->t0 + i;
+    gsize t = bt->t0 + i * bt->stride;
     double *xi = x + i * P;
     gboolean ok;
 
-    if (i > 0) {
-      if (isfinite (v[t - 1])) {
-        sum += v[t - 1];
-        cnt++;
-      }
-      if (t - 1 >= bt->h && isfinite (v[t - 1 - bt->h])) {
-        sum -= v[t - 1 - bt->h];
-        cnt--;
-      }
-    }
     xi[0] = 1.0;
     xi[1] = bt->base[BASE_LAST][i] / sc;
     xi[2] = bt->base[BASE_RECENT][i] / sc;
-    xi[3] = cnt > 0 ? sum / cnt / sc : xi[1];
+    xi[3] = recent_mean (v, t, bt->h) / sc;
     xi[4] = bt->base[BASE_DAY_PEAK][i] / sc;
     xi[5] = bt->base[BASE_SEASONAL][i] / sc;
     xi[6] = bt->base[BASE_SAME_HOUR][i] / sc;
@@ -820,11 +783,9 @@ quantreg_backtest (Backtest *bt, const double *v, double *ret_beta)
       ok = ok && isfinite (xi[j]);
     y[i] = ok ? bt->actual[i] / sc : NAN;
   }
-  /* Origins a step apart share all but one value of their window: a fit on
-   * every (h / 4)-th origin sees nearly the same information for a fraction
-   * of the cost, and QR_ROWS rows per half (hours apart) pin down seven
-   * coefficients well enough. */
-  gsize stride = MAX (MAX (bt->h / 4, 1), (half + QR_ROWS - 1) / QR_ROWS);
+  /* QR_ROWS rows per half (origins hours apart) pin down seven
+   * coefficients well enough; more cost time and change little. */
+  gsize stride = MAX ((half + QR_ROWS - 1) / QR_ROWS, 1);
 
   if (!quantreg_fit (x, y, 0, half, stride, QR_LEVEL, 1e-4, beta_a) ||
       !quantreg_fit (x, y, half, m, stride, QR_LEVEL, 1e-4, beta_b))
@@ -853,6 +814,7 @@ select_prior (AmigoSelector *self, const double *v, gsize n, gsize h, gsize seas
   const AmigoWorkloadPrior *prior = amigo_workload_class_prior (self->options.workload);
 
   self->prior = TRUE;
+  self->median = FALSE;
   self->klass = NULL;
   self->base = BASE_DAY_PEAK;
   for (guint k = 0; k < BASE_LAST_ONE; k++) {
@@ -868,6 +830,45 @@ select_prior (AmigoSelector *self, const double *v, gsize n, gsize h, gsize seas
   set_name (self, base_names[self->base]);
 }
 
+/* Median of the members' bounds at one origin, from their bases there
+ * (@bases[k][i]; NULL or NAN where a base is missing). NAN if none. */
+static double
+members_median (const AmigoSelector *self, double *const *bases, gsize i)
+{
+  double b[BASE_LAST_ONE * FORM_LAST];
+  guint c = 0;
+
+  for (guint k = 0; k < BASE_LAST_ONE; k++) {
+    for (Form form = 0; form < FORM_LAST; form++) {
+      if (isfinite (self->member_offset[k][form]) && bases[k] != NULL && isfinite (bases[k][i]))
+        b[c++] = apply (form, bases[k][i], self->member_offset[k][form], self->ratio_floor);
+    }
+  }
+  /* the upper median for an even count */
+  return c > 0 ? select_kth (b, c, c / 2) : NAN;
+}
+
+/* The median of the members' bounds at origin @t (values[0..t) known),
+ * before its own correction. */
+static double
+median_base_at (const AmigoSelector *self, const double *v, gsize t, gsize h, gsize season)
+{
+  double now[BASE_LAST_ONE], *bases[BASE_LAST_ONE], b;
+
+  for (guint k = 0; k < BASE_LAST_ONE; k++) {
+    if (k == BASE_QUANTREG) {
+      double x[QR_FEATURES];
+      quantreg_features_at (v, t, h, season, x);
+      now[k] = quantreg_predict (self->beta, x);
+    } else {
+      now[k] = base_at (k, v, t, h, season);
+    }
+    bases[k] = &now[k];
+  }
+  b = members_median (self, bases, 0);
+  return isfinite (b) ? b : last_finite (v, t);
+}
+
 static void
 reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
 {
@@ -880,6 +881,7 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
   gboolean eligible[BASE_LAST_ONE];
   Fit best = { FORM_ADD, NAN, INFINITY };
   int best_base = -1;
+  double *med = NULL;
   gsize hs = MIN (h, season);
 
   self->prior = FALSE;
@@ -902,8 +904,11 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
     select_prior (self, v, n, h, season);
     return;
   }
+  /* every stride-th origin, aligned on the last one */
   bt.t0 = MAX (first, lookback);
-  bt.n_origins = n - h + 1 - bt.t0;
+  bt.stride = (n - h - bt.t0) / ORIGIN_BUDGET + 1;
+  bt.t0 = (n - h) - ((n - h - bt.t0) / bt.stride) * bt.stride;
+  bt.n_origins = (n - h - bt.t0) / bt.stride + 1;
   bt.ratio_floor = scale_floor (v, first, n);
   bt.actual = g_new (double, bt.n_origins);
   bt.scratch = g_new (double, bt.n_origins);
@@ -914,15 +919,14 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
   sliding_max (v, n, season, max_s, deque);
   {
     double last = NAN;
-    for (gsize i = 0; i < bt.t0; i++) {
-      if (isfinite (v[i]))
-        last = v[i];
-    }
+    gsize seen = 0;
     for (gsize i = 0; i < bt.n_origins; i++) {
-      gsize t = bt.t0 + i;
+      gsize t = bt.t0 + i * bt.stride;
       double recent, seasonal;
-      if (isfinite (v[t - 1]))
-        last = v[t - 1];
+      for (; seen < t; seen++) {
+        if (isfinite (v[seen]))
+          last = v[seen];
+      }
       bt.actual[i] = max_h[t + h - 1];
       recent = isfinite (max_h[t - 1]) ? max_h[t - 1] : last;
       if (bt.base[BASE_LAST] != NULL)
@@ -957,34 +961,55 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
     g_clear_pointer (&bt.base[BASE_QUANTREG], g_free);
   }
 
-  for (guint k = 0; k < BASE_LAST_ONE; k++) {
-    if (bt.base[k] == NULL)
-      continue;
-    for (Form form = 0; form < FORM_LAST; form++) {
-      Fit f = calibrate (&bt, bt.base[k], form);
-      g_debug ("selector: '%s' form %d score %g offset %g", base_names[k], form, f.score, f.offset);
-      if (f.score < best.score) {
-        best = f;
-        best_base = k;
+  /* Rank every (base, form) by its calibrated backtest loss; the better
+   * half (the best one when there are fewer than three) are the members. */
+  {
+    double scores[BASE_LAST_ONE * FORM_LAST], ranked[BASE_LAST_ONE * FORM_LAST], cut;
+    guint n_fits = 0, n_members;
+
+    for (guint k = 0; k < BASE_LAST_ONE; k++) {
+      for (Form form = 0; form < FORM_LAST; form++) {
+        Fit f = { form, NAN, INFINITY };
+        if (bt.base[k] != NULL)
+          f = calibrate (&bt, bt.base[k], form);
+        g_debug ("selector: '%s' form %d score %g offset %g", base_names[k], form, f.score, f.offset);
+        self->member_offset[k][form] = f.offset;
+        scores[k * FORM_LAST + form] = f.score;
+        if (isfinite (f.score)) {
+          ranked[n_fits++] = f.score;
+          if (f.score < best.score) {
+            best = f;
+            best_base = k;
+          }
+        }
       }
     }
+    if (best_base < 0) {
+      select_prior (self, v, n, h, season);
+      goto out;
+    }
+    n_members = n_fits < 3 ? 1 : (n_fits + 1) / 2;
+    cut = select_kth (ranked, n_fits, n_members - 1);
+    for (guint j = 0; j < BASE_LAST_ONE * FORM_LAST; j++) {
+      if (!(scores[j] <= cut))
+        self->member_offset[j / FORM_LAST][j % FORM_LAST] = NAN;
+    }
   }
-
-  if (best_base < 0) {
+  self->ratio_floor = bt.ratio_floor;
+  med = g_new (double, bt.n_origins);
+  for (gsize i = 0; i < bt.n_origins; i++)
+    med[i] = members_median (self, bt.base, i);
+  best = calibrate (&bt, med, FORM_ADD);
+  if (!isfinite (best.score)) {
     select_prior (self, v, n, h, season);
     goto out;
   }
+  self->median = TRUE;
   self->base = best_base;
-  self->form = best.form;
-  {
-    double level = walk_forward_level (&bt, bt.base[best_base], best.form);
-    self->offset = level > bt.q ? conformal_offset (&bt, bt.base[best_base], best.form, 0, bt.n_origins, level)
-                                : best.offset;
-    g_debug ("selector: '%s' walk-forward level %.4f", base_names[best_base], level);
-  }
-  self->ratio_floor = bt.ratio_floor;
+  self->form = FORM_ADD;
+  self->offset = best.offset;
   self->score = best.score;
-  set_name (self, base_names[best_base]);
+  g_snprintf (self->model, sizeof (self->model), "median:%s", base_names[best_base]);
 
   /* Registered models on the series of window peaks. */
   if (self->options.registry_origins >= 2 && classes[0] != NULL) {
@@ -998,16 +1023,15 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
     double builtin_loss = 0.0, best_gain = 0.0;
     gboolean have_builtin = nb >= r;
 
-    /* The best built-in on the same origins, with its own calibration. */
+    /* The median on the same origins, with its own calibration. */
     for (guint i = 0; i < r && have_builtin; i++) {
       gsize t = n - (r - i) * h;
       if (t < bt.t0) {
         have_builtin = FALSE;
         break;
       }
-      builtin_losses[i] = pinball (bt.actual[t - bt.t0],
-                                   apply (best.form, bt.base[best_base][t - bt.t0], best.offset, bt.ratio_floor),
-                                   bt.q);
+      builtin_losses[i] = pinball (max_range (v, t, t + h),
+                                   apply (FORM_ADD, median_base_at (self, v, t, h, season), best.offset, 0.0), bt.q);
       builtin_loss += builtin_losses[i] / r;
     }
     for (gsize c = 0; have_builtin && classes[c] != NULL; c++) {
@@ -1028,6 +1052,7 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
       if (mean_d > 1.645 * sqrt (var_d / r) && mean_d > best_gain) {
         best_gain = mean_d;
         self->klass = classes[c];
+        self->median = FALSE;
         self->base = -1;
         self->form = FORM_ADD;
         self->offset = f.offset;
@@ -1038,6 +1063,7 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
   }
 
 out:
+  g_free (med);
   g_free (bt.actual);
   g_free (bt.scratch);
   for (guint k = 0; k < BASE_LAST_ONE; k++)
@@ -1122,6 +1148,8 @@ amigo_selector_forecast (AmigoSelector *self,
       select_prior (self, v, n, horizon, season);
       base = base_at (self->base, v, n, horizon, season);
     }
+  } else if (self->median) {
+    base = median_base_at (self, v, n, horizon, season);
   } else if (self->base == BASE_QUANTREG) {
     double x[QR_FEATURES];
     quantreg_features_at (v, n, horizon, season, x);

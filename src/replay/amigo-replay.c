@@ -2,6 +2,7 @@
 /* amigo-replay: replays recorded VM traces through amigo's forecasting
  * methods and reports how well each one's reservations would have held
  * (docs/evaluation.md). */
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ typedef struct {
   AmigoTrace *plot_trace;
   AmigoResource plot_resource;
   GArray *plot_track;
+  FILE *windows;
   guint n_read;
   guint n_skipped;
 } Replay;
@@ -67,6 +69,30 @@ vm_matches (const char *path, const char *wanted)
   /* "2013-8/82.csv" matches ".../bitbrains-rnd/2013-8/82.csv" */
   return g_str_has_suffix (path, wanted) && strlen (path) > strlen (wanted) &&
          path[strlen (path) - strlen (wanted) - 1] == G_DIR_SEPARATOR;
+}
+
+/* --windows: one line per scored window of every method, for audits and
+ * for analyses the pooled table cannot give (per VM, per time of day). */
+static void
+write_windows (const Replay *replay, const char *path, AmigoResource r, const AmigoSeries *series,
+               const GArray *track)
+{
+  double sum = 0.0, scale;
+  gsize m = 0;
+
+  for (gsize i = 0; i < series->n_values; i++) {
+    if (isfinite (series->values[i])) {
+      sum += series->values[i];
+      m++;
+    }
+  }
+  scale = m > 0 && sum != 0.0 ? sum / m : 1.0;
+  for (guint i = 0; i < track->len; i++) {
+    const AmigoTrackPoint *p = &g_array_index (track, AmigoTrackPoint, i);
+    fprintf (replay->windows, "%s\t%s\t%s\t%" G_GINT64_FORMAT "\t%.9g\t%.9g\t%.9g\n", path,
+             amigo_resource_to_string (r), amigo_evaluation_method_name (replay->evaluation, p->method),
+             p->start_usec / AMIGO_USEC_PER_SEC, p->reservation, p->peak, scale);
+  }
 }
 
 static void
@@ -108,10 +134,16 @@ replay_file (Replay *replay, const char *path)
       plot_taken = TRUE;
     }
     amigo_trace_get_series (trace, r, &series);
+    if (replay->windows != NULL && track == NULL)
+      track = g_array_new (FALSE, FALSE, sizeof (AmigoTrackPoint));
     if (!amigo_evaluation_run_series (replay->evaluation, r, &series, track, &error)) {
       g_printerr ("amigo-replay: '%s': %s\n", path, error->message);
       g_clear_error (&error);
     }
+    if (replay->windows != NULL)
+      write_windows (replay, path, r, &series, track);
+    if (track != NULL && track != replay->plot_track)
+      g_array_unref (track);
   }
   if (plot_taken)
     replay->plot_trace = g_steal_pointer (&trace);
@@ -299,6 +331,7 @@ main (int argc, char **argv)
   g_autofree char *methods_text = NULL;
   g_autofree char *resources_text = NULL;
   g_autofree char *plot_path = NULL;
+  g_autofree char *windows_path = NULL;
   g_autofree char *plot_vm = NULL;
   g_auto(GStrv) paths = NULL;
   gboolean json = FALSE;
@@ -320,6 +353,9 @@ main (int argc, char **argv)
     { "plot", 0, 0, G_OPTION_ARG_FILENAME, &plot_path, "Write a PNG of one VM's reservations vs its use", "FILE.png" },
     { "plot-vm", 0, 0, G_OPTION_ARG_STRING, &plot_vm, "VM to plot: path, file name or id (default: the first)",
       "NAME" },
+    { "windows", 0, 0, G_OPTION_ARG_FILENAME, &windows_path,
+      "Write every scored window (trace, resource, method, start, reservation, peak, scale) to FILE as TSV",
+      "FILE.tsv" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only print errors and the result", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, NULL, "FILE|DIR..." },
     { NULL }
@@ -420,6 +456,14 @@ main (int argc, char **argv)
   replay.evaluation = evaluation;
   replay.quiet = quiet;
   replay.plot_vm = plot_vm;
+  if (windows_path != NULL) {
+    replay.windows = fopen (windows_path, "w");
+    if (replay.windows == NULL) {
+      g_printerr ("amigo-replay: --windows: cannot write '%s': %s\n", windows_path, g_strerror (errno));
+      return 1;
+    }
+    fputs ("trace\tresource\tmethod\tstart\treservation\tpeak\tscale\n", replay.windows);
+  }
   if (plot_path != NULL) {
     plot_track = g_array_new (FALSE, FALSE, sizeof (AmigoTrackPoint));
     replay.plot_track = plot_track;
@@ -435,6 +479,10 @@ main (int argc, char **argv)
   for (guint i = 0; i < files->len; i++)
     replay_file (&replay, g_ptr_array_index (files, i));
 
+  if (replay.windows != NULL && fclose (replay.windows) != 0) {
+    g_printerr ("amigo-replay: --windows: writing '%s' failed: %s\n", windows_path, g_strerror (errno));
+    return 1;
+  }
   note (&replay, "%u trace files read, %u skipped", replay.n_read, replay.n_skipped);
   if (!quiet)
     report_failures (&replay);

@@ -3,9 +3,11 @@
 # defaults on each series of INPUT, h steps ahead.
 #   Rscript auto-arima.R INPUT OUTPUT
 # INPUT: one series per line, "name<TAB>frequency<TAB>h<TAB>v1,v2,...".
-# OUTPUT: "name<TAB>f1,...,fh<TAB>order" per series, then
-# "ELAPSED<TAB>wall s<TAB>cpu s": the time of the fitting loop alone
-# (proc.time around it: R start-up and package loading excluded).
+# OUTPUT: "name<TAB>f1,...,fh<TAB>order<TAB>wall s<TAB>cpu s" per series:
+# the time of auto.arima and forecast alone (proc.time around them: R
+# start-up and package loading excluded). Each line is written as soon as
+# it is known. When OUTPUT already exists, the series it holds are kept and
+# skipped, so an interrupted run resumes where it stopped.
 args <- commandArgs(trailingOnly = TRUE)
 suppressPackageStartupMessages(library(forecast))
 lines <- readLines(args[1])
@@ -13,17 +15,22 @@ series <- lapply(strsplit(lines, "\t", fixed = TRUE), function(f) {
   list(name = f[1], freq = as.numeric(f[2]), h = as.integer(f[3]),
        x = as.numeric(strsplit(f[4], ",", fixed = TRUE)[[1]]))
 })
-# Each result is written as soon as it is known (a long run shows progress).
-con <- file(args[2], open = "w")
-t0 <- proc.time()
-for (i in seq_along(series)) {
-  s <- series[[i]]
+done <- character(0)
+if (file.exists(args[2])) {
+  old <- strsplit(readLines(args[2]), "\t", fixed = TRUE)
+  done <- vapply(Filter(function(f) length(f) >= 5, old), function(f) f[1], "")
+}
+con <- file(args[2], open = "a")
+for (s in series) {
+  if (s$name %in% done)
+    next
+  t0 <- proc.time()
   fit <- auto.arima(ts(s$x, frequency = s$freq))
   fc <- forecast(fit, h = s$h)
+  dt <- proc.time() - t0
   writeLines(paste(s$name, paste(format(as.numeric(fc$mean), digits = 17), collapse = ","),
-                   paste(arimaorder(fit), collapse = " "), sep = "\t"), con)
+                   paste(arimaorder(fit), collapse = " "), dt[["elapsed"]],
+                   dt[["user.self"]] + dt[["sys.self"]], sep = "\t"), con)
   flush(con)
 }
-dt <- proc.time() - t0
-writeLines(paste("ELAPSED", dt[["elapsed"]], dt[["user.self"]] + dt[["sys.self"]], sep = "\t"), con)
 close(con)

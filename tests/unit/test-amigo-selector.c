@@ -34,6 +34,16 @@ forecast (AmigoSelector *sel, const double *v, gsize n, AmigoWindowForecast *fc)
   return ok;
 }
 
+/* With registered models competing (off by default). */
+static AmigoSelector *
+registry_selector (void)
+{
+  AmigoSelectorOptions o;
+  amigo_selector_options_init (&o);
+  o.registry_origins = 19;
+  return amigo_selector_new (&o);
+}
+
 static AmigoSelector *
 builtin_selector (void)
 {
@@ -125,7 +135,7 @@ test_flat_noise_not_overfit (void **state)
   const gsize n = 8 * DAY;
   g_autofree double *v = g_new (double, n);
   const AmigoModelClass *classes[] = { &overfit_class, NULL };
-  g_autoptr(AmigoSelector) sel = amigo_selector_new (NULL);
+  g_autoptr(AmigoSelector) sel = registry_selector ();
   AmigoWindowForecast fc;
   guint32 s = 11;
 
@@ -146,7 +156,7 @@ test_registered_model_wins_when_right (void **state)
   const gsize n = 8 * DAY;
   g_autofree double *v = g_new (double, n);
   const AmigoModelClass *classes[] = { &overfit_class, &cycle_class, NULL };
-  g_autoptr(AmigoSelector) sel = amigo_selector_new (NULL);
+  g_autoptr(AmigoSelector) sel = registry_selector ();
   AmigoWindowForecast fc;
   guint32 s = 13;
 
