@@ -303,11 +303,13 @@ base_lookback (BaseKind kind, gsize h, gsize season)
     return 1;
   case BASE_RECENT:
     return h;
+  case BASE_DAY_PEAK:
+    /* with less than a day behind, the peak of all there is */
+    return h;
   case BASE_SAME_HOUR:
   case BASE_QUANTREG:
     return 3 * h <= season ? season + h : G_MAXSIZE / 4;
   case BASE_SEASONAL:
-  case BASE_DAY_PEAK:
   case BASE_MIX:
   case BASE_LAST_ONE:
   default:
