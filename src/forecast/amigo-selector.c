@@ -100,6 +100,8 @@ struct _AmigoSelector {
   double beta[QR_FEATURES];        /* BASE_QUANTREG coefficients */
   /* the median's members: their corrections, NAN for a non-member */
   gboolean median;
+  /* too few independent windows behind the correction for its q-rank */
+  gboolean short_backtest;
   double member_offset[BASE_LAST_ONE][FORM_LAST];
   char model[32];
   const AmigoModelClass *const *classes;  /* NULL = the registry */
@@ -1006,6 +1008,12 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
     select_prior (self, v, n, h, season);
     goto out;
   }
+  {
+    gsize m = 0;
+    for (gsize i = 0; i < bt.n_origins; i++)
+      m += isfinite (med[i]) && isfinite (bt.actual[i]);
+    self->short_backtest = (double) (m * MIN (bt.stride, h)) / h < min_origins (bt.q);
+  }
   self->median = TRUE;
   self->base = best_base;
   self->form = FORM_ADD;
@@ -1160,6 +1168,11 @@ amigo_selector_forecast (AmigoSelector *self,
     base = base_at (self->base, v, n, horizon, season);
   }
   upper = apply (self->form, base, self->offset, self->ratio_floor);
+  /* A correction resting on fewer independent windows than its q-rank
+   * needs is its largest residual, which covers only about n / (n + 1) of
+   * the windows: until the history says more, never below the day's peak. */
+  if (self->median && self->short_backtest)
+    upper = fmax (upper, base_at (BASE_DAY_PEAK, v, n, horizon, season));
   {
     /* Never above the highest value of the backtest period: beyond it the
      * bound only protects against a new record, which the residuals of
