@@ -388,6 +388,45 @@ test_evaluate_cli (void **state)
                  json_object_has_member (o, "pinball") && json_object_has_member (o, "us_per_forecast"));
   }
 
+  /* --windows: every scored window of every method, agreeing with the table */
+  {
+    g_autofree char *tsv = g_build_filename (dir, "windows.tsv", NULL);
+    g_autofree char *bad_tsv = g_build_filename (dir, "no-such-dir", "w.tsv", NULL);
+    g_autofree char *text = NULL;
+    g_autofree char *o2 = NULL;
+    g_autofree char *e2 = NULL;
+    g_autofree char *o3 = NULL;
+    g_autofree char *e3 = NULL;
+    g_auto(GStrv) lines = NULL;
+    const char *args[] = { "--quiet", "--methods", "last,peak", "--windows", tsv, good, NULL };
+    const char *bad[] = { "--quiet", "--windows", bad_tsv, good, NULL };
+    guint n_peak = 0, covered_peak = 0;
+
+    assert_int_equal (run_replay (args, &o2, &e2), 0);
+    assert_true (g_file_get_contents (tsv, &text, NULL, NULL));
+    lines = g_strsplit (text, "\n", -1);
+    assert_string_equal (lines[0], "trace\tresource\tmethod\tstart\treservation\tpeak\tscale");
+    /* 12 windows x 2 methods, then the empty string after the last newline */
+    assert_int_equal (g_strv_length (lines), 1 + 24 + 1);
+    for (guint i = 1; i <= 24; i++) {
+      g_auto(GStrv) f = g_strsplit (lines[i], "\t", -1);
+      assert_int_equal (g_strv_length (f), 7);
+      assert_string_equal (f[0], good);
+      assert_string_equal (f[1], "cpu");
+      if (strcmp (f[2], "peak") == 0) {
+        n_peak++;
+        covered_peak += g_ascii_strtod (f[5], NULL) <= g_ascii_strtod (f[4], NULL);
+      }
+    }
+    assert_int_equal (n_peak, 12);
+    /* the series repeats daily and rises through the day: yesterday's
+     * peak (2 - 1/288) covers every window */
+    assert_int_equal (covered_peak, 12);
+    assert_int_equal (run_replay (bad, &o3, &e3), 1);
+    assert_non_null (strstr (e3, bad_tsv));
+    g_unlink (tsv);
+  }
+
   {
     const char *bad_args[][4] = {
       { "--window", "5x", dir, NULL },
