@@ -23,6 +23,12 @@ family):
               week before (windows every 15 minutes), capped at the 24-hour
               peak; what a forecaster of this family could do.
 
+First, per VM (CPU): its share of the pooled window peaks (what `slack` is
+weighted by) and, for windows that follow an hour in which the VM stayed
+below 15 % of its highest sample, how often the window's peak still reaches
+90 % of it. Where that exceeds 1 - q, a reservation covering q of the VM's
+windows must hold its ceiling even while it idles.
+
 The goal of issue #5 is a slack of at most 0.6x peak24's at coverage >= q.
 `state` shows what hindsight buys (one free factor per VM and state, ~110
 of them for ~170 windows a VM); `learned` what is left of it when the
@@ -130,6 +136,33 @@ def learned_reservation(s, q):
     return out
 
 
+def onoff_table(paths):
+    """Share of the pooled CPU window peaks and P(peak >= 90 % of the
+    ceiling | the hour before stayed below 15 % of it), per VM, at every
+    sample."""
+    rows = []
+    for path in paths:
+        s = load(path)["cpu"]
+        top = finite_max(s) or 0.0
+        pooled, idle, hit = 0.0, 0, 0
+        for o in range(WINDOW, len(s) - WINDOW + 1):
+            w, before = s[o:o + WINDOW], s[o - WINDOW:o]
+            if any(v is None for v in w) or any(v is None for v in before):
+                continue
+            y = max(w)
+            pooled += y
+            if max(before) < 0.15 * top:
+                idle += 1
+                hit += y >= 0.9 * top
+        rows.append((pooled, path, top, idle, hit / idle if idle else float("nan")))
+    total = sum(r[0] for r in rows) or 1.0
+    print("\ncpu: %-38s %6s %8s %10s  %s" % ("trace", "share", "ceiling", "idle hours",
+                                            "P(peak >= 90% ceiling | idle hour)"))
+    for pooled, path, top, idle, p in sorted(rows, reverse=True):
+        name = "/".join(path.split("/")[-2:])
+        print("     %-38s %6.3f %8.2f %10d  %.3f" % (name, pooled / total, top, idle, p))
+
+
 def static_reservation(ws, q):
     peaks = sorted(y for y, _, _ in ws)
     k = min(len(peaks) - 1, max(0, math.ceil(q * len(peaks)) - 1))
@@ -180,6 +213,7 @@ def main(argv):
     if not paths:
         sys.exit(__doc__)
     print("command: window-oracle.py --quantile %g %s" % (q, " ".join(paths)))
+    onoff_table(paths)
     for resource in ("cpu", "memory"):
         names = ("peak24", "static", "state", "learned")
         total = {name: [0.0, 0, 0] for name in names}
