@@ -52,8 +52,8 @@ typedef struct {
  * @receive_cores_per_gbit: 0 = AMIGO_OVERHEAD_DEFAULT_RECEIVE_CORES_PER_GBIT.
  * @selector_options: NULL or the options for the selectors this call creates
  *   itself (quantile, resource and workload are set per resource). NULL =
- *   defaults without registered models (registry_origins 0): a one-shot
- *   reservation then takes a few ms.
+ *   amigo_selector_options_init()'s defaults, without registered models: a
+ *   one-shot reservation then takes a few ms.
  */
 typedef struct {
   double quantile;

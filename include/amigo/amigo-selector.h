@@ -19,8 +19,9 @@ G_BEGIN_DECLS
  *   models; below 2 leaves them out (only the built-in window estimators
  *   compete). Default 0: on the shared Bitbrains traces, letting them in
  *   with 19 origins (the fewest for which the 0.95 conformal rank exists)
- *   lowered coverage (CPU 0.957 -> 0.953, memory 0.944 -> 0.937) and
- *   doubled the cost of a cold reservation (docs/forecast.md).
+ *   lowered coverage (CPU 0.957 -> 0.953, memory 0.944 -> 0.937, measured
+ *   when this default was set) and tripled the cost of a cold reservation
+ *   (docs/forecast.md).
  * @reselect_usec: rerun the backtest once this much new data has arrived
  *   since the last one; default one day.
  * @model_budget_usec: a registered model whose first backtest fit and
@@ -43,12 +44,14 @@ void amigo_selector_options_init (AmigoSelectorOptions *options);
 
 /**
  * AmigoWindowForecast:
- * @model: the method chosen.
+ * @model: what made the bound: "median:<best-ranked member>" (e.g.
+ *   "median:conformal_same_hour"), a registered model's name, or the class
+ *   prior's estimator while the history is too short to backtest.
  * @window_upper: bound on the PEAK of the series over the window at the
  *   quantile (reservation grade).
  * @window_mean: expected mean of the series over the window.
- * @score: backtest pinball loss of the chosen method (series units, lower
- *   is better); NAN when the class prior was used.
+ * @score: in-sample backtest pinball loss of that bound (series units,
+ *   lower is better); NAN when the class prior was used.
  */
 typedef struct {
   char model[32];
@@ -63,7 +66,7 @@ AmigoSelector *amigo_selector_new (const AmigoSelectorOptions *options);
 void amigo_selector_free (AmigoSelector *self);
 
 /* Bound on the peak of the next @horizon steps after @history. Repeated calls
- * with a growing history reuse the chosen model and its calibration until a
+ * with a growing history reuse the members and their calibration until a
  * reselect period of new data has arrived. */
 gboolean amigo_selector_forecast (AmigoSelector *self,
                                   const AmigoSeries *history,

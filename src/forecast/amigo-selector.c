@@ -22,8 +22,8 @@
  * single best candidate chased noise: the lowest in-sample loss of fourteen
  * is optimistic, and on near-idle series a different one wins every day.)
  *
- * Built-in bases are evaluated at every step of the last week (cheap, O(n)
- * with sliding maxima); one of them, quantile_regression, is a median
+ * Built-in bases are evaluated at every stride-th origin of the last week
+ * (at most ORIGIN_BUDGET; O(n) with sliding maxima); one of them, quantile_regression, is a median
  * regression of the window peak on the other bases, cross-fitted so its
  * backtest values are out of sample; registered models (amigo_model_classes()) forecast
  * the series of window peaks (blocks of @horizon steps) and are backtested
@@ -77,7 +77,8 @@ G_STATIC_ASSERT (G_N_ELEMENTS (base_names) == BASE_LAST_ONE);
 #define QR_LEVEL 0.5
 /* IRLS passes from the least-squares start: the coefficients settle to
  * well within their sampling noise after a few, and each pass costs a
- * sweep over a week of origins (the cold reservation has 1 ms a resource). */
+ * sweep over at most 2 QR_ROWS origins (a cold reservation has under a
+ * millisecond a resource). */
 #define QR_ITERATIONS 8
 /* Most rows per cross-fitting half (see quantreg_backtest()). */
 #define QR_ROWS 256
@@ -98,10 +99,10 @@ struct _AmigoSelector {
   double ratio_floor;
   double score;
   double beta[QR_FEATURES];        /* BASE_QUANTREG coefficients */
-  /* the median's members: their corrections, NAN for a non-member */
-  gboolean median;
+  gboolean median;                 /* the bound is the members' median */
   /* too few independent windows behind the correction for its q-rank */
   gboolean short_backtest;
+  /* the median's members: their corrections, NAN for a non-member */
   double member_offset[BASE_LAST_ONE][FORM_LAST];
   char model[32];
   const AmigoModelClass *const *classes;  /* NULL = the registry */
@@ -288,7 +289,7 @@ base_at (BaseKind kind, const double *v, gsize t, gsize h, gsize season)
     }
     return isfinite (b) ? b : last;
   case BASE_QUANTREG:
-    /* needs the coefficients: see quantreg_at() */
+    /* needs the coefficients: see quantreg_predict() */
     return last;
   case BASE_LAST_ONE:
   default:
@@ -631,7 +632,7 @@ model_cost_set (const AmigoModelClass *klass, gint64 usec)
 
 /* Registered models forecast the series of window peaks. Returns the LOO
  * score over the last @r block origins and sets the offset; the common
- * origins are reported so the best built-in can be scored on them. */
+ * origins are reported so the built-in median can be scored on them. */
 static gboolean
 registry_candidate (const AmigoModelClass *klass,
                     const double *blocks, gsize nb, gint64 block_step_usec,
@@ -860,6 +861,9 @@ median_base_at (const AmigoSelector *self, const double *v, gsize t, gsize h, gs
   double now[BASE_LAST_ONE], *bases[BASE_LAST_ONE], b;
 
   for (guint k = 0; k < BASE_LAST_ONE; k++) {
+    bases[k] = NULL;
+    if (!isfinite (self->member_offset[k][FORM_ADD]) && !isfinite (self->member_offset[k][FORM_RATIO]))
+      continue;
     if (k == BASE_QUANTREG) {
       double x[QR_FEATURES];
       quantreg_features_at (v, t, h, season, x);
@@ -885,7 +889,7 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
   gboolean eligible[BASE_LAST_ONE];
   Fit best = { FORM_ADD, NAN, INFINITY };
   int best_base = -1;
-  double *med = NULL;
+  g_autofree double *med = NULL;
   gsize hs = MIN (h, season);
 
   self->prior = FALSE;
@@ -1020,6 +1024,8 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
   self->offset = best.offset;
   self->score = best.score;
   g_snprintf (self->model, sizeof (self->model), "median:%s", base_names[best_base]);
+  g_debug ("selector: median of the better half led by '%s', offset %g, score %g%s", base_names[best_base],
+           self->offset, self->score, self->short_backtest ? ", backtest too short: floored at the day's peak" : "");
 
   /* Registered models on the series of window peaks. */
   if (self->options.registry_origins >= 2 && classes[0] != NULL) {
@@ -1057,7 +1063,7 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
         mean_d += (builtin_losses[i] - losses[i]) / r;
       for (guint i = 0; i < r; i++)
         var_d += (builtin_losses[i] - losses[i] - mean_d) * (builtin_losses[i] - losses[i] - mean_d) / (r - 1);
-      g_debug ("selector: model '%s' score %g (best built-in %g, gain %g +- %g)", classes[c]->name, f.score,
+      g_debug ("selector: model '%s' score %g (built-in median %g, gain %g +- %g)", classes[c]->name, f.score,
                builtin_loss, mean_d, sqrt (var_d / r));
       if (mean_d > 1.645 * sqrt (var_d / r) && mean_d > best_gain) {
         best_gain = mean_d;
@@ -1073,7 +1079,6 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
   }
 
 out:
-  g_free (med);
   g_free (bt.actual);
   g_free (bt.scratch);
   for (guint k = 0; k < BASE_LAST_ONE; k++)

@@ -499,6 +499,7 @@ amigo_evaluation_run_series (AmigoEvaluation *self, AmigoResource resource, cons
           .end_usec = series->start_usec + (gint64) (o + window) * step,
           .reservation = reservation,
           .peak = peak,
+          .scale = scale,
         };
         g_array_append_val (track, point);
       }

@@ -77,13 +77,15 @@ double amigo_evaluate_pinball (double quantile, double actual, double reservatio
 void amigo_evaluate_metrics (const AmigoWindowOutcome *outcomes, gsize n_outcomes, double quantile,
                              AmigoMetrics *ret_metrics);
 
-/* One window of the series passed with a track (for plotting). */
+/* One window of the series passed with a track (amigo-replay --plot and
+ * --windows). @scale is the series' mean its pinball loss is divided by. */
 typedef struct {
   guint method;
   gint64 start_usec;
   gint64 end_usec;
   double reservation;
   double peak;
+  double scale;
 } AmigoTrackPoint;
 
 typedef struct _AmigoEvaluation AmigoEvaluation;

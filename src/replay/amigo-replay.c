@@ -74,24 +74,18 @@ vm_matches (const char *path, const char *wanted)
 /* --windows: one line per scored window of every method, for audits and
  * for analyses the pooled table cannot give (per VM, per time of day). */
 static void
-write_windows (const Replay *replay, const char *path, AmigoResource r, const AmigoSeries *series,
-               const GArray *track)
+write_windows (const Replay *replay, const char *path, AmigoResource r, const GArray *track)
 {
-  double sum = 0.0, scale;
-  gsize m = 0;
-
-  for (gsize i = 0; i < series->n_values; i++) {
-    if (isfinite (series->values[i])) {
-      sum += series->values[i];
-      m++;
-    }
-  }
-  scale = m > 0 && sum != 0.0 ? sum / m : 1.0;
   for (guint i = 0; i < track->len; i++) {
     const AmigoTrackPoint *p = &g_array_index (track, AmigoTrackPoint, i);
-    fprintf (replay->windows, "%s\t%s\t%s\t%" G_GINT64_FORMAT "\t%.9g\t%.9g\t%.9g\n", path,
-             amigo_resource_to_string (r), amigo_evaluation_method_name (replay->evaluation, p->method),
-             p->start_usec / AMIGO_USEC_PER_SEC, p->reservation, p->peak, scale);
+    char res[G_ASCII_DTOSTR_BUF_SIZE], peak[G_ASCII_DTOSTR_BUF_SIZE], scale[G_ASCII_DTOSTR_BUF_SIZE];
+
+    /* the C locale's decimal point whatever LC_NUMERIC says */
+    fprintf (replay->windows, "%s\t%s\t%s\t%" G_GINT64_FORMAT "\t%s\t%s\t%s\n", path, amigo_resource_to_string (r),
+             amigo_evaluation_method_name (replay->evaluation, p->method), p->start_usec / AMIGO_USEC_PER_SEC,
+             g_ascii_formatd (res, sizeof res, "%.9g", p->reservation),
+             g_ascii_formatd (peak, sizeof peak, "%.9g", p->peak),
+             g_ascii_formatd (scale, sizeof scale, "%.9g", p->scale));
   }
 }
 
@@ -141,7 +135,7 @@ replay_file (Replay *replay, const char *path)
       g_clear_error (&error);
     }
     if (replay->windows != NULL)
-      write_windows (replay, path, r, &series, track);
+      write_windows (replay, path, r, track);
     if (track != NULL && track != replay->plot_track)
       g_array_unref (track);
   }
@@ -332,6 +326,7 @@ main (int argc, char **argv)
   g_autofree char *resources_text = NULL;
   g_autofree char *plot_path = NULL;
   g_autofree char *windows_path = NULL;
+  g_autofree char *windows_error = NULL;
   g_autofree char *plot_vm = NULL;
   g_auto(GStrv) paths = NULL;
   gboolean json = FALSE;
@@ -479,9 +474,16 @@ main (int argc, char **argv)
   for (guint i = 0; i < files->len; i++)
     replay_file (&replay, g_ptr_array_index (files, i));
 
-  if (replay.windows != NULL && fclose (replay.windows) != 0) {
-    g_printerr ("amigo-replay: --windows: writing '%s' failed: %s\n", windows_path, g_strerror (errno));
-    return 1;
+  if (replay.windows != NULL) {
+    gboolean failed = ferror (replay.windows);
+    int saved = errno;
+    if (fclose (replay.windows) != 0 && !failed) {
+      failed = TRUE;
+      saved = errno;
+    }
+    if (failed)
+      windows_error = g_strdup_printf ("amigo-replay: --windows: writing '%s' failed: %s", windows_path,
+                                       g_strerror (saved));
   }
   note (&replay, "%u trace files read, %u skipped", replay.n_read, replay.n_skipped);
   if (!quiet)
@@ -502,5 +504,10 @@ main (int argc, char **argv)
           amigo_resource_to_string (replay.plot_resource));
   }
   amigo_trace_free (replay.plot_trace);
+  if (windows_error != NULL) {
+    /* after the table: a full disk does not cost the results */
+    g_printerr ("%s\n", windows_error);
+    return 1;
+  }
   return replay.n_read > 0 ? 0 : 1;
 }

@@ -7,7 +7,9 @@
 # the time of auto.arima and forecast alone (proc.time around them: R
 # start-up and package loading excluded). Each line is written as soon as
 # it is known. When OUTPUT already exists, the series it holds are kept and
-# skipped, so an interrupted run resumes where it stopped.
+# skipped, so an interrupted run resumes where it stopped (series are known
+# by name: delete OUTPUT when the bench's selection or holdout changes); a
+# line cut short by the interruption is dropped.
 args <- commandArgs(trailingOnly = TRUE)
 suppressPackageStartupMessages(library(forecast))
 lines <- readLines(args[1])
@@ -16,11 +18,20 @@ series <- lapply(strsplit(lines, "\t", fixed = TRUE), function(f) {
        x = as.numeric(strsplit(f[4], ",", fixed = TRUE)[[1]]))
 })
 done <- character(0)
+kept <- character(0)
 if (file.exists(args[2])) {
-  old <- strsplit(readLines(args[2]), "\t", fixed = TRUE)
-  done <- vapply(Filter(function(f) length(f) >= 5, old), function(f) f[1], "")
+  old <- readLines(args[2], warn = FALSE)
+  size <- file.info(args[2])$size
+  if (size > 0 && readBin(args[2], "raw", size)[size] != as.raw(10))
+    old <- head(old, -1)
+  whole <- vapply(strsplit(old, "\t", fixed = TRUE), function(f)
+    length(f) == 5 && !is.na(suppressWarnings(as.numeric(f[5]))), TRUE)
+  kept <- old[whole]
+  done <- vapply(strsplit(kept, "\t", fixed = TRUE), function(f) f[1], "")
 }
-con <- file(args[2], open = "a")
+# rewritten without the cut line, then appended to
+con <- file(args[2], open = "w")
+writeLines(kept, con)
 for (s in series) {
   if (s$name %in% done)
     next

@@ -51,7 +51,7 @@ def load(path):
     (None = missing), as amigo-replay reads them."""
     rows = {}
     with open(path) as f:
-        next(f)
+        next(f, None)
         for line in f:
             p = [x.strip() for x in line.split(";")]
             if len(p) < 7:
@@ -66,6 +66,8 @@ def load(path):
             cpu = mhz / (cap / cores) if cores > 0 and cap > 0 else None
             rows[t] = (cpu, mem / (1024.0 * 1024.0) if mem > 0 else None)
     times = sorted(rows)
+    if not times:
+        return {"cpu": [], "memory": []}
     t0 = times[0]
     n = round((times[-1] - t0) / STEP) + 1
     series = {"cpu": [None] * n, "memory": [None] * n}
@@ -232,6 +234,9 @@ def main(argv):
                 total[name][1] += sum(1 for (y, _, _), r in zip(ws, res) if y <= r)
                 total[name][2] += len(ws)
         print("\n%s, %d traces, q = %g (static and state with hindsight, learned without)" % (resource, len(paths), q))
+        if demand <= 0 or total["peak24"][0] <= demand:
+            print("  no window with demand below its 24-hour peak: nothing to compare")
+            continue
         print("  %-8s %9s %9s %13s %8s" % ("method", "coverage", "slack", "x peak24's", "windows"))
         base = total["peak24"][0] / demand - 1.0
         for name in names:

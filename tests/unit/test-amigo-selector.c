@@ -272,7 +272,7 @@ test_short_history_uses_prior (void **state)
   assert_true (fc.window_upper >= 3.0);
 }
 
-/* Half a day behind: the backtest has about 11 independent windows, too
+/* Half a day behind: the backtest has about 10 independent windows, too
  * few for the 0.95 rank, so the bound does not go below the peak seen so
  * far, even a spike older than every backtest window; a week later, with
  * the spike recurring daily, the hours after it get a lean bound. */
