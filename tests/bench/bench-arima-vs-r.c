@@ -48,7 +48,15 @@ typedef struct {
   double r_fc[HOLDOUT];
   char *r_order;
   gboolean r_ok;
+  double r_cpu_s;      /* R's CPU seconds for this series' fit + forecast */
 } Series;
+
+/* 0 Bitbrains CPU, 1 Bitbrains memory, 2 PlanetLab */
+static int
+series_group (const Series *s)
+{
+  return g_str_has_prefix (s->name, "planetlab") ? 2 : g_str_has_suffix (s->name, "mem") ? 1 : 0;
+}
 
 static void
 series_free (gpointer p)
@@ -395,8 +403,9 @@ main (int argc, char **argv)
         s->r_fc[h] = g_ascii_strtod (v[h], NULL);
       s->r_order = g_strdup (f[2]);
       s->r_ok = TRUE;
+      s->r_cpu_s = g_ascii_strtod (f[4], NULL);
       r_elapsed += g_ascii_strtod (f[3], NULL);
-      r_cpu += g_ascii_strtod (f[4], NULL);
+      r_cpu += s->r_cpu_s;
     }
   }
   g_unlink (in_path);
@@ -420,7 +429,7 @@ main (int argc, char **argv)
       double mean[HOLDOUT], upper[HOLDOUT], m_ours, m_r;
       g_autoptr (AmigoModel) m = fit_ours (klass, s, n_train, &error);
       AmigoArimaOrder o = { 0 };
-      int g = g_str_has_prefix (s->name, "planetlab") ? 2 : g_str_has_suffix (s->name, "mem") ? 1 : 0;
+      int g = series_group (s);
 
       if (m == NULL || !amigo_model_forecast (m, HOLDOUT, 0.95, mean, NULL, upper, &error)) {
         printf ("%-60s our fit failed: %s\n", s->name, error->message);
@@ -481,12 +490,41 @@ main (int argc, char **argv)
             "       R timed inside R with proc.time around each fit, R start-up excluded):\n", HOLDOUT, n_r);
     printf ("  ours:       %9.1f forecasts/s wall, %9.1f per CPU-second (%.3f ms CPU each, %d rounds)\n",
             n_r / t_ours, n_r / c_ours, 1e3 * c_ours / n_r, rounds);
-    printf ("  auto.arima: %9.1f forecasts/s wall, %9.1f per CPU-second (%.1f ms CPU each, %u series)\n",
+    printf ("  auto.arima: %9.3f forecasts/s wall, %9.3f per CPU-second (%.1f ms CPU each, %u series)\n",
             n_r / r_elapsed, n_r / r_cpu, 1e3 * r_cpu / n_r, n_r);
     {
       double up_wall = r_elapsed / t_ours, up_cpu = r_cpu / c_ours;
       printf ("  speed-up ours/R per forecast: %.0fx wall, %.0fx CPU (goal >= 10x: %s)\n", up_wall, up_cpu,
               (isnan (up_cpu) ? up_wall : up_cpu) >= 10.0 ? "met" : "NOT met");
+    }
+    /* per group: the seasonal hourly fits are where auto.arima spends its time */
+    for (int g = 0; g < 3; g++) {
+      double r_g = 0.0, c_g, c0 = cpu_sec ();
+      guint n_g = 0;
+      int rounds_g = 0;
+      for (guint i = 0; i < series->len; i++) {
+        Series *s = series->pdata[i];
+        if (s->r_ok && series_group (s) == g) {
+          r_g += s->r_cpu_s;
+          n_g++;
+        }
+      }
+      if (n_g == 0)
+        continue;
+      do {
+        for (guint i = 0; i < series->len; i++) {
+          Series *s = series->pdata[i];
+          double mean[HOLDOUT];
+          if (!s->r_ok || series_group (s) != g)
+            continue;
+          g_autoptr (AmigoModel) m = fit_ours (klass, s, s->values->len - HOLDOUT, NULL);
+          amigo_model_forecast (m, HOLDOUT, 0.95, mean, NULL, NULL, NULL);
+        }
+        rounds_g++;
+      } while (cpu_sec () - c0 < 1.0);
+      c_g = (cpu_sec () - c0) / rounds_g;
+      printf ("  %-24s n=%-3u ours %.3f ms CPU, auto.arima %.1f ms CPU per forecast: %.0fx\n", grp_name[g], n_g,
+              1e3 * c_g / n_g, 1e3 * r_g / n_g, r_g / c_g);
     }
   }
 
