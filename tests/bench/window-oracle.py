@@ -34,9 +34,12 @@ The goal of issue #5 is a slack of at most 0.6x peak24's at coverage >= q.
 of them for ~170 windows a VM); `learned` what is left of it when the
 factors come from the week before, as they must.
 
-usage: window-oracle.py [--quantile Q] FILE.csv...   (Bitbrains GWA-T-12)
+usage: window-oracle.py [--quantile Q] FILE.csv|DIR...   (Bitbrains GWA-T-12;
+       a directory stands for its *.csv files; exit 77 when none is found)
 """
+import glob
 import math
+import os
 import sys
 
 STEP = 300
@@ -210,10 +213,17 @@ def main(argv):
     for a in it:
         if a == "--quantile":
             q = float(next(it))
-        else:
+        elif os.path.isdir(a):
+            paths.extend(sorted(glob.glob(os.path.join(a, "*.csv"))))
+        elif os.path.isfile(a):
             paths.append(a)
-    if not paths:
+        else:
+            print("%s: no such file or directory, skipped" % a, file=sys.stderr)
+    if not argv:
         sys.exit(__doc__)
+    if not paths:
+        print("no trace found in %s: nothing to measure" % " ".join(argv))
+        sys.exit(77)
     print("command: window-oracle.py --quantile %g %s" % (q, " ".join(paths)))
     onoff_table(paths)
     for resource in ("cpu", "memory"):
