@@ -80,6 +80,10 @@ G_STATIC_ASSERT (G_N_ELEMENTS (base_names) == BASE_LAST_ONE);
  * sweep over at most 2 QR_ROWS origins (a cold reservation has under a
  * millisecond a resource). */
 #define QR_ITERATIONS 8
+/* Readings of a saturated resource jitter just below its limit (a busy
+ * CPU reads 95 to 100 % of its cores): within this fraction of the week's
+ * maximum a sample counts as pressing against it. */
+#define CEILING_TOLERANCE 0.05
 /* Most rows per cross-fitting half (see quantreg_backtest()). */
 #define QR_ROWS 256
 
@@ -836,21 +840,39 @@ select_prior (AmigoSelector *self, const double *v, gsize n, gsize h, gsize seas
 }
 
 /* Median of the members' bounds at one origin, from their bases there
- * (@bases[k][i]; NULL or NAN where a base is missing). NAN if none. */
+ * (@bases[k][i]; NULL or NAN where a base is missing). NAN if none. A
+ * ratio correction on a base near zero can be many times the series'
+ * range: ratio bounds are capped at @cap, the highest value of the week
+ * before the origin. */
 static double
-members_median (const AmigoSelector *self, double *const *bases, gsize i)
+members_median (const AmigoSelector *self, double *const *bases, gsize i, double cap)
 {
   double b[BASE_LAST_ONE * FORM_LAST];
   guint c = 0;
 
   for (guint k = 0; k < BASE_LAST_ONE; k++) {
     for (Form form = 0; form < FORM_LAST; form++) {
-      if (isfinite (self->member_offset[k][form]) && bases[k] != NULL && isfinite (bases[k][i]))
-        b[c++] = apply (form, bases[k][i], self->member_offset[k][form], self->ratio_floor);
+      double u;
+      if (!isfinite (self->member_offset[k][form]) || bases[k] == NULL || !isfinite (bases[k][i]))
+        continue;
+      u = apply (form, bases[k][i], self->member_offset[k][form], self->ratio_floor);
+      b[c++] = form == FORM_RATIO && isfinite (cap) ? fmin (u, cap) : u;
     }
   }
   /* the upper median for an even count */
   return c > 0 ? select_kth (b, c, c / 2) : NAN;
+}
+
+/* Has the series spent at least @count samples of [from, n) within
+ * CEILING_TOLERANCE of @ceiling? */
+static gboolean
+pressed_against (const double *v, gsize from, gsize n, double ceiling, gsize count)
+{
+  gsize at = 0;
+
+  for (gsize i = from; i < n && at < count; i++)
+    at += isfinite (v[i]) && v[i] >= (1.0 - CEILING_TOLERANCE) * ceiling;
+  return at >= count;
 }
 
 /* The median of the members' bounds at origin @t (values[0..t) known),
@@ -873,7 +895,7 @@ median_base_at (const AmigoSelector *self, const double *v, gsize t, gsize h, gs
     }
     bases[k] = &now[k];
   }
-  b = members_median (self, bases, 0);
+  b = members_median (self, bases, 0, max_range (v, (gssize) t - (gssize) (BACKTEST_DAYS * season), t));
   return isfinite (b) ? b : last_finite (v, t);
 }
 
@@ -885,6 +907,7 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
   g_autofree gsize *deque = g_new (gsize, n);
   g_autofree double *max_h = g_new (double, n);
   g_autofree double *max_s = g_new (double, n);
+  g_autofree double *max_w = g_new (double, n);
   gsize first, lookback = 0;
   gboolean eligible[BASE_LAST_ONE];
   Fit best = { FORM_ADD, NAN, INFINITY };
@@ -925,6 +948,7 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
 
   sliding_max (v, n, h, max_h, deque);
   sliding_max (v, n, season, max_s, deque);
+  sliding_max (v, n, BACKTEST_DAYS * season, max_w, deque);
   {
     double last = NAN;
     gsize seen = 0;
@@ -1006,7 +1030,7 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
   self->ratio_floor = bt.ratio_floor;
   med = g_new (double, bt.n_origins);
   for (gsize i = 0; i < bt.n_origins; i++)
-    med[i] = members_median (self, bt.base, i);
+    med[i] = members_median (self, bt.base, i, max_w[bt.t0 + i * bt.stride - 1]);
   best = calibrate (&bt, med, FORM_ADD);
   if (!isfinite (best.score)) {
     select_prior (self, v, n, h, season);
@@ -1179,11 +1203,15 @@ amigo_selector_forecast (AmigoSelector *self,
   if (self->median && self->short_backtest)
     upper = fmax (upper, base_at (BASE_DAY_PEAK, v, n, horizon, season));
   {
-    /* Never above the highest value of the backtest period: beyond it the
-     * bound only protects against a new record, which the residuals of
-     * this series say nothing about. */
-    double cap = max_range (v, (gssize) n - (gssize) (BACKTEST_DAYS * season), n);
-    if (isfinite (cap))
+    /* A ceiling the series has pressed against for a window's worth of
+     * samples (a saturated CPU, a memory limit) is a limit: the bound never
+     * goes above it. A maximum touched once is a spike, and the next window
+     * may set a new record (memory grows): capping there would make that
+     * window a certain miss, so the bound is left as calibrated. Without
+     * the backtest to say more, the cap always holds. */
+    gsize from = n > BACKTEST_DAYS * season ? n - BACKTEST_DAYS * season : 0;
+    double cap = max_range (v, (gssize) from, n);
+    if (isfinite (cap) && (!self->median || self->short_backtest || pressed_against (v, from, n, cap, horizon)))
       upper = fmin (upper, cap);
   }
 

@@ -300,6 +300,42 @@ test_short_backtest_keeps_the_peak (void **state)
   }
 }
 
+/* A daily job whose peak grows each day sets a new record every day, on a
+ * ramp that touches it once: the bound follows it above the week's maximum.
+ * A VM that keeps hitting the same ceiling (a saturated CPU) is never
+ * reserved above it. */
+static void
+test_cap_only_at_a_ceiling (void **state)
+{
+  const gsize n = 8 * DAY, ramp = 36;
+  g_autofree double *v = g_new (double, n);
+  AmigoWindowForecast fc;
+  gsize job = 14 * 12;  /* 14:00 */
+  guint32 s = 29;
+
+  for (gsize i = 0; i < n; i++) {
+    gsize k = i % DAY - job;
+    double top = 2.0 + (double) (i / DAY);   /* 2 on the first day, 9 on the eighth */
+    v[i] = 1.0 + 0.05 * noise (&s);
+    if (i % DAY >= job && k < ramp)
+      v[i] = 1.0 + (top - 1.0) * (double) (k + 1) / ramp;
+  }
+  {
+    g_autoptr(AmigoSelector) sel = builtin_selector ();
+    /* the window holding the eighth day's peak (9): above the week's maximum, 8 */
+    assert_true (forecast (sel, v, 7 * DAY + job + ramp - H, &fc));
+    assert_true (fc.window_upper > 8.2);
+  }
+  /* on/off between idle and a ceiling of 4 cores, hours at a time */
+  for (gsize i = 0; i < n; i++)
+    v[i] = ((i / 30) % 3 == 0) ? 4.0 - 0.02 * fabs (noise (&s)) : 0.1 + 0.05 * fabs (noise (&s));
+  for (gsize end = 7 * DAY; end < n; end += 37) {
+    g_autoptr(AmigoSelector) sel = builtin_selector ();
+    assert_true (forecast (sel, v, end, &fc));
+    assert_true (fc.window_upper <= 4.0);
+  }
+}
+
 static void
 test_bad_input (void **state)
 {
@@ -373,6 +409,7 @@ main (void)
     cmocka_unit_test (test_reuse_until_stale),
     cmocka_unit_test (test_short_history_uses_prior),
     cmocka_unit_test (test_short_backtest_keeps_the_peak),
+    cmocka_unit_test (test_cap_only_at_a_ceiling),
     cmocka_unit_test (test_bad_input),
     cmocka_unit_test (test_registry_finite),
   };
