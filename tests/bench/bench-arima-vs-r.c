@@ -234,6 +234,34 @@ fit_ours (const AmigoModelClass *klass, const Series *s, gsize n_train, GError *
   return amigo_model_fit (klass, &hist, &opts, error);
 }
 
+/* Our fit + forecast over the series R finished (of @group, or all for -1),
+ * repeated for at least @min_cpu_s of CPU: CPU seconds per round (and wall
+ * seconds and rounds when asked). */
+static double
+time_ours (const AmigoModelClass *klass, GPtrArray *series, int group, double min_cpu_s, double *ret_wall,
+           int *ret_rounds)
+{
+  double t0 = now_sec (), c0 = cpu_sec ();
+  int rounds = 0;
+
+  do {
+    for (guint i = 0; i < series->len; i++) {
+      Series *s = series->pdata[i];
+      double mean[HOLDOUT];
+      if (!s->r_ok || (group >= 0 && series_group (s) != group))
+        continue;
+      g_autoptr (AmigoModel) m = fit_ours (klass, s, s->values->len - HOLDOUT, NULL);
+      amigo_model_forecast (m, HOLDOUT, 0.95, mean, NULL, NULL, NULL);
+    }
+    rounds++;
+  } while (cpu_sec () - c0 < min_cpu_s);
+  if (ret_wall != NULL)
+    *ret_wall = (now_sec () - t0) / rounds;
+  if (ret_rounds != NULL)
+    *ret_rounds = rounds;
+  return (cpu_sec () - c0) / rounds;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -415,7 +443,7 @@ main (int argc, char **argv)
 
   /* Ours: accuracy, then speed on the same series. */
   {
-    double sum_ours = 0.0, sum_r = 0.0, t_start, t_ours, c_start, c_ours;
+    double sum_ours = 0.0, sum_r = 0.0, t_ours, c_ours;
     double grp_ours[3] = { 0 }, grp_r[3] = { 0 };
     int grp_n[3] = { 0 }, n_scored = 0, n_skipped = 0, rounds = 0, wins = 0;
     guint n_r = 0;
@@ -471,21 +499,7 @@ main (int argc, char **argv)
       printf ("no auto.arima result: no speed comparison\n");
       return 1;
     }
-    t_start = now_sec ();
-    c_start = cpu_sec ();
-    do {
-      for (guint i = 0; i < series->len; i++) {
-        Series *s = series->pdata[i];
-        double mean[HOLDOUT], upper[HOLDOUT];
-        if (!s->r_ok)
-          continue;
-        g_autoptr (AmigoModel) m = fit_ours (klass, s, s->values->len - HOLDOUT, NULL);
-        amigo_model_forecast (m, HOLDOUT, 0.95, mean, NULL, upper, NULL);
-      }
-      rounds++;
-    } while (now_sec () - t_start < 3.0);
-    t_ours = (now_sec () - t_start) / rounds;
-    c_ours = (cpu_sec () - c_start) / rounds;
+    c_ours = time_ours (klass, series, -1, 3.0, &t_ours, &rounds);
     printf ("\nSpeed (auto order fit + %d-step forecast, the same %u series R finished, one thread;\n"
             "       R timed inside R with proc.time around each fit, R start-up excluded):\n", HOLDOUT, n_r);
     printf ("  ours:       %9.1f forecasts/s wall, %9.1f per CPU-second (%.3f ms CPU each, %d rounds)\n",
@@ -499,9 +513,8 @@ main (int argc, char **argv)
     }
     /* per group: the seasonal hourly fits are where auto.arima spends its time */
     for (int g = 0; g < 3; g++) {
-      double r_g = 0.0, c_g, c0 = cpu_sec ();
+      double r_g = 0.0, c_g;
       guint n_g = 0;
-      int rounds_g = 0;
       for (guint i = 0; i < series->len; i++) {
         Series *s = series->pdata[i];
         if (s->r_ok && series_group (s) == g) {
@@ -511,18 +524,7 @@ main (int argc, char **argv)
       }
       if (n_g == 0)
         continue;
-      do {
-        for (guint i = 0; i < series->len; i++) {
-          Series *s = series->pdata[i];
-          double mean[HOLDOUT];
-          if (!s->r_ok || series_group (s) != g)
-            continue;
-          g_autoptr (AmigoModel) m = fit_ours (klass, s, s->values->len - HOLDOUT, NULL);
-          amigo_model_forecast (m, HOLDOUT, 0.95, mean, NULL, NULL, NULL);
-        }
-        rounds_g++;
-      } while (cpu_sec () - c0 < 1.0);
-      c_g = (cpu_sec () - c0) / rounds_g;
+      c_g = time_ours (klass, series, g, 1.0, NULL, NULL);
       printf ("  %-24s n=%-3u ours %.3f ms CPU, auto.arima %.1f ms CPU per forecast: %.0fx\n", grp_name[g], n_g,
               1e3 * c_g / n_g, 1e3 * r_g / n_g, r_g / c_g);
     }
