@@ -247,11 +247,12 @@ time_ours (const AmigoModelClass *klass, GPtrArray *series, int group, double mi
   do {
     for (guint i = 0; i < series->len; i++) {
       Series *s = series->pdata[i];
-      double mean[HOLDOUT];
+      double mean[HOLDOUT], upper[HOLDOUT];
       if (!s->r_ok || (group >= 0 && series_group (s) != group))
         continue;
       g_autoptr (AmigoModel) m = fit_ours (klass, s, s->values->len - HOLDOUT, NULL);
-      amigo_model_forecast (m, HOLDOUT, 0.95, mean, NULL, NULL, NULL);
+      if (m == NULL || !amigo_model_forecast (m, HOLDOUT, 0.95, mean, NULL, upper, NULL))
+        g_error ("our fit or forecast of '%s' failed while timing", s->name);
     }
     rounds++;
   } while (cpu_sec () - c0 < min_cpu_s);
