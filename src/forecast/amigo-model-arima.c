@@ -77,40 +77,6 @@ var_of (const double *x, gsize n)
   return n > 1 ? s / n : 0.0;
 }
 
-/* Solves A x = b for a small SPD matrix (row-major, dim k) in place.
- * FALSE when A is not positive definite. */
-static gboolean
-cholesky_solve (double *a, double *b, guint k)
-{
-  for (guint j = 0; j < k; j++) {
-    double s = a[j * k + j];
-    for (guint l = 0; l < j; l++)
-      s -= a[j * k + l] * a[j * k + l];
-    if (!(s > 1e-12 * (1.0 + fabs (a[j * k + j]))))
-      return FALSE;
-    a[j * k + j] = sqrt (s);
-    for (guint i = j + 1; i < k; i++) {
-      double t = a[i * k + j];
-      for (guint l = 0; l < j; l++)
-        t -= a[i * k + l] * a[j * k + l];
-      a[i * k + j] = t / a[j * k + j];
-    }
-  }
-  for (guint i = 0; i < k; i++) {
-    double t = b[i];
-    for (guint l = 0; l < i; l++)
-      t -= a[i * k + l] * b[l];
-    b[i] = t / a[i * k + i];
-  }
-  for (guint i = k; i-- > 0;) {
-    double t = b[i];
-    for (guint l = i + 1; l < k; l++)
-      t -= a[l * k + i] * b[l];
-    b[i] = t / a[i * k + i];
-  }
-  return TRUE;
-}
-
 /* Partial autocorrelations (via tanh of @r) to the coefficients of a
  * stationary 1 - sum coef_i B^i (Durbin-Levinson). */
 static void
@@ -719,7 +685,7 @@ hr_rank (const double *w, gsize n, guint pmax, guint qmax, gboolean const_free,
         if (k > 0) {
           double rhs[ARIMA_HR_DIM];
           memcpy (rhs, beta, k * sizeof (double));
-          if (!cholesky_solve (amat, beta, k))
+          if (!amigo_cholesky_solve (amat, beta, k, 1e-12))
             continue;
           for (guint a = 0; a < k; a++)
             sse -= beta[a] * rhs[a];

@@ -40,4 +40,10 @@ void amigo_model_fill_flat (gsize horizon,
                             double *ret_lower,
                             double *ret_upper);
 
+/* Solves A x = b in place for a small symmetric positive definite A
+ * (row-major, dimension @k; only its lower triangle is read; on return it
+ * holds the Cholesky factor and @b holds x). FALSE when a pivot is not
+ * above @tolerance x (1 + |its diagonal entry|). */
+gboolean amigo_cholesky_solve (double *a, double *b, guint k, double tolerance);
+
 G_END_DECLS

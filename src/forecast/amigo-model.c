@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "amigo/amigo-model.h"
 
+#include <math.h>
+
 #include "amigo-error.h"
 #include "amigo-model-private.h"
 
@@ -103,4 +105,36 @@ amigo_model_fill_flat (gsize horizon,
     if (ret_lower != NULL)
       ret_lower[h] = lower;
   }
+}
+
+gboolean
+amigo_cholesky_solve (double *a, double *b, guint k, double tolerance)
+{
+  for (guint j = 0; j < k; j++) {
+    double s = a[j * k + j];
+    for (guint l = 0; l < j; l++)
+      s -= a[j * k + l] * a[j * k + l];
+    if (!(s > tolerance * (1.0 + fabs (a[j * k + j]))))
+      return FALSE;
+    a[j * k + j] = sqrt (s);
+    for (guint i = j + 1; i < k; i++) {
+      double t = a[i * k + j];
+      for (guint l = 0; l < j; l++)
+        t -= a[i * k + l] * a[j * k + l];
+      a[i * k + j] = t / a[j * k + j];
+    }
+  }
+  for (guint i = 0; i < k; i++) {
+    double t = b[i];
+    for (guint l = 0; l < i; l++)
+      t -= a[i * k + l] * b[l];
+    b[i] = t / a[i * k + i];
+  }
+  for (guint i = k; i-- > 0;) {
+    double t = b[i];
+    for (guint l = i + 1; l < k; l++)
+      t -= a[l * k + i] * b[l];
+    b[i] = t / a[i * k + i];
+  }
+  return TRUE;
 }

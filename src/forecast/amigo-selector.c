@@ -8,6 +8,7 @@
 #include "amigo-error.h"
 #include "amigo-time.h"
 #include "amigo/amigo-model.h"
+#include "amigo-model-private.h"
 #include "amigo-selector-private.h"
 
 /*
@@ -457,7 +458,7 @@ quantreg_fit (const double *x, const double *y, gsize from, gsize to, gsize stri
               double *beta)
 {
   enum { P = QR_FEATURES };
-  double a[P * P], c[P], l[P * P];
+  double a[P * P], c[P];
   gsize rows = 0;
 
   for (gsize i = from; i < to; i += stride)
@@ -466,7 +467,6 @@ quantreg_fit (const double *x, const double *y, gsize from, gsize to, gsize stri
     return FALSE;
   for (guint it = 0; it < QR_ITERATIONS; it++) {
     double trace = 0.0, delta = 0.0;
-    gboolean ok = TRUE;
 
     memset (a, 0, sizeof (a));
     memset (c, 0, sizeof (c));
@@ -492,36 +492,12 @@ quantreg_fit (const double *x, const double *y, gsize from, gsize to, gsize stri
     }
     for (guint j = 0; j < P; j++)
       trace += a[j * P + j];
-    /* Cholesky of A + ridge I (lower triangle), then two triangular solves */
-    for (guint j = 0; j < P && ok; j++) {
-      for (guint k = 0; k <= j; k++) {
-        double sum = a[j * P + k] + (j == k ? 1e-9 * trace / P + 1e-300 : 0.0);
-        for (guint m = 0; m < k; m++)
-          sum -= l[j * P + m] * l[k * P + m];
-        if (j == k) {
-          if (!(sum > 0.0)) {
-            ok = FALSE;
-            break;
-          }
-          l[j * P + j] = sqrt (sum);
-        } else {
-          l[j * P + k] = sum / l[k * P + k];
-        }
-      }
-    }
-    if (!ok)
+    /* A + ridge I: collinear regressors (a flat series) stay solvable */
+    for (guint j = 0; j < P; j++)
+      a[j * P + j] += 1e-9 * trace / P + 1e-300;
+    if (!amigo_cholesky_solve (a, c, P, 0.0))
       return it > 0;
     for (guint j = 0; j < P; j++) {
-      double sum = c[j];
-      for (guint k = 0; k < j; k++)
-        sum -= l[j * P + k] * c[k];
-      c[j] = sum / l[j * P + j];
-    }
-    for (guint j = P; j-- > 0;) {
-      double sum = c[j];
-      for (guint k = j + 1; k < P; k++)
-        sum -= l[k * P + j] * c[k];
-      c[j] = sum / l[j * P + j];
       if (!isfinite (c[j]))
         return it > 0;
     }
