@@ -526,19 +526,10 @@ quantreg_predict (const double *beta, const double *x)
 static void
 quantreg_features_at (const double *v, gsize t, gsize h, gsize season, double *x)
 {
-  double sum = 0.0;
-  gsize m = 0;
-
-  for (gsize i = t > h ? t - h : 0; i < t; i++) {
-    if (isfinite (v[i])) {
-      sum += v[i];
-      m++;
-    }
-  }
   x[0] = 1.0;
   x[1] = base_at (BASE_LAST, v, t, h, season);
   x[2] = base_at (BASE_RECENT, v, t, h, season);
-  x[3] = m > 0 ? sum / m : x[1];
+  x[3] = recent_mean (v, t, h);
   x[4] = base_at (BASE_DAY_PEAK, v, t, h, season);
   x[5] = base_at (BASE_SEASONAL, v, t, h, season);
   x[6] = base_at (BASE_SAME_HOUR, v, t, h, season);

@@ -197,6 +197,24 @@ cmp_str (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+/* The names in @dir ending in @suffix, in byte order; NULL if it cannot be read. */
+static GPtrArray *
+sorted_names (const char *dir, const char *suffix, GError **error)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, error);
+  GPtrArray *names;
+  const char *name;
+
+  if (d == NULL)
+    return NULL;
+  names = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (name, suffix))
+      g_ptr_array_add (names, g_strdup (name));
+  qsort (names->pdata, names->len, sizeof (char *), cmp_str);
+  return names;
+}
+
 static double
 now_sec (void)
 {
@@ -300,17 +318,11 @@ main (int argc, char **argv)
   /* Bitbrains 2013-8: every file, CPU and memory, hourly. */
   {
     g_autofree char *dir = g_build_filename (data_dir, "bitbrains-rnd", "2013-8", NULL);
-    g_autoptr (GDir) d = g_dir_open (dir, 0, &error);
-    g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-    const char *name;
-    if (d == NULL) {
+    g_autoptr (GPtrArray) names = sorted_names (dir, ".csv", &error);
+    if (names == NULL) {
       printf ("SKIP: no trace data: %s\n", error->message);
       return 77;
     }
-    while ((name = g_dir_read_name (d)) != NULL)
-      if (g_str_has_suffix (name, ".csv"))
-        g_ptr_array_add (names, g_strdup (name));
-    qsort (names->pdata, names->len, sizeof (char *), cmp_str);
     for (guint i = 0; i < names->len; i++) {
       g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
       GArray *cpu5, *mem5;
@@ -341,16 +353,11 @@ main (int argc, char **argv)
   /* PlanetLab: every PLANETLAB_STRIDE-th file of one day. */
   {
     g_autofree char *dir = g_build_filename (data_dir, "planetlab", PLANETLAB_DAY, NULL);
-    g_autoptr (GDir) d = g_dir_open (dir, 0, &error);
-    g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-    const char *name;
-    if (d == NULL) {
+    g_autoptr (GPtrArray) names = sorted_names (dir, "", &error);
+    if (names == NULL) {
       printf ("SKIP: no trace data: %s\n", error->message);
       return 77;
     }
-    while ((name = g_dir_read_name (d)) != NULL)
-      g_ptr_array_add (names, g_strdup (name));
-    qsort (names->pdata, names->len, sizeof (char *), cmp_str);
     for (guint i = 0; i < PLANETLAB_FILES && i * PLANETLAB_STRIDE < names->len; i++) {
       g_autofree char *path = g_build_filename (dir, names->pdata[i * PLANETLAB_STRIDE], NULL);
       g_autofree char *text = NULL;
