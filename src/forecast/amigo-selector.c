@@ -842,10 +842,17 @@ pressed_against (const double *v, gsize from, gsize n, double ceiling, gsize cou
   return at >= count;
 }
 
-/* The median of the members' bounds at origin @t (values[0..t) known),
- * before its own correction. */
+/* The highest value of the week before origin @t. */
 static double
-median_base_at (const AmigoSelector *self, const double *v, gsize t, gsize h, gsize season)
+week_max (const double *v, gsize t, gsize season)
+{
+  return max_range (v, (gssize) t - (gssize) (BACKTEST_DAYS * season), t);
+}
+
+/* The median of the members' bounds at origin @t (values[0..t) known),
+ * before its own correction; @cap = week_max (v, t, season). */
+static double
+median_base_at (const AmigoSelector *self, const double *v, gsize t, gsize h, gsize season, double cap)
 {
   double now[BASE_LAST_ONE], *bases[BASE_LAST_ONE], b;
 
@@ -862,7 +869,7 @@ median_base_at (const AmigoSelector *self, const double *v, gsize t, gsize h, gs
     }
     bases[k] = &now[k];
   }
-  b = members_median (self, bases, 0, max_range (v, (gssize) t - (gssize) (BACKTEST_DAYS * season), t));
+  b = members_median (self, bases, 0, cap);
   return isfinite (b) ? b : last_finite (v, t);
 }
 
@@ -1038,7 +1045,8 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
         break;
       }
       builtin_losses[i] = pinball (max_range (v, t, t + h),
-                                   apply (FORM_ADD, median_base_at (self, v, t, h, season), best.offset, 0.0), bt.q);
+                                   apply (FORM_ADD, median_base_at (self, v, t, h, season, week_max (v, t, season)),
+                                          best.offset, 0.0), bt.q);
       builtin_loss += builtin_losses[i] / r;
     }
     for (gsize c = 0; have_builtin && classes[c] != NULL; c++) {
@@ -1086,7 +1094,7 @@ amigo_selector_forecast (AmigoSelector *self,
   const double *v;
   gsize n, season, finite = 0;
   gint64 end_usec;
-  double base, upper;
+  double base, upper, cap;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (ret != NULL, FALSE);
@@ -1137,6 +1145,7 @@ amigo_selector_forecast (AmigoSelector *self,
     self->last_reselected = TRUE;
   }
 
+  cap = week_max (v, n, season);
   if (self->klass != NULL) {
     gsize nb;
     gsize block_season = season % horizon == 0 ? season / horizon : 0;
@@ -1155,12 +1164,9 @@ amigo_selector_forecast (AmigoSelector *self,
       base = base_at (self->base, v, n, horizon, season);
     }
   } else if (self->median) {
-    base = median_base_at (self, v, n, horizon, season);
-  } else if (self->base == BASE_QUANTREG) {
-    double x[QR_FEATURES];
-    quantreg_features_at (v, n, horizon, season, x);
-    base = quantreg_predict (self->beta, x);
+    base = median_base_at (self, v, n, horizon, season, cap);
   } else {
+    /* the class prior: a parameter-free estimator */
     base = base_at (self->base, v, n, horizon, season);
   }
   upper = apply (self->form, base, self->offset, self->ratio_floor);
@@ -1177,7 +1183,6 @@ amigo_selector_forecast (AmigoSelector *self,
      * window a certain miss, so the bound is left as calibrated. Without
      * the backtest to say more, the cap always holds. */
     gsize from = n > BACKTEST_DAYS * season ? n - BACKTEST_DAYS * season : 0;
-    double cap = max_range (v, (gssize) from, n);
     if (isfinite (cap) && (!self->median || self->short_backtest || pressed_against (v, from, n, cap, horizon)))
       upper = fmin (upper, cap);
   }
