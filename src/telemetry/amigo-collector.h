@@ -98,18 +98,6 @@ void amigo_collector_set_augment_func (AmigoCollector *self,
                                        AmigoCollectorAugmentFunc func,
                                        gpointer user_data);
 
-/* Parses `virsh domstats` text output (one domain: "Domain: 'name'" then
- * "  key=value" lines; blank lines and lines starting with '#' are skipped)
- * into typed params (caller frees with virTypedParamsFree). Values that are
- * integers become ULLONG (LLONG when negative), decimals DOUBLE, the rest and
- * every `*.name` / `*.path` STRING. AMIGO_ERROR_BAD_DATA naming the line on
- * garbage. */
-gboolean amigo_collector_params_from_domstats_text (const char *text,
-                                                    char **ret_name,
-                                                    virTypedParameterPtr *ret_params,
-                                                    int *ret_nparams,
-                                                    GError **error);
-
 /* GPU source: set on the collector (which takes ownership of @source, freeing
  * any previous one); NULL = none (GPU memory stays NAN). Only
  * amigo_collector_poll() reads it: amigo_collector_ingest() has no domain. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "amigo-collector.h"
+#include "amigo-domstats-text.h"
 #include "amigo-error.h"
 #include "amigo-time.h"
 
@@ -488,7 +489,7 @@ test_fixture_plausible (void **state)
     AmigoSample s;
 
     text = read_fixture (i, &when);
-    assert_true (amigo_collector_params_from_domstats_text (text, &name, &params, &nparams, &error));
+    assert_true (amigo_domstats_text_parse (text, &name, &params, &nparams, &error));
     assert_null (error);
     assert_string_equal (name, "collector-fixture");
     assert_true (nparams > 40);
@@ -521,7 +522,7 @@ assert_domstats_error (const char *text, const char *needle)
   virTypedParameterPtr params = NULL;
   int nparams = -1;
 
-  assert_false (amigo_collector_params_from_domstats_text (text, &name, &params, &nparams, &error));
+  assert_false (amigo_domstats_text_parse (text, &name, &params, &nparams, &error));
   assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA));
   if (strstr (error->message, needle) == NULL)
     fail_msg ("error '%s' does not say '%s'", error->message, needle);
@@ -555,7 +556,7 @@ test_domstats_types (void **state)
   double d = 0;
   const char *str = NULL;
 
-  assert_true (amigo_collector_params_from_domstats_text (
+  assert_true (amigo_domstats_text_parse (
     "# comment\r\nDomain: 'it''s'\r\n  cpu.time=18446744073709551615\r\n  x.neg=-3\n  x.d=2.5\n"
     "  net.0.name=1234\n  dirtyrate.calc_mode=page-sampling\n  x.empty=\n",
     &name, &params, &nparams, &error));
@@ -621,7 +622,7 @@ test_domstats_fuzz (void **state)
       }
       }
     }
-    if (!amigo_collector_params_from_domstats_text (s->str, &name, &params, &nparams, &error)) {
+    if (!amigo_domstats_text_parse (s->str, &name, &params, &nparams, &error)) {
       assert_non_null (error);
       assert_non_null (strstr (error->message, "domstats"));
       continue;
