@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "amigo-domain-job.h"
 #include "amigo-error.h"
 #include "amigo-time.h"
 
@@ -34,11 +35,21 @@ typedef struct {
   gboolean has[N_COUNTERS];
 } DevCounters;
 
+/* The balloon group of one record, in libvirt's units (KiB; seconds since
+ * the epoch for last_update). */
+typedef struct {
+  gboolean has_rss, has_available, has_usable, has_unused, has_last_update;
+  guint64 rss, available, usable, unused;
+  gint64 last_update;
+} Balloon;
+
 /* One record, decoded. */
 typedef struct {
   gboolean has_cpu;
   guint64 cpu_ns;
-  double memory_gib;
+  Balloon balloon;
+  gboolean has_dirty_status;
+  gint64 dirty_status;       /* dirtyrate.calc_status */
   double dirty_mib;
   gboolean net_known;        /* net.count present: interface stats were collected */
   gboolean net_unnamed;      /* an interface with counters but no name */
@@ -48,12 +59,24 @@ typedef struct {
   GHashTable *disks;         /* name -> DevCounters (top of each chain only) */
 } Reading;
 
+/* Whether amigo set a domain's balloon statistics period. */
+typedef enum {
+  STATS_PERIOD_UNSET,        /* not asked, or asking failed and may be retried */
+  STATS_PERIOD_SET,          /* set by amigo to DomainState.stats_period_sec */
+  STATS_PERIOD_UNSUPPORTED,  /* the domain or driver cannot: never asked again */
+} StatsPeriodState;
+
 typedef struct {
   char *name;
   gboolean primed;
   gint64 now_usec;
   int libvirt_id;            /* -1 = unknown (fed through ingest only) */
   Reading last;
+  /* a job of each kind handed out (or waiting to be) and not reported back
+   * by amigo_collector_job_done(): no second one is asked for */
+  gboolean job_pending[AMIGO_DOMAIN_JOB_LAST];
+  StatsPeriodState stats_period;
+  int stats_period_sec;
 } DomainState;
 
 struct _AmigoCollector {
@@ -62,7 +85,10 @@ struct _AmigoCollector {
   gpointer augment_data;
   AmigoGpuSource *gpu_source;
   int dirty_rate_period_sec;
-  virConnectPtr dirty_rate_unsupported;   /* a reference: the connection whose driver said no */
+  gboolean dirty_rate_unsupported;        /* the driver of polled_conn said no */
+  virConnectPtr polled_conn;              /* a reference: the connection of the last poll */
+  gint64 interval_usec;
+  GArray *jobs;                           /* AmigoDomainJob, for amigo_collector_take_jobs() */
 };
 
 /* --- typed params --- */
@@ -162,7 +188,6 @@ static void
 reading_init (Reading *r)
 {
   memset (r, 0, sizeof *r);
-  r->memory_gib = NAN;
   r->dirty_mib = NAN;
   r->nets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   r->disks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -277,26 +302,24 @@ reading_take_disks (Reading *r, GHashTable *tmp)
   }
 }
 
-static void
-memory_from_balloon (Reading *r, gboolean has_rss, guint64 rss,
-                     gboolean has_available, guint64 available,
-                     gboolean has_usable, guint64 usable,
-                     gboolean has_unused, guint64 unused)
+/* The guest's own figure of what it uses, GiB, or NAN. Guest-reported
+ * (kB): available is MemTotal, usable is MemAvailable, so available - usable
+ * is what the guest really needs (page cache it can drop excluded). Without
+ * usable, available - unused (MemTotal - MemFree, caches included). Figures
+ * the guest sent too long ago (@fresh FALSE) are missing, not current. Without
+ * guest figures at all, the host's view, the RSS of the QEMU process. */
+static double
+guest_memory_gib (const Balloon *b, gboolean fresh)
 {
-  /* Guest-reported first (kB): available is MemTotal, usable is
-   * MemAvailable, so available - usable is what the guest really needs
-   * (page cache it can drop excluded). Without usable, available - unused
-   * (MemTotal - MemFree, caches included). Without guest figures the host's
-   * view, the RSS of the QEMU process. */
   double kib = NAN;
 
-  if (has_available && has_usable && usable <= available)
-    kib = (double) (available - usable);
-  else if (has_available && has_unused && unused <= available)
-    kib = (double) (available - unused);
-  else if (has_rss)
-    kib = (double) rss;
-  r->memory_gib = kib * 1024.0 / AMIGO_BYTES_PER_GIB;
+  if (b->has_available && b->has_usable && b->usable <= b->available)
+    kib = fresh ? (double) (b->available - b->usable) : NAN;
+  else if (b->has_available && b->has_unused && b->unused <= b->available)
+    kib = fresh ? (double) (b->available - b->unused) : NAN;
+  else if (b->has_rss)
+    kib = (double) b->rss;
+  return kib * 1024.0 / AMIGO_BYTES_PER_GIB;
 }
 
 static void
@@ -304,10 +327,8 @@ reading_decode (Reading *r, virTypedParameterPtr params, int nparams)
 {
   g_autoptr(GHashTable) nets = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, tmp_dev_free);
   g_autoptr(GHashTable) disks = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, tmp_dev_free);
-  gboolean has_rss = FALSE, has_available = FALSE, has_usable = FALSE, has_unused = FALSE;
-  guint64 rss = 0, available = 0, usable = 0, unused = 0;
-  gboolean has_status = FALSE, has_rate = FALSE;
-  gint64 status = -1;
+  Balloon *b = &r->balloon;
+  gboolean has_rate = FALSE;
   double rate = NAN;
 
   for (int i = 0; i < nparams; i++) {
@@ -322,15 +343,17 @@ reading_decode (Reading *r, virTypedParameterPtr params, int nparams)
     if (g_str_equal (key, "cpu.time")) {
       r->has_cpu = param_get_u64 (p, &r->cpu_ns);
     } else if (g_str_equal (key, "balloon.rss")) {
-      has_rss = param_get_u64 (p, &rss);
+      b->has_rss = param_get_u64 (p, &b->rss);
     } else if (g_str_equal (key, "balloon.available")) {
-      has_available = param_get_u64 (p, &available);
+      b->has_available = param_get_u64 (p, &b->available);
     } else if (g_str_equal (key, "balloon.usable")) {
-      has_usable = param_get_u64 (p, &usable);
+      b->has_usable = param_get_u64 (p, &b->usable);
     } else if (g_str_equal (key, "balloon.unused")) {
-      has_unused = param_get_u64 (p, &unused);
+      b->has_unused = param_get_u64 (p, &b->unused);
+    } else if (g_str_equal (key, "balloon.last-update")) {
+      b->has_last_update = param_get_int (p, &b->last_update);
     } else if (g_str_equal (key, "dirtyrate.calc_status")) {
-      has_status = param_get_int (p, &status);
+      r->has_dirty_status = param_get_int (p, &r->dirty_status);
     } else if (g_str_equal (key, "dirtyrate.megabytes_per_second")) {
       has_rate = param_get_double (p, &rate);
     } else if (g_str_equal (key, "net.count")) {
@@ -363,12 +386,12 @@ reading_decode (Reading *r, virTypedParameterPtr params, int nparams)
         g_free (d->name);
         d->name = g_strdup (p->value.s);
       } else if (g_str_equal (field, "backingIndex")) {
-        guint64 b;
-        if (!param_get_u64 (p, &b) || b > G_MAXUINT)
+        guint64 backing;
+        if (!param_get_u64 (p, &backing) || backing > G_MAXUINT)
           continue;
         d = tmp_dev_get (disks, idx);
         d->has_backing = TRUE;
-        d->backing = (guint) b;
+        d->backing = (guint) backing;
       } else if (g_str_equal (field, "rd.reqs")) {
         d = tmp_dev_get (disks, idx);
         d->c.has[COUNTER_A] = param_get_u64 (p, &d->c.value[COUNTER_A]);
@@ -381,9 +404,7 @@ reading_decode (Reading *r, virTypedParameterPtr params, int nparams)
 
   reading_take_nets (r, nets);
   reading_take_disks (r, disks);
-  memory_from_balloon (r, has_rss, rss, has_available, available, has_usable, usable,
-                       has_unused, unused);
-  if (has_status && status == AMIGO_DIRTYRATE_MEASURED && has_rate && rate >= 0.0)
+  if (r->has_dirty_status && r->dirty_status == AMIGO_DIRTYRATE_MEASURED && has_rate && rate >= 0.0)
     r->dirty_mib = rate;
 }
 
@@ -450,6 +471,67 @@ compute_rates (const Reading *prev, const Reading *cur, double dt_sec, AmigoSamp
 
 /* --- the collector --- */
 
+/* The statistics period asked of a domain that has none: one update per poll. */
+static int
+stats_period_for_interval (gint64 interval_usec)
+{
+  gint64 sec = (interval_usec + AMIGO_USEC_PER_SEC - 1) / AMIGO_USEC_PER_SEC;
+  return (int) CLAMP (sec, 1, G_MAXINT);
+}
+
+/* Balloon figures older than this are missing, not current: three of the
+ * guest's updates, and never less than two polls (the guest's last update
+ * and a poll drift apart by up to one period). */
+static gint64
+stale_after_usec (const AmigoCollector *self, const DomainState *st)
+{
+  int period_sec = st->stats_period == STATS_PERIOD_SET ? st->stats_period_sec
+                                                        : stats_period_for_interval (self->interval_usec);
+  return MAX (3 * (gint64) period_sec * AMIGO_USEC_PER_SEC, 2 * self->interval_usec);
+}
+
+static void
+queue_job (AmigoCollector *self, DomainState *st, const char *key, AmigoDomainJobKind kind, int arg)
+{
+  AmigoDomainJob job = { { 0 }, kind, arg };
+
+  if (st->job_pending[kind])
+    return;
+  g_strlcpy (job.uuid, key, sizeof job.uuid);
+  g_array_append_val (self->jobs, job);
+  st->job_pending[kind] = TRUE;
+}
+
+/* The job-taking calls this reading asks for; made by the caller, off the
+ * main loop (see amigo_collector_take_jobs()). */
+static void
+queue_jobs (AmigoCollector *self, DomainState *st, const char *key, const Reading *r, gboolean fresh)
+{
+  const Balloon *b = &r->balloon;
+
+  /* A new measurement once the previous one is over, as long as the driver
+   * has not said it cannot. */
+  if (self->dirty_rate_period_sec > 0 && !self->dirty_rate_unsupported &&
+      !(r->has_dirty_status && r->dirty_status == AMIGO_DIRTYRATE_MEASURING))
+    queue_job (self, st, key, AMIGO_DOMAIN_JOB_DIRTY_RATE, self->dirty_rate_period_sec);
+
+  /* Without a statistics period QEMU keeps the figures the guest sent when
+   * its balloon driver started (libvirt 9.0: last-update frozen at boot),
+   * so they read as stale from then on: ask for one update per poll, once. */
+  if (b->has_rss && (!b->has_last_update || !fresh) && st->stats_period == STATS_PERIOD_UNSET)
+    queue_job (self, st, key, AMIGO_DOMAIN_JOB_STATS_PERIOD, stats_period_for_interval (self->interval_usec));
+}
+
+/* Drops the jobs not yet taken for domain @key (which is going away). */
+static void
+drop_jobs (AmigoCollector *self, const char *key)
+{
+  for (guint i = self->jobs->len; i > 0; i--) {
+    if (g_str_equal (g_array_index (self->jobs, AmigoDomainJob, i - 1).uuid, key))
+      g_array_remove_index (self->jobs, i - 1);
+  }
+}
+
 static void
 domain_state_free (gpointer p)
 {
@@ -469,6 +551,8 @@ amigo_collector_new (void)
   if (virInitialize () < 0)
     g_debug ("virInitialize failed");
   self->domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, domain_state_free);
+  self->interval_usec = AMIGO_COLLECTOR_DEFAULT_INTERVAL_USEC;
+  self->jobs = g_array_new (FALSE, TRUE, sizeof (AmigoDomainJob));
   return self;
 }
 
@@ -479,8 +563,9 @@ amigo_collector_free (AmigoCollector *self)
     return;
   g_hash_table_unref (self->domains);
   amigo_gpu_source_free (self->gpu_source);
-  if (self->dirty_rate_unsupported != NULL)
-    virConnectClose (self->dirty_rate_unsupported);
+  if (self->polled_conn != NULL)
+    virConnectClose (self->polled_conn);
+  g_array_unref (self->jobs);
   g_free (self);
 }
 
@@ -499,6 +584,7 @@ amigo_collector_ingest (AmigoCollector *self,
   DomainState *st;
   Reading cur;
   AmigoSample sample;
+  gboolean fresh;
 
   g_return_val_if_fail (self != NULL, FALSE);
 
@@ -517,16 +603,27 @@ amigo_collector_ingest (AmigoCollector *self,
   reading_init (&cur);
   reading_decode (&cur, params, nparams);
 
-  amigo_sample_init (&sample, wall_usec);
-  sample.values[AMIGO_METRIC_MEMORY] = cur.memory_gib;
-  sample.values[AMIGO_METRIC_DIRTY_RATE] = cur.dirty_mib;
-
   st = g_hash_table_lookup (self->domains, key);
   if (st == NULL) {
     st = g_new0 (DomainState, 1);
     st->libvirt_id = -1;
     g_hash_table_insert (self->domains, g_strdup (key), st);
   }
+
+  /* A figure stamped in the future (the clock stepped back) is not stale. */
+  fresh = !cur.balloon.has_last_update ||
+          wall_usec / AMIGO_USEC_PER_SEC - cur.balloon.last_update <=
+            stale_after_usec (self, st) / AMIGO_USEC_PER_SEC;
+  if (!fresh)
+    g_debug ("domain '%s': balloon statistics from %" G_GINT64_FORMAT " s ago, treated as missing",
+             uuid, wall_usec / AMIGO_USEC_PER_SEC - cur.balloon.last_update);
+
+  amigo_sample_init (&sample, wall_usec);
+  sample.values[AMIGO_METRIC_MEMORY] = guest_memory_gib (&cur.balloon, fresh);
+  if (cur.balloon.has_rss)
+    sample.values[AMIGO_METRIC_HOST_MEMORY] = (double) cur.balloon.rss * 1024.0 / AMIGO_BYTES_PER_GIB;
+  sample.values[AMIGO_METRIC_DIRTY_RATE] = cur.dirty_mib;
+  queue_jobs (self, st, key, &cur, fresh);
   if (name != NULL && g_strcmp0 (st->name, name) != 0) {
     if (st->name != NULL)
       g_debug ("domain '%s' renamed from '%s' to '%s'", uuid, st->name, name);
@@ -564,6 +661,7 @@ amigo_collector_forget (AmigoCollector *self, const char *uuid)
     return;
   key = g_ascii_strdown (uuid, -1);
   g_hash_table_remove (self->domains, key);
+  drop_jobs (self, key);
   amigo_gpu_source_forget (self->gpu_source, key);
 }
 
@@ -580,6 +678,7 @@ amigo_collector_prune (AmigoCollector *self, GHashTable *seen_uuids)
       continue;
     g_debug ("domain '%s' is gone, forgetting its counters", (const char *) key);
     amigo_gpu_source_forget (self->gpu_source, key);
+    drop_jobs (self, key);
     g_hash_table_iter_remove (&it);
   }
 }
@@ -626,36 +725,59 @@ amigo_collector_set_dirty_rate_period (AmigoCollector *self, int period_sec)
   self->dirty_rate_period_sec = MAX (period_sec, 0);
 }
 
-static void
-maybe_start_dirty_rate (AmigoCollector *self, virDomainPtr dom, const char *uuid,
-                        virTypedParameterPtr params, int nparams)
+void
+amigo_collector_set_interval (AmigoCollector *self, gint64 interval_usec)
 {
-#if LIBVIR_CHECK_VERSION(7, 2, 0)
-  int status = -1;
+  g_return_if_fail (self != NULL);
+  self->interval_usec = interval_usec > 0 ? interval_usec : AMIGO_COLLECTOR_DEFAULT_INTERVAL_USEC;
+}
 
-  if (self->dirty_rate_period_sec <= 0)
-    return;
-  if (virTypedParamsGetInt (params, nparams, "dirtyrate.calc_status", &status) < 0)
-    virResetLastError ();
-  if (status == AMIGO_DIRTYRATE_MEASURING)
-    return;
-  if (self->dirty_rate_unsupported != NULL && self->dirty_rate_unsupported == virDomainGetConnect (dom))
-    return;
-  if (virDomainStartDirtyRateCalc (dom, self->dirty_rate_period_sec, 0) < 0) {
-    /* A driver without it says so for every domain, every poll: ask this
-     * connection no more (a new connection is asked again). */
-    if (virGetLastErrorCode () == VIR_ERR_NO_SUPPORT) {
-      /* held, so that a later connection cannot reuse its address */
-      if (self->dirty_rate_unsupported != NULL)
-        virConnectClose (self->dirty_rate_unsupported);
-      self->dirty_rate_unsupported = virDomainGetConnect (dom);
-      virConnectRef (self->dirty_rate_unsupported);
+GArray *
+amigo_collector_take_jobs (AmigoCollector *self)
+{
+  GArray *jobs;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  jobs = g_steal_pointer (&self->jobs);
+  self->jobs = g_array_new (FALSE, TRUE, sizeof (AmigoDomainJob));
+  return jobs;
+}
+
+void
+amigo_collector_job_done (AmigoCollector *self, const AmigoDomainJob *job, const GError *error)
+{
+  g_autofree char *key = NULL;
+  gboolean unsupported;
+  DomainState *st;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (job != NULL && (guint) job->kind < AMIGO_DOMAIN_JOB_LAST);
+
+  key = g_ascii_strdown (job->uuid, -1);
+  unsupported = g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED);
+  if (error != NULL)
+    g_debug ("domain '%s': %s job failed: %s", key, amigo_domain_job_kind_to_string (job->kind),
+             error->message);
+
+  /* A driver without it says so for every domain, every poll: ask this
+   * connection no more (a new connection is asked again). */
+  if (job->kind == AMIGO_DOMAIN_JOB_DIRTY_RATE && unsupported)
+    self->dirty_rate_unsupported = TRUE;
+
+  st = g_hash_table_lookup (self->domains, key);
+  if (st == NULL)
+    return;                  /* gone (or restarted) meanwhile */
+  st->job_pending[job->kind] = FALSE;
+  if (job->kind == AMIGO_DOMAIN_JOB_STATS_PERIOD) {
+    if (error == NULL) {
+      st->stats_period = STATS_PERIOD_SET;
+      st->stats_period_sec = job->arg;
+    } else {
+      /* anything but "cannot" (a migration's job timed out the call) is
+       * asked again after the next poll */
+      st->stats_period = unsupported ? STATS_PERIOD_UNSUPPORTED : STATS_PERIOD_UNSET;
     }
-    g_debug ("domain '%s': cannot start a dirty-rate calculation: %s", uuid,
-             virGetLastErrorMessage ());
-    virResetLastError ();
   }
-#endif
 }
 
 static int
@@ -700,6 +822,14 @@ amigo_collector_poll (AmigoCollector *self,
     g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_NOT_CONNECTED,
                          "no libvirt connection to poll");
     return FALSE;
+  }
+  if (conn != self->polled_conn) {
+    /* held, so that a later connection cannot reuse its address */
+    virConnectRef (conn);
+    if (self->polled_conn != NULL)
+      virConnectClose (self->polled_conn);
+    self->polled_conn = conn;
+    self->dirty_rate_unsupported = FALSE;
   }
 
   n = get_all_stats (conn, &records);
@@ -762,8 +892,6 @@ amigo_collector_poll (AmigoCollector *self,
                  amigo_gpu_source_get_name (self->gpu_source), local_error->message);
       virResetLastError ();
     }
-
-    maybe_start_dirty_rate (self, rec->dom, key, rec->params, rec->nparams);
 
     ds.name = g_strdup (name);
     g_array_append_val (samples, ds);
