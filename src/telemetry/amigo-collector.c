@@ -505,7 +505,7 @@ queue_job (AmigoCollector *self, DomainState *st, const char *key, AmigoDomainJo
 /* The job-taking calls this reading asks for; made by the caller, off the
  * main loop (see amigo_collector_take_jobs()). */
 static void
-queue_jobs (AmigoCollector *self, DomainState *st, const char *key, const Reading *r, gboolean fresh)
+queue_jobs (AmigoCollector *self, DomainState *st, const char *key, const Reading *r, gint64 age_sec)
 {
   const Balloon *b = &r->balloon;
 
@@ -517,8 +517,11 @@ queue_jobs (AmigoCollector *self, DomainState *st, const char *key, const Readin
 
   /* Without a statistics period QEMU keeps the figures the guest sent when
    * its balloon driver started (libvirt 9.0: last-update frozen at boot),
-   * so they read as stale from then on: ask for one update per poll, once. */
-  if (b->has_rss && (!b->has_last_update || !fresh) && st->stats_period == STATS_PERIOD_UNSET)
+   * so they would soon read as stale: ask for one update per poll, once, as
+   * soon as the figures are older than that period (plus the second
+   * last-update is rounded to), before they go stale. */
+  if (b->has_rss && st->stats_period == STATS_PERIOD_UNSET &&
+      (!b->has_last_update || age_sec > stats_period_for_interval (self->interval_usec) + 1))
     queue_job (self, st, key, AMIGO_DOMAIN_JOB_STATS_PERIOD, stats_period_for_interval (self->interval_usec));
 }
 
@@ -585,6 +588,7 @@ amigo_collector_ingest (AmigoCollector *self,
   Reading cur;
   AmigoSample sample;
   gboolean fresh;
+  gint64 age_sec;
 
   g_return_val_if_fail (self != NULL, FALSE);
 
@@ -611,19 +615,18 @@ amigo_collector_ingest (AmigoCollector *self,
   }
 
   /* A figure stamped in the future (the clock stepped back) is not stale. */
-  fresh = !cur.balloon.has_last_update ||
-          wall_usec / AMIGO_USEC_PER_SEC - cur.balloon.last_update <=
-            stale_after_usec (self, st) / AMIGO_USEC_PER_SEC;
+  age_sec = cur.balloon.has_last_update ? wall_usec / AMIGO_USEC_PER_SEC - cur.balloon.last_update : 0;
+  fresh = age_sec <= stale_after_usec (self, st) / AMIGO_USEC_PER_SEC;
   if (!fresh)
     g_debug ("domain '%s': balloon statistics from %" G_GINT64_FORMAT " s ago, treated as missing",
-             uuid, wall_usec / AMIGO_USEC_PER_SEC - cur.balloon.last_update);
+             uuid, age_sec);
 
   amigo_sample_init (&sample, wall_usec);
   sample.values[AMIGO_METRIC_MEMORY] = guest_memory_gib (&cur.balloon, fresh);
   if (cur.balloon.has_rss)
     sample.values[AMIGO_METRIC_HOST_MEMORY] = (double) cur.balloon.rss * 1024.0 / AMIGO_BYTES_PER_GIB;
   sample.values[AMIGO_METRIC_DIRTY_RATE] = cur.dirty_mib;
-  queue_jobs (self, st, key, &cur, fresh);
+  queue_jobs (self, st, key, &cur, age_sec);
   if (name != NULL && g_strcmp0 (st->name, name) != 0) {
     if (st->name != NULL)
       g_debug ("domain '%s' renamed from '%s' to '%s'", uuid, st->name, name);

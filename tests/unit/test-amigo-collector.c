@@ -588,9 +588,9 @@ test_jobs_dirty_rate (void **state)
   jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_DIRTY_RATE, 0);
 }
 
-/* A domain whose balloon figures are stale (no statistics period: QEMU
- * keeps the boot-time figures) is asked for a period of one poll, rounded
- * up to whole seconds, once; one that cannot is not asked again. */
+/* A domain whose balloon figures are older than one period of one poll
+ * (rounded up to whole seconds) is asked for that period (none set: QEMU
+ * keeps the boot-time figures), once; one that cannot is not asked again. */
 static void
 test_jobs_stats_period (void **state)
 {
@@ -602,9 +602,13 @@ test_jobs_stats_period (void **state)
   Rec r = { 0 };
 
   amigo_collector_set_interval (c, 2500 * 1000);
-  /* fresh figures: nothing to ask */
-  ingest_balloon (c, UUID_A, T0, 1);
+  /* figures as recent as a 3 s period makes them: nothing to ask */
+  ingest_balloon (c, UUID_A, T0, 4);
   jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_STATS_PERIOD, 0);
+  /* older, though not yet stale (9 s): asked before they are */
+  ingest_balloon (c, "a0000000-0000-4000-8000-000000000002", T0, 5);
+  g_clear_pointer (&jobs, g_array_unref);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_STATS_PERIOD, 1);
 
   ingest_balloon (c, UUID_A, T0 + SEC, 600);
   ingest_balloon (c, UUID_B, T0 + SEC, 600);
@@ -640,7 +644,7 @@ test_jobs_stats_period (void **state)
   /* a job for a domain the collector forgot is ignored */
   amigo_collector_forget (c, UUID_A);
   amigo_collector_job_done (c, &job_a, NULL);
-  assert_int_equal (amigo_collector_get_n_domains (c), 2);
+  assert_int_equal (amigo_collector_get_n_domains (c), 3);
 }
 
 /* A domain that goes away takes its jobs not yet handed out with it. */
