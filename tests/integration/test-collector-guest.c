@@ -94,7 +94,7 @@ tally (Tally *t, const AmigoDomainSample *ds)
 
 /* Runs the jobs the last poll handed out, one after the other. */
 static void
-run_jobs (AmigoCollector *collector, virConnectPtr conn, guint *ret_n_ok, guint *ret_n_failed)
+run_jobs (AmigoCollector *collector, virConnectPtr conn, gint64 t_usec, guint *ret_n_ok, guint *ret_n_failed)
 {
   g_autoptr(GArray) jobs = amigo_collector_take_jobs (collector);
 
@@ -104,6 +104,9 @@ run_jobs (AmigoCollector *collector, virConnectPtr conn, guint *ret_n_ok, guint 
 
     if (amigo_domain_job_run (conn, job, &error)) {
       (*ret_n_ok)++;
+      if (job->kind == AMIGO_DOMAIN_JOB_STATS_PERIOD)
+        printf ("%6.1f  %s: statistics period set to %d s\n", (double) t_usec / AMIGO_USEC_PER_SEC, job->uuid,
+                job->arg);
     } else {
       (*ret_n_failed)++;
       printf ("job %s failed: %s\n", amigo_domain_job_kind_to_string (job->kind), error->message);
@@ -188,7 +191,7 @@ main (int argc, char **argv)
               ds->sample.values[AMIGO_METRIC_DIRTY_RATE]);
     }
     fflush (stdout);
-    run_jobs (collector, conn, &jobs_ok, &jobs_failed);
+    run_jobs (collector, conn, now - start, &jobs_ok, &jobs_failed);
   }
   burn.configured_gib = configured_gib (conn, burn.name);
   idle.configured_gib = configured_gib (conn, idle.name);
