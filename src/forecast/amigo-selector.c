@@ -10,6 +10,7 @@
 #include "amigo/amigo-model.h"
 #include "amigo-model-private.h"
 #include "amigo-selector-private.h"
+#include "amigo-stats.h"
 
 /*
  * Model selection and calibration for window peaks. See docs/forecast.md.
@@ -164,12 +165,6 @@ amigo_selector_last_reselected (const AmigoSelector *self)
   return self->last_reselected;
 }
 
-static double
-pinball (double actual, double bound, double q)
-{
-  return actual >= bound ? q * (actual - bound) : (1.0 - q) * (bound - actual);
-}
-
 /* Sliding maximum ignoring NAN: out[i] = max (v[i - w + 1 .. i]) (NAN if no
  * finite value there). Monotonic deque, O(n). */
 static void
@@ -189,40 +184,6 @@ sliding_max (const double *v, gsize n, gsize w, double *out, gsize *deque)
   }
 }
 
-/* k-th smallest (0-based) of a[0..n), reorders a. */
-static double
-select_kth (double *a, gsize n, gsize k)
-{
-  gsize lo = 0, hi = n - 1;
-
-  while (lo < hi) {
-    double pivot = a[lo + (hi - lo) / 2];
-    gsize i = lo, j = hi;
-    while (i <= j) {
-      while (a[i] < pivot)
-        i++;
-      while (a[j] > pivot)
-        j--;
-      if (i <= j) {
-        double t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        if (j == 0)
-          break;
-        j--;
-      }
-    }
-    if (k <= j)
-      hi = j;
-    else if (k >= i)
-      lo = i;
-    else
-      return a[k];
-  }
-  return a[k];
-}
-
 /* Split-conformal quantile: the ceil((n + 1) q)-th smallest residual, the
  * largest one when n is too small for that rank. Reorders @r. */
 static double
@@ -234,7 +195,7 @@ conformal_quantile (double *r, gsize n, double q)
     return NAN;
   if (k > n)
     k = n;
-  return select_kth (r, n, k - 1);
+  return amigo_kth_smallest (r, n, k - 1);
 }
 
 static double
@@ -427,7 +388,7 @@ conformal_offset (const Backtest *bt, const double *base, Form form, gsize from,
   n_eff = MAX ((double) (m * MIN (bt->stride, bt->h)) / bt->h, 1.0);
   q_eff = MIN (ceil ((n_eff + 1) * level) / n_eff, 1.0);
   k = (gsize) ceil (q_eff * m);
-  return select_kth (bt->scratch, m, CLAMP (k, 1, m) - 1);
+  return amigo_kth_smallest (bt->scratch, m, CLAMP (k, 1, m) - 1);
 }
 
 static double
@@ -439,7 +400,7 @@ mean_loss (const Backtest *bt, const double *base, Form form, double offset, gsi
   for (gsize i = from; i < to; i++) {
     if (!isfinite (bt->actual[i]) || !isfinite (base[i]))
       continue;
-    loss += pinball (bt->actual[i], apply (form, base[i], offset, bt->ratio_floor), bt->q);
+    loss += amigo_pinball_loss (bt->q, bt->actual[i], apply (form, base[i], offset, bt->ratio_floor));
     m++;
   }
   return m > 0 ? loss / m : INFINITY;
@@ -662,7 +623,7 @@ registry_candidate (const AmigoModelClass *klass,
     /* Nineteen origins are enough to widen a model's own bound, too few
      * to narrow it safely: the correction is never negative. */
     off = fmax (conformal_quantile (others, m, opt->quantile), 0.0);
-    ret_losses[i] = pinball (blocks[nb - r + i], fmax (ret_uppers[i] + off, 0.0), opt->quantile);
+    ret_losses[i] = amigo_pinball_loss (opt->quantile, blocks[nb - r + i], fmax (ret_uppers[i] + off, 0.0));
     loss += ret_losses[i];
   }
   memcpy (others, resid, r * sizeof (double));
@@ -827,7 +788,7 @@ members_median (const AmigoSelector *self, double *const *bases, gsize i, double
     }
   }
   /* the upper median for an even count */
-  return c > 0 ? select_kth (b, c, c / 2) : NAN;
+  return c > 0 ? amigo_kth_smallest (b, c, c / 2) : NAN;
 }
 
 /* Has the series spent at least @count samples of [from, n) within
@@ -995,7 +956,7 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
       goto out;
     }
     n_members = n_fits < 3 ? 1 : (n_fits + 1) / 2;
-    cut = select_kth (ranked, n_fits, n_members - 1);
+    cut = amigo_kth_smallest (ranked, n_fits, n_members - 1);
     for (guint j = 0; j < BASE_LAST_ONE * FORM_LAST; j++) {
       if (!(scores[j] <= cut))
         self->member_offset[j / FORM_LAST][j % FORM_LAST] = NAN;
@@ -1044,9 +1005,8 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
         have_builtin = FALSE;
         break;
       }
-      builtin_losses[i] = pinball (max_range (v, t, t + h),
-                                   apply (FORM_ADD, median_base_at (self, v, t, h, season, week_max (v, t, season)),
-                                          best.offset, 0.0), bt.q);
+      double median = median_base_at (self, v, t, h, season, week_max (v, t, season));
+      builtin_losses[i] = amigo_pinball_loss (bt.q, max_range (v, t, t + h), apply (FORM_ADD, median, best.offset, 0.0));
       builtin_loss += builtin_losses[i] / r;
     }
     for (gsize c = 0; have_builtin && classes[c] != NULL; c++) {

@@ -9,6 +9,7 @@
 #include "amigo/amigo-selector.h"
 #include "amigo-error.h"
 #include "amigo-model-lstm.h"
+#include "amigo-stats.h"
 #include "amigo-time.h"
 
 /* Refit policy (docs/evaluation.md, "Refit policy"). The first LSTM fit of
@@ -74,14 +75,6 @@ amigo_evaluate_options_check (const AmigoEvaluateOptions *options, GError **erro
   return TRUE;
 }
 
-double
-amigo_evaluate_pinball (double quantile, double actual, double reservation)
-{
-  if (actual >= reservation)
-    return quantile * (actual - reservation);
-  return (1.0 - quantile) * (reservation - actual);
-}
-
 static int
 compare_doubles (gconstpointer a, gconstpointer b)
 {
@@ -117,7 +110,7 @@ amigo_evaluate_metrics (const AmigoWindowOutcome *outcomes, gsize n_outcomes, do
       covered++;
     sum_reservation += o->reservation;
     sum_peak += o->peak;
-    sum_pinball += amigo_evaluate_pinball (quantile, o->peak, o->reservation) / o->scale;
+    sum_pinball += amigo_pinball_loss (quantile, o->peak, o->reservation) / o->scale;
     if (o->peak > 0)
       ratios[n_ratios++] = o->reservation / o->peak - 1.0;
   }
