@@ -1094,4 +1094,5 @@ const AmigoModelClass amigo_model_arima_class = {
   .fit = arima_class_fit,
   .forecast = arima_class_forecast,
   .free = arima_class_free,
+  .costly_fit = TRUE,
 };

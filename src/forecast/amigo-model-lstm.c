@@ -777,13 +777,34 @@ amigo_model_lstm_fit_with (const AmigoSeries *history,
   return (AmigoModel *) self;
 }
 
+/* The defaults, with the training effort @options asks for. */
+static void
+lstm_config_for (const AmigoModelOptions *options, AmigoModelLstmConfig *config)
+{
+  amigo_model_lstm_config_init (config);
+  if (options != NULL && options->epochs > 0)
+    config->epochs = options->epochs;
+  if (options != NULL && options->thin > 0)
+    config->thin = options->thin;
+}
+
 static AmigoModel *
 lstm_fit (const AmigoSeries *history, const AmigoModelOptions *options, GError **error)
 {
   AmigoModelLstmConfig config;
 
-  amigo_model_lstm_config_init (&config);
+  lstm_config_for (options, &config);
   return amigo_model_lstm_fit_with (history, options, &config, error);
+}
+
+static AmigoModel *
+lstm_warm_start (const AmigoModel *prev, const AmigoSeries *history, const AmigoModelOptions *options,
+                 GError **error)
+{
+  AmigoModelLstmConfig config;
+
+  lstm_config_for (options, &config);
+  return amigo_model_lstm_fit_from_with (prev, history, options, &config, error);
 }
 
 AmigoModel *
@@ -1245,4 +1266,7 @@ const AmigoModelClass amigo_model_class_lstm = {
   .fit = lstm_fit,
   .forecast = lstm_forecast,
   .free = lstm_free,
+  .costly_fit = TRUE,
+  .warm_start = lstm_warm_start,
+  .update = amigo_model_lstm_update,
 };
