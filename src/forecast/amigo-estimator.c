@@ -97,8 +97,16 @@ static const AmigoWindowEstimator estimator_last_value = {
 
 /* ---- conformal_recent: the peak of the last window -------------------------- */
 
+/* The peak of the @span values before @t, the last value if none is known. */
+static double
+peak_before (const double *v, gsize t, gsize span)
+{
+  return or_last (amigo_estimator_max_range (v, (gssize) t - (gssize) span, t), amigo_estimator_last_finite (v, t));
+}
+
+/* the window; for the day's peak with less than a day behind, all there is */
 static gsize
-recent_lookback (gsize h, gsize season)
+window_lookback (gsize h, gsize season)
 {
   return h;
 }
@@ -106,7 +114,7 @@ recent_lookback (gsize h, gsize season)
 static double
 recent_at (const double *v, gsize t, gsize h, gsize season, const double *coef)
 {
-  return or_last (amigo_estimator_max_range (v, (gssize) t - (gssize) h, t), amigo_estimator_last_finite (v, t));
+  return peak_before (v, t, h);
 }
 
 static double
@@ -116,7 +124,7 @@ recent_slide (const AmigoEstimatorSlides *s, gsize t, double last)
 }
 
 static const AmigoWindowEstimator estimator_recent = {
-  "conformal_recent", recent_lookback, recent_at, recent_slide, NULL
+  "conformal_recent", window_lookback, recent_at, recent_slide, NULL
 };
 
 /* ---- conformal_seasonal: the same window yesterday -------------------------- */
@@ -150,17 +158,10 @@ static const AmigoWindowEstimator estimator_seasonal = {
 
 /* ---- conformal_day_peak: the peak of the last day --------------------------- */
 
-/* with less than a day behind, the peak of all there is */
-static gsize
-day_peak_lookback (gsize h, gsize season)
-{
-  return h;
-}
-
 static double
 day_peak_at (const double *v, gsize t, gsize h, gsize season, const double *coef)
 {
-  return or_last (amigo_estimator_max_range (v, (gssize) t - (gssize) season, t), amigo_estimator_last_finite (v, t));
+  return peak_before (v, t, season);
 }
 
 static double
@@ -170,7 +171,7 @@ day_peak_slide (const AmigoEstimatorSlides *s, gsize t, double last)
 }
 
 static const AmigoWindowEstimator estimator_day_peak = {
-  "conformal_day_peak", day_peak_lookback, day_peak_at, day_peak_slide, NULL
+  "conformal_day_peak", window_lookback, day_peak_at, day_peak_slide, NULL
 };
 
 /* ---- conformal_mix: the higher of recent and seasonal ----------------------- */

@@ -100,14 +100,11 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AmigoLstmData, amigo_lstm_net_data_clear)
 
 /* ---- training (amigo-lstm-train.c) --------------------------------------- */
 
-gboolean amigo_lstm_train (AmigoModelLstm *self,
-                           const double *values,
-                           gsize n,
-                           gint64 start_usec,
-                           const AmigoModelLstmConfig *config,
-                           guint epochs,
-                           guint64 seed,
-                           GError **error);
+/* Trains @self (whose shape, normalisation and parameters are set) on
+ * values[0..n) for @epochs, then sets the held-out residuals and the
+ * context. */
+gboolean amigo_lstm_train (AmigoModelLstm *self, const double *values, gsize n, gint64 start_usec,
+                           const AmigoModelLstmConfig *config, guint epochs, guint64 seed, GError **error);
 
 /* ---- the member (amigo-model-lstm.c) ------------------------------------- */
 

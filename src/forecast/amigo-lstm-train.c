@@ -22,14 +22,8 @@ compare_double_nan_last (const void *a, const void *b)
 }
 
 gboolean
-amigo_lstm_train (AmigoModelLstm *self,
-            const double *values,
-            gsize n,
-            gint64 start_usec,
-            const AmigoModelLstmConfig *config,
-            guint epochs,
-            guint64 seed,
-            GError **error)
+amigo_lstm_train (AmigoModelLstm *self, const double *values, gsize n, gint64 start_usec,
+                  const AmigoModelLstmConfig *config, guint epochs, guint64 seed, GError **error)
 {
   g_auto(AmigoLstmData) data = { 0 };
   g_auto(AmigoLstmWork) work = { 0 };

@@ -265,13 +265,8 @@ amigo_arima_fit (const double *values,
 /* ---------- forecast ---------- */
 
 gboolean
-amigo_arima_forecast (const AmigoArima *self,
-                      gsize horizon,
-                      double quantile,
-                      double *ret_mean,
-                      double *ret_lower,
-                      double *ret_upper,
-                      GError **error)
+amigo_arima_forecast (const AmigoArima *self, gsize horizon, double quantile, double *ret_mean,
+                      double *ret_lower, double *ret_upper, GError **error)
 {
   const AmigoArimaOrder *o;
   double astar[AMIGO_ARIMA_MAX_P + AMIGO_ARIMA_MAX_D + 1] = { 0 };
@@ -417,8 +412,8 @@ arima_class_fit (const AmigoSeries *history, const AmigoModelOptions *options, G
 }
 
 static gboolean
-arima_class_forecast (const AmigoModel *model, gsize horizon, double quantile,
-                      double *ret_mean, double *ret_lower, double *ret_upper, GError **error)
+arima_class_forecast (const AmigoModel *model, gsize horizon, double quantile, double *ret_mean,
+                      double *ret_lower, double *ret_upper, GError **error)
 {
   return amigo_arima_forecast ((const AmigoArima *) model, horizon, quantile,
                                ret_mean, ret_lower, ret_upper, error);

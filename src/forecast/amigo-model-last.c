@@ -166,13 +166,8 @@ amigo_model_last_value (const double *values, gsize n_values)
 }
 
 gboolean
-amigo_model_last_change_interval (const double *tail,
-                                  gsize n_tail,
-                                  gsize step,
-                                  double quantile,
-                                  double *scratch,
-                                  double *ret_low,
-                                  double *ret_high)
+amigo_model_last_change_interval (const double *tail, gsize n_tail, gsize step, double quantile,
+                                  double *scratch, double *ret_low, double *ret_high)
 {
   gsize n = 0;
 
@@ -191,14 +186,8 @@ amigo_model_last_change_interval (const double *tail,
 }
 
 gboolean
-amigo_model_last_fill (const double *tail,
-                       gsize n_tail,
-                       double base,
-                       gsize horizon,
-                       double quantile,
-                       double *ret_mean,
-                       double *ret_lower,
-                       double *ret_upper)
+amigo_model_last_fill (const double *tail, gsize n_tail, double base, gsize horizon, double quantile,
+                       double *ret_mean, double *ret_lower, double *ret_upper)
 {
   g_autofree double *scratch = g_new (double, 2 * MAX (n_tail, 1));
   double low = 0.0, high = 0.0, known_low = 0.0, known_high = 0.0;
@@ -248,13 +237,8 @@ last_fit (const AmigoSeries *history, const AmigoModelOptions *options, GError *
 }
 
 static gboolean
-last_forecast (const AmigoModel *model,
-               gsize horizon,
-               double quantile,
-               double *ret_mean,
-               double *ret_lower,
-               double *ret_upper,
-               GError **error)
+last_forecast (const AmigoModel *model, gsize horizon, double quantile, double *ret_mean, double *ret_lower,
+               double *ret_upper, GError **error)
 {
   const AmigoModelLast *self = (const AmigoModelLast *) model;
 

@@ -222,6 +222,22 @@ amigo_model_lstm_fit_from (const AmigoModel *prev,
   return amigo_model_lstm_fit_from_with (prev, history, options, &config, error);
 }
 
+/* A new model with @old's shape, normalisation and weights (no context or
+ * held-out errors yet). */
+static AmigoModelLstm *
+lstm_clone_weights (const AmigoModelLstm *old)
+{
+  AmigoModelLstm *self = amigo_model_lstm_alloc (old->hidden, old->window, old->horizon);
+
+  self->step_usec = old->step_usec;
+  self->period_usec = old->period_usec;
+  self->mean = old->mean;
+  self->std = old->std;
+  self->nonneg = old->nonneg;
+  memcpy (self->params, old->params, sizeof (float) * self->n_params);
+  return self;
+}
+
 /* Checks that @prev is an LSTM model that can go on with @history (same
  * step); @what names the operation in the message. */
 static gboolean
@@ -273,13 +289,7 @@ amigo_model_lstm_fit_from_with (const AmigoModel *prev,
   if (!lstm_prepare_series (history, options, &v, &n, &start_usec, error))
     return NULL;
 
-  self = amigo_model_lstm_alloc (old->hidden, old->window, old->horizon);
-  self->step_usec = old->step_usec;
-  self->period_usec = old->period_usec;
-  self->mean = old->mean;
-  self->std = old->std;
-  self->nonneg = old->nonneg;
-  memcpy (self->params, old->params, sizeof (float) * self->n_params);
+  self = lstm_clone_weights (old);
   if (!amigo_lstm_train (self, v, n, start_usec, config, config->epochs, options->seed, error)) {
     lstm_free ((AmigoModel *) self);
     return NULL;
@@ -322,13 +332,7 @@ amigo_model_lstm_update (const AmigoModel *prev, const AmigoSeries *history, GEr
     return NULL;
   }
 
-  self = amigo_model_lstm_alloc (old->hidden, old->window, old->horizon);
-  self->step_usec = old->step_usec;
-  self->period_usec = old->period_usec;
-  self->mean = old->mean;
-  self->std = old->std;
-  self->nonneg = old->nonneg;
-  memcpy (self->params, old->params, sizeof (float) * self->n_params);
+  self = lstm_clone_weights (old);
   self->n_resid = old->n_resid;
   self->resid = g_memdup2 (old->resid, sizeof (double) * (gsize) old->horizon * old->n_resid);
   self->resid_count = g_memdup2 (old->resid_count, sizeof (guint) * old->horizon);
@@ -370,13 +374,8 @@ lstm_resid_quantile (const AmigoModelLstm *self, guint k, double q)
 }
 
 static gboolean
-lstm_forecast (const AmigoModel *model,
-               gsize horizon,
-               double quantile,
-               double *ret_mean,
-               double *ret_lower,
-               double *ret_upper,
-               GError **error)
+lstm_forecast (const AmigoModel *model, gsize horizon, double quantile, double *ret_mean, double *ret_lower,
+               double *ret_upper, GError **error)
 {
   const AmigoModelLstm *self = (const AmigoModelLstm *) model;
   g_auto(AmigoLstmWork) work = { 0 };

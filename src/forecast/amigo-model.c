@@ -55,13 +55,8 @@ amigo_model_fit (const AmigoModelClass *klass,
 }
 
 gboolean
-amigo_model_forecast (const AmigoModel *model,
-                      gsize horizon,
-                      double quantile,
-                      double *ret_mean,
-                      double *ret_lower,
-                      double *ret_upper,
-                      GError **error)
+amigo_model_forecast (const AmigoModel *model, gsize horizon, double quantile, double *ret_mean,
+                      double *ret_lower, double *ret_upper, GError **error)
 {
   g_return_val_if_fail (model != NULL, FALSE);
   if (horizon == 0) {
@@ -116,6 +111,12 @@ amigo_model_free (AmigoModel *model)
   if (model == NULL)
     return;
   model->klass->free (model);
+}
+
+void
+amigo_model_free_struct (AmigoModel *model)
+{
+  g_free (model);
 }
 
 void

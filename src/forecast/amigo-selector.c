@@ -79,15 +79,14 @@ void
 amigo_selector_options_init (AmigoSelectorOptions *options)
 {
   g_return_if_fail (options != NULL);
-  memset (options, 0, sizeof (*options));
-  options->quantile = 0.95;
-  options->season = 0;
-  options->resource = AMIGO_RESOURCE_CPU;
-  options->workload = AMIGO_WORKLOAD_CLASS_UNKNOWN;
-  options->seed = 0;
-  options->registry_origins = 0;
-  options->reselect_usec = AMIGO_USEC_PER_DAY;
-  options->model_budget_usec = 200;
+  /* the rest is 0: season from the step, seed 0, registered models out */
+  *options = (AmigoSelectorOptions) {
+    .quantile = 0.95,
+    .resource = AMIGO_RESOURCE_CPU,
+    .workload = AMIGO_WORKLOAD_CLASS_UNKNOWN,
+    .reselect_usec = AMIGO_USEC_PER_DAY,
+    .model_budget_usec = 200,
+  };
 }
 
 AmigoSelector *
