@@ -6,19 +6,28 @@
 
 #include <glib.h>
 
+#include "amigo-metric.h"
 #include "amigo-time.h"
 
 G_BEGIN_DECLS
 
-#define AMIGO_HISTORY_FORMAT_VERSION 1
+/* Version 2 added the metric count to the segment header (records grow
+ * with AMIGO_METRIC_LAST); version 1 files (8 metrics) are still read. */
+#define AMIGO_HISTORY_FORMAT_VERSION 2
+#define AMIGO_HISTORY_V1_METRICS 8
+#define AMIGO_HISTORY_MAX_METRICS 64
 
 #define AMIGO_HISTORY_DOMAIN_FILE "domain.amh"
 #define AMIGO_HISTORY_DOMAIN_HEADER_SIZE 256
 #define AMIGO_HISTORY_NAME_MAX 194
 
 #define AMIGO_HISTORY_SEGMENT_HEADER_SIZE 32
-#define AMIGO_HISTORY_RAW_RECORD_SIZE 44
-#define AMIGO_HISTORY_DS_RECORD_SIZE 84
+/* Record sizes for @n metrics: time, n values, CRC (raw); time, span,
+ * count, flags, n (mean, max) pairs, CRC (downsampled). */
+#define AMIGO_HISTORY_RAW_RECORD_SIZE_FOR(n) (8 + 4 * (n) + 4)
+#define AMIGO_HISTORY_DS_RECORD_SIZE_FOR(n) (16 + 8 * (n) + 4)
+#define AMIGO_HISTORY_RAW_RECORD_SIZE AMIGO_HISTORY_RAW_RECORD_SIZE_FOR (AMIGO_METRIC_LAST)
+#define AMIGO_HISTORY_DS_RECORD_SIZE AMIGO_HISTORY_DS_RECORD_SIZE_FOR (AMIGO_METRIC_LAST)
 
 /* One raw segment per UTC hour, one downsampled segment per UTC day. */
 #define AMIGO_HISTORY_RAW_SEGMENT_USEC AMIGO_USEC_PER_HOUR

@@ -291,10 +291,30 @@ segment_usec (gboolean raw)
   return raw ? AMIGO_HISTORY_RAW_SEGMENT_USEC : AMIGO_HISTORY_DS_SEGMENT_USEC;
 }
 
+/* How the records of one segment file are laid out: version 1 files hold
+ * 8 metrics, version 2 files say how many in their header. */
+typedef struct {
+  guint16 version;
+  guint n_metrics;
+  gsize record_size;
+} SegmentLayout;
+
+static inline gsize
+layout_record_size (gboolean raw, guint n_metrics)
+{
+  return raw ? AMIGO_HISTORY_RAW_RECORD_SIZE_FOR (n_metrics) : AMIGO_HISTORY_DS_RECORD_SIZE_FOR (n_metrics);
+}
+
 static inline gsize
 record_size (gboolean raw)
 {
-  return raw ? AMIGO_HISTORY_RAW_RECORD_SIZE : AMIGO_HISTORY_DS_RECORD_SIZE;
+  return layout_record_size (raw, M);
+}
+
+static inline gboolean
+layout_is_current (const SegmentLayout *l)
+{
+  return l->version == AMIGO_HISTORY_FORMAT_VERSION && l->n_metrics == M;
 }
 
 /* ---- record encoding ---------------------------------------------------- */
@@ -307,44 +327,66 @@ segment_header_encode (gboolean raw, gint64 start_usec, guint8 *p)
   put_u16 (p + 6, (guint16) record_size (raw));
   put_i64 (p + 8, start_usec);
   put_i64 (p + 16, start_usec + segment_usec (raw));
-  put_u32 (p + 24, 0);
+  put_u16 (p + 24, M);
+  put_u16 (p + 26, 0);
   put_u32 (p + 28, amigo_history_crc32 (0, p, 28));
 }
 
+/* Checks a segment header and tells how its records are laid out. */
 static gboolean
-segment_header_valid (gboolean raw, gint64 start_usec, const guint8 *p)
+segment_header_decode (gboolean raw, gint64 start_usec, const guint8 *p, SegmentLayout *ret)
 {
-  return memcmp (p, raw ? "AMGR" : "AMGD", 4) == 0 &&
-         get_u16 (p + 4) == AMIGO_HISTORY_FORMAT_VERSION &&
-         get_u16 (p + 6) == record_size (raw) &&
-         get_i64 (p + 8) == start_usec &&
-         get_i64 (p + 16) == start_usec + segment_usec (raw) &&
-         get_u32 (p + 28) == amigo_history_crc32 (0, p, 28);
+  SegmentLayout l = { get_u16 (p + 4), 0, get_u16 (p + 6) };
+
+  if (memcmp (p, raw ? "AMGR" : "AMGD", 4) != 0 ||
+      get_i64 (p + 8) != start_usec ||
+      get_i64 (p + 16) != start_usec + segment_usec (raw) ||
+      get_u32 (p + 28) != amigo_history_crc32 (0, p, 28))
+    return FALSE;
+  if (l.version == 1)
+    l.n_metrics = AMIGO_HISTORY_V1_METRICS;
+  else if (l.version == AMIGO_HISTORY_FORMAT_VERSION)
+    l.n_metrics = get_u16 (p + 24);
+  else
+    return FALSE;
+  if (l.n_metrics < 1 || l.n_metrics > AMIGO_HISTORY_MAX_METRICS ||
+      l.record_size != layout_record_size (raw, l.n_metrics))
+    return FALSE;
+  *ret = l;
+  return TRUE;
 }
 
 static void
 raw_encode (const RawRecord *r, guint8 *p)
 {
+  gsize crc_at = AMIGO_HISTORY_RAW_RECORD_SIZE - 4;
+
   put_i64 (p, r->time_usec);
   for (guint i = 0; i < M; i++)
     put_f32 (p + 8 + 4 * i, r->values[i]);
-  put_u32 (p + 40, amigo_history_crc32 (0, p, 40));
+  put_u32 (p + crc_at, amigo_history_crc32 (0, p, crc_at));
 }
 
+/* Metrics the file does not have (written before they existed) read as
+ * NAN; metrics the file has beyond ours are skipped. */
 static gboolean
-raw_decode (const guint8 *p, RawRecord *r)
+raw_decode (const guint8 *p, guint n_metrics, RawRecord *r)
 {
-  if (get_u32 (p + 40) != amigo_history_crc32 (0, p, 40))
+  gsize crc_at = AMIGO_HISTORY_RAW_RECORD_SIZE_FOR (n_metrics) - 4;
+
+  if (get_u32 (p + crc_at) != amigo_history_crc32 (0, p, crc_at))
     return FALSE;
   r->time_usec = get_i64 (p);
   for (guint i = 0; i < M; i++)
-    r->values[i] = get_f32 (p + 8 + 4 * i);
+    r->values[i] = i < n_metrics ? get_f32 (p + 8 + 4 * i) : NAN;
   return TRUE;
 }
 
 static void
 ds_encode (const DsRecord *r, guint8 *p)
 {
+  gsize crc_at = AMIGO_HISTORY_DS_RECORD_SIZE - 4;
+
   put_i64 (p, r->time_usec);
   put_u32 (p + 8, r->span_sec);
   put_u16 (p + 12, r->count);
@@ -353,39 +395,42 @@ ds_encode (const DsRecord *r, guint8 *p)
     put_f32 (p + 16 + 8 * i, r->mean[i]);
     put_f32 (p + 20 + 8 * i, r->max[i]);
   }
-  put_u32 (p + 80, amigo_history_crc32 (0, p, 80));
+  put_u32 (p + crc_at, amigo_history_crc32 (0, p, crc_at));
 }
 
 static gboolean
-ds_decode (const guint8 *p, DsRecord *r)
+ds_decode (const guint8 *p, guint n_metrics, DsRecord *r)
 {
-  if (get_u32 (p + 80) != amigo_history_crc32 (0, p, 80))
+  gsize crc_at = AMIGO_HISTORY_DS_RECORD_SIZE_FOR (n_metrics) - 4;
+
+  if (get_u32 (p + crc_at) != amigo_history_crc32 (0, p, crc_at))
     return FALSE;
   r->time_usec = get_i64 (p);
   r->span_sec = get_u32 (p + 8);
   r->count = get_u16 (p + 12);
   r->flags = get_u16 (p + 14);
   for (guint i = 0; i < M; i++) {
-    r->mean[i] = get_f32 (p + 16 + 8 * i);
-    r->max[i] = get_f32 (p + 20 + 8 * i);
+    r->mean[i] = i < n_metrics ? get_f32 (p + 16 + 8 * i) : NAN;
+    r->max[i] = i < n_metrics ? get_f32 (p + 20 + 8 * i) : NAN;
   }
   /* A record must cover a sane, positive span (at most one segment). */
   return r->span_sec > 0 && (gint64) r->span_sec * AMIGO_USEC_PER_SEC <= AMIGO_HISTORY_DS_SEGMENT_USEC;
 }
 
-/* Decodes record @p of a segment starting at @seg_start; FALSE if its
- * checksum is wrong or it does not belong in this segment. */
+/* Decodes record @p of a segment starting at @seg_start laid out as @l;
+ * FALSE if its checksum is wrong or it does not belong in this segment. */
 static gboolean
-record_decode (gboolean raw, gint64 seg_start, const guint8 *p, RawRecord *rr, DsRecord *dr)
+record_decode (gboolean raw, gint64 seg_start, const SegmentLayout *l, const guint8 *p,
+               RawRecord *rr, DsRecord *dr)
 {
   gint64 t;
 
   if (raw) {
-    if (!raw_decode (p, rr))
+    if (!raw_decode (p, l->n_metrics, rr))
       return FALSE;
     t = rr->time_usec;
   } else {
-    if (!ds_decode (p, dr))
+    if (!ds_decode (p, l->n_metrics, dr))
       return FALSE;
     t = dr->time_usec;
   }
@@ -584,7 +629,8 @@ history_scan_segment (AmigoHistory *self,
   g_autoptr(GByteArray) buf = g_byte_array_new ();
   char name[32];
   char relpath[UUID_LEN + 40];
-  gsize rs = record_size (raw);
+  SegmentLayout layout;
+  gsize rs;
   gsize nrec, valid = 0, keep;
   gssize first_bad = -1;
   gboolean good_after_bad = FALSE;
@@ -603,15 +649,16 @@ history_scan_segment (AmigoHistory *self,
     unlinkat (self->dir_fd, relpath, 0);
     return FALSE;
   }
-  if (!segment_header_valid (raw, seg_start, buf->data)) {
+  if (!segment_header_decode (raw, seg_start, buf->data, &layout)) {
     history_quarantine (self, relpath, "bad segment header");
     return FALSE;
   }
+  rs = layout.record_size;
 
   nrec = (buf->len - AMIGO_HISTORY_SEGMENT_HEADER_SIZE) / rs;
   for (gsize i = 0; i < nrec; i++) {
     const guint8 *p = buf->data + AMIGO_HISTORY_SEGMENT_HEADER_SIZE + i * rs;
-    if (record_decode (raw, seg_start, p, &rr, &dr)) {
+    if (record_decode (raw, seg_start, &layout, p, &rr, &dr)) {
       if (first_bad >= 0) {
         good_after_bad = TRUE;
         break;
@@ -641,7 +688,7 @@ history_scan_segment (AmigoHistory *self,
 
   for (gsize i = 0; i < valid && func != NULL; i++) {
     const guint8 *p = buf->data + AMIGO_HISTORY_SEGMENT_HEADER_SIZE + i * rs;
-    record_decode (raw, seg_start, p, &rr, &dr);
+    record_decode (raw, seg_start, &layout, p, &rr, &dr);
     func (&rr, &dr, user_data);
   }
   return TRUE;
@@ -669,6 +716,57 @@ write_all (int fd, const guint8 *data, gsize len)
 
 static gboolean history_write_header (AmigoHistory *self, HistoryDomain *d, GError **error);
 
+/* Rewrites a segment written with another layout (an older format, fewer
+ * metrics) in the current one, so that new records can be appended to it:
+ * the records that check out, re-encoded, in a new file renamed over the
+ * old one. Metrics the old file lacks become NAN. */
+static gboolean
+history_upgrade_segment (AmigoHistory *self, const char *relpath, gboolean raw, gint64 seg_start,
+                         const SegmentLayout *old, GError **error)
+{
+  g_autoptr(GByteArray) in = g_byte_array_new ();
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autofree char *tmp = g_strdup_printf ("%s.tmp", relpath);
+  gsize nrec, rs = record_size (raw);
+  RawRecord rr;
+  DsRecord dr;
+  int fd;
+
+  if (!history_read_file (self, relpath, in)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot read history file '%s/%s': %s",
+                 self->dir, relpath, g_strerror (errno));
+    return FALSE;
+  }
+  g_byte_array_set_size (out, AMIGO_HISTORY_SEGMENT_HEADER_SIZE);
+  segment_header_encode (raw, seg_start, out->data);
+  nrec = (in->len - AMIGO_HISTORY_SEGMENT_HEADER_SIZE) / old->record_size;
+  for (gsize i = 0; i < nrec; i++) {
+    const guint8 *p = in->data + AMIGO_HISTORY_SEGMENT_HEADER_SIZE + i * old->record_size;
+    guint off = out->len;
+    if (!record_decode (raw, seg_start, old, p, &rr, &dr))
+      continue;
+    g_byte_array_set_size (out, off + (guint) rs);
+    if (raw)
+      raw_encode (&rr, out->data + off);
+    else
+      ds_encode (&dr, out->data + off);
+  }
+  fd = openat (self->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0 || !write_all (fd, out->data, out->len) || renameat (self->dir_fd, tmp, self->dir_fd, relpath) < 0) {
+    int errsv = errno;
+    if (fd >= 0)
+      close (fd);
+    unlinkat (self->dir_fd, tmp, 0);
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot rewrite history file '%s/%s' in format %d: %s",
+                 self->dir, relpath, AMIGO_HISTORY_FORMAT_VERSION, g_strerror (errsv));
+    return FALSE;
+  }
+  close (fd);
+  g_debug ("history: rewrote '%s/%s' from format %u (%u metrics) to format %d (%u metrics)",
+           self->dir, relpath, old->version, old->n_metrics, AMIGO_HISTORY_FORMAT_VERSION, (guint) M);
+  return TRUE;
+}
+
 /* Appends the records in self->write_buf (after a reserved header area) to
  * one segment, creating it with its header in the same write if needed. */
 static gboolean
@@ -686,14 +784,14 @@ history_append_segment (AmigoHistory *self, HistoryDomain *d, gboolean raw, gint
 
   amigo_history_segment_name (raw, seg_start, name, sizeof name);
   g_snprintf (relpath, sizeof relpath, "%s/%s", d->uuid, name);
-  fd = openat (self->dir_fd, relpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  fd = openat (self->dir_fd, relpath, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0 && errno == ENOENT) {
     /* The domain directory went away under us (removed by hand): recreate
      * it with its header and carry on. */
     d->dir_ok = FALSE;
     d->header_ok = FALSE;
     if (history_write_header (self, d, NULL))
-      fd = openat (self->dir_fd, relpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+      fd = openat (self->dir_fd, relpath, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   }
   if (fd < 0 || fstat (fd, &st) < 0) {
     int errsv = errno;
@@ -704,6 +802,27 @@ history_append_segment (AmigoHistory *self, HistoryDomain *d, gboolean raw, gint
     return FALSE;
   }
   size = st.st_size;
+  if (size >= AMIGO_HISTORY_SEGMENT_HEADER_SIZE) {
+    guint8 h[AMIGO_HISTORY_SEGMENT_HEADER_SIZE];
+    SegmentLayout layout;
+
+    if (pread (fd, h, sizeof h, 0) == (ssize_t) sizeof h &&
+        segment_header_decode (raw, seg_start, h, &layout) && !layout_is_current (&layout)) {
+      close (fd);
+      if (!history_upgrade_segment (self, relpath, raw, seg_start, &layout, error))
+        return FALSE;
+      fd = openat (self->dir_fd, relpath, O_WRONLY | O_APPEND | O_CLOEXEC);
+      if (fd < 0 || fstat (fd, &st) < 0) {
+        int errsv = errno;
+        if (fd >= 0)
+          close (fd);
+        g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot open history file '%s/%s': %s",
+                     self->dir, relpath, g_strerror (errsv));
+        return FALSE;
+      }
+      size = st.st_size;
+    }
+  }
   if (size < AMIGO_HISTORY_SEGMENT_HEADER_SIZE) {
     /* New (or torn while being created): header and records in one write. */
     if (size > 0 && ftruncate (fd, 0) == 0)
@@ -946,7 +1065,8 @@ history_load_header (AmigoHistory *self, HistoryDomain *d)
     history_quarantine (self, relpath, "bad domain header");
     return;
   }
-  if (get_u16 (h + 4) != AMIGO_HISTORY_FORMAT_VERSION) {
+  /* The domain header is the same in both versions. */
+  if (get_u16 (h + 4) != 1 && get_u16 (h + 4) != AMIGO_HISTORY_FORMAT_VERSION) {
     history_quarantine (self, relpath, "unsupported format version");
     return;
   }

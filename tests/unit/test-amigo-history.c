@@ -877,6 +877,121 @@ test_fuzz_files (void **state)
   }
 }
 
+/* ---- files written by format version 1 (8 metrics) -------------------- */
+
+static void
+put_le (guint8 *p, guint64 v, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    p[i] = (guint8) (v >> (8 * i));
+}
+
+static void
+put_f (guint8 *p, float f)
+{
+  guint32 u;
+  memcpy (&u, &f, 4);
+  put_le (p, u, 4);
+}
+
+static void
+write_v1_segment (const char *path, gboolean raw, gint64 start, const guint8 *records, gsize len)
+{
+  guint8 h[32] = { 0 };
+  g_autoptr(GByteArray) file = g_byte_array_new ();
+
+  memcpy (h, raw ? "AMGR" : "AMGD", 4);
+  put_le (h + 4, 1, 2);
+  put_le (h + 6, raw ? 44 : 84, 2);
+  put_le (h + 8, (guint64) start, 8);
+  put_le (h + 16, (guint64) (start + (raw ? AMIGO_USEC_PER_HOUR : AMIGO_USEC_PER_DAY)), 8);
+  put_le (h + 28, amigo_history_crc32 (0, h, 28), 4);
+  g_byte_array_append (file, h, sizeof h);
+  g_byte_array_append (file, records, len);
+  assert_true (g_file_set_contents (path, (const char *) file->data, file->len, NULL));
+}
+
+/* A store written before host_memory existed is read as it is (the new
+ * metric NAN), never set aside, and appended to afterwards. */
+static void
+test_format_v1_readable (void **state)
+{
+  g_autofree char *ddir = g_build_filename (*state, UUID_A, NULL);
+  g_autofree char *raw_path = g_build_filename (ddir, "raw-2026010500.amh", NULL);
+  g_autofree char *ds_path = g_build_filename (ddir, "ds-20260105.amh", NULL);
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GArray) pts = NULL;
+  g_autoptr(GArray) series = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 raw[30 * 44], ds[84] = { 0 };
+  gint64 start;
+  AmigoHistory *h;
+
+  g_assert_cmpint (AMIGO_METRIC_LAST, >, 8);
+  g_mkdir (ddir, 0750);
+  for (guint i = 0; i < 30; i++) {
+    guint8 *p = raw + 44 * i;
+    gint64 t = T0 + i * INTERVAL;
+    put_le (p, (guint64) t, 8);
+    for (guint m = 0; m < 8; m++)
+      put_f (p + 8 + 4 * m, (float) value_at (0, m, t));
+    put_le (p + 40, amigo_history_crc32 (0, p, 40), 4);
+  }
+  write_v1_segment (raw_path, TRUE, T0, raw, sizeof raw);
+  /* One 5-minute bucket, as the raw samples above would make it. */
+  put_le (ds, (guint64) T0, 8);
+  put_le (ds + 8, 300, 4);
+  put_le (ds + 12, 30, 2);
+  for (guint m = 0; m < 8; m++) {
+    put_f (ds + 16 + 8 * m, 1.5f + m);
+    put_f (ds + 20 + 8 * m, 2.5f + m);
+  }
+  put_le (ds + 80, amigo_history_crc32 (0, ds, 80), 4);
+  write_v1_segment (ds_path, FALSE, T0, ds, sizeof ds);
+
+  h = open_store (*state, -1);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 0);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_DIRTY_RATE, T0, T0 + 30 * INTERVAL);
+  assert_int_equal (pts->len, 30);
+  for (guint i = 0; i < pts->len; i++)
+    assert_true (close_float (g_array_index (pts, AmigoHistoryPoint, i).mean,
+                              value_at (0, AMIGO_METRIC_DIRTY_RATE, T0 + i * INTERVAL)));
+  g_clear_pointer (&pts, g_array_unref);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_HOST_MEMORY, T0, T0 + 30 * INTERVAL);
+  assert_int_equal (pts->len, 30);
+  assert_true (isnan (g_array_index (pts, AmigoHistoryPoint, 0).mean));
+  g_clear_pointer (&pts, g_array_unref);
+
+  /* Appending to both old files rewrites them in the current format. */
+  fill (h, UUID_A, 0, T0 + 30 * INTERVAL, T0 + 2 * AMIGO_USEC_PER_HOUR, INTERVAL, 10);
+  amigo_history_free (h);
+  h = open_store (*state, -1);
+  g_clear_pointer (&warnings, g_ptr_array_unref);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 0);
+  assert_int_equal (count_files (ddir, "raw-2026010500.amh.corrupt"), 0);
+  assert_int_equal (count_files (ddir, "ds-20260105.amh.corrupt"), 0);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_HOST_MEMORY, T0, T0 + 2 * AMIGO_USEC_PER_HOUR);
+  assert_int_equal (pts->len, 720);
+  assert_true (isnan (g_array_index (pts, AmigoHistoryPoint, 29).mean));
+  assert_true (close_float (g_array_index (pts, AmigoHistoryPoint, 30).mean,
+                            value_at (0, AMIGO_METRIC_HOST_MEMORY, T0 + 30 * INTERVAL)));
+  g_clear_pointer (&pts, g_array_unref);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_CPU, T0, T0 + 30 * INTERVAL);
+  assert_int_equal (pts->len, 31);
+  assert_true (close_float (g_array_index (pts, AmigoHistoryPoint, 0).mean, value_at (0, AMIGO_METRIC_CPU, T0)));
+  /* The old bucket keeps its figures; the new metric is unknown there. */
+  assert_true (amigo_history_series (h, UUID_A, AMIGO_METRIC_MEMORY, 5 * AMIGO_USEC_PER_MIN, T0, T0 + 1,
+                                     TRUE, &series, &start, &error));
+  assert_true (close_float (g_array_index (series, double, 0), 3.5));
+  g_clear_pointer (&series, g_array_unref);
+  assert_true (amigo_history_series (h, UUID_A, AMIGO_METRIC_HOST_MEMORY, 5 * AMIGO_USEC_PER_MIN, T0, T0 + 1,
+                                     TRUE, &series, &start, &error));
+  assert_true (isnan (g_array_index (series, double, 0)));
+  amigo_history_free (h);
+}
+
 /* An administrator removed a domain's directory: the store recreates it. */
 static void
 test_domain_dir_removed (void **state)
@@ -949,6 +1064,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_fuzz_files, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown (test_domain_dir_removed, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown (test_bad_options, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown (test_format_v1_readable, setup_dir, teardown_dir),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
