@@ -108,10 +108,12 @@ struct _AmigoHistory {
   int dir_fd;
   AmigoHistoryOptions options;
   GHashTable *domains;            /* uuid -> AmigoHistoryDomain */
-  GPtrArray *warnings;
+  GPtrArray *warnings;            /* AmigoHistoryWarning */
   guint warnings_dropped;
-  gint64 now_usec;                /* newest sample time seen, AMIGO_HISTORY_NONE_MIN */
+  gint64 newest_usec;             /* newest sample time seen, AMIGO_HISTORY_NONE_MIN */
+  gint64 wall_usec;               /* amigo_history_set_now(), 0: not set */
   GByteArray *write_buf;
+  AmigoHistoryHealth health;
 };
 
 
@@ -203,11 +205,14 @@ gboolean amigo_history_write_header (AmigoHistory *self, AmigoHistoryDomain *d, 
 void amigo_history_remove_segment (AmigoHistory *self, AmigoHistoryDomain *d, gboolean raw, gint64 seg);
 
 /* ---- amigo-history.c ---- */
-void amigo_history_warn (AmigoHistory *self, const char *format, ...) G_GNUC_PRINTF (2, 3);
+void amigo_history_warn (AmigoHistory *self, AmigoHistoryWarningKind kind, const char *format, ...)
+    G_GNUC_PRINTF (3, 4);
+gint64 amigo_history_wall_now (AmigoHistory *self);
 void amigo_history_domain_free (gpointer data);
 AmigoHistoryDomain *amigo_history_domain_new (const char *uuid);
 void amigo_history_domain_note_segment (AmigoHistoryDomain *d, gboolean raw, gint64 seg);
 void amigo_history_domain_bucket_to_record (const AmigoHistoryDomain *d, gint64 step_usec, AmigoHistoryDsRecord *r);
+void amigo_history_domain_restart (AmigoHistoryDomain *d, gint64 step_usec);
 void amigo_history_domain_aggregate (AmigoHistoryDomain *d, gint64 step_usec, gint64 time_usec, const float *values);
 gboolean amigo_history_normalize_uuid (const char *uuid, char out[AMIGO_UUID_BUFLEN], GError **error);
 AmigoHistoryDomain *amigo_history_get_domain (AmigoHistory *self, const char *uuid, gboolean create, GError **error);

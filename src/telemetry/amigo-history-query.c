@@ -129,6 +129,7 @@ amigo_history_query (AmigoHistory *self,
 {
   GArray *points;
   AmigoHistoryDomain *d;
+  gint64 ref;
 
   g_return_val_if_fail (self != NULL, NULL);
   if (!check_range (metric, from_usec, to_usec, error))
@@ -138,7 +139,13 @@ amigo_history_query (AmigoHistory *self,
     return NULL;
 
   points = g_array_new (FALSE, FALSE, sizeof (AmigoHistoryPoint));
-  if (self->now_usec != AMIGO_HISTORY_NONE_MIN && from_usec >= self->now_usec - self->options.raw_retention_usec) {
+  /* Raw samples cover raw_retention before the newest sample, or before
+   * the wall clock if that is earlier (samples of a clock that stepped
+   * back stay stored, and must not hide the recent ones). */
+  ref = amigo_history_wall_now (self);
+  if (self->newest_usec != AMIGO_HISTORY_NONE_MIN)
+    ref = MIN (ref, self->newest_usec);
+  if (from_usec >= ref - self->options.raw_retention_usec) {
     g_autoptr(GArray) recs = amigo_history_collect_raw (self, d, from_usec, to_usec);
     for (guint i = 0; i < recs->len; i++) {
       const AmigoHistoryRawRecord *r = &g_array_index (recs, AmigoHistoryRawRecord, i);

@@ -32,11 +32,11 @@ amigo_history_quarantine (AmigoHistory *self, const char *relpath, const char *w
   if (renameat (self->dir_fd, relpath, self->dir_fd, aside) < 0) {
     int errsv = errno;
     unlinkat (self->dir_fd, relpath, 0);
-    amigo_history_warn (self, "history file '%s/%s' is damaged (%s) and could not be set aside (%s), removed it",
+    amigo_history_warn (self, AMIGO_HISTORY_WARNING_DAMAGED_FILE, "history file '%s/%s' is damaged (%s) and could not be set aside (%s), removed it",
                   self->dir, relpath, why, g_strerror (errsv));
     return;
   }
-  amigo_history_warn (self, "history file '%s/%s' is damaged (%s), set aside as '%s/%s'",
+  amigo_history_warn (self, AMIGO_HISTORY_WARNING_DAMAGED_FILE, "history file '%s/%s' is damaged (%s), set aside as '%s/%s'",
                 self->dir, relpath, why, self->dir, aside);
 }
 
@@ -80,12 +80,18 @@ amigo_history_read_file (AmigoHistory *self, const char *relpath, GByteArray *bu
   return TRUE;
 }
 
+static gboolean history_rewrite_segment (AmigoHistory *self, const char *relpath, gboolean raw, gint64 seg_start,
+                                         const AmigoHistoryLayout *old, GError **error);
+
 /* Checks one segment and hands its valid records to @func. Recovery rules
  * (docs/history-format.md): a file too short to hold its header holds no
- * data and is removed; an incomplete last record is a torn write and is cut
- * off; trailing bad records are cut off in the newest segment of its kind
- * (the one being written when a crash happened); any other damage sets the
- * file aside. Returns FALSE if the file is gone afterwards. */
+ * data and is removed; a bad header sets the file aside; an incomplete last
+ * record, and bad records at the end of the newest segment of its kind (the
+ * one being written when a crash happened), are a torn write and are cut
+ * off; any other bad record costs that record only: the scan carries on at
+ * the next record boundary (records are fixed-size) and, when @repair, the
+ * file is rewritten without it and a warning says so. Returns FALSE if the
+ * file is gone afterwards. */
 gboolean
 amigo_history_scan_segment (AmigoHistory *self,
                             const char *uuid,
@@ -100,10 +106,7 @@ amigo_history_scan_segment (AmigoHistory *self,
   char name[32];
   char relpath[AMIGO_UUID_STRING_LEN + 40];
   AmigoHistoryLayout layout;
-  gsize rs;
-  gsize nrec, valid = 0, keep;
-  gssize first_bad = -1;
-  gboolean good_after_bad = FALSE;
+  gsize rs, nrec, end = 0, keep, n_damaged = 0, first_bad = 0;
   AmigoHistoryRawRecord rr;
   AmigoHistoryDsRecord dr;
 
@@ -111,7 +114,8 @@ amigo_history_scan_segment (AmigoHistory *self,
   g_snprintf (relpath, sizeof relpath, "%s/%s", uuid, name);
   if (!amigo_history_read_file (self, relpath, buf)) {
     if (errno != ENOENT)
-      amigo_history_warn (self, "cannot read history file '%s/%s': %s", self->dir, relpath, g_strerror (errno));
+      amigo_history_warn (self, AMIGO_HISTORY_WARNING_READ_FAILED, "cannot read history file '%s/%s': %s",
+                          self->dir, relpath, g_strerror (errno));
     return FALSE;
   }
   if (buf->len < AMIGO_HISTORY_SEGMENT_HEADER_SIZE) {
@@ -125,41 +129,48 @@ amigo_history_scan_segment (AmigoHistory *self,
   }
   rs = layout.record_bytes;
 
+  /* @end: after the last good record; bad ones before it are damage. */
   nrec = (buf->len - AMIGO_HISTORY_SEGMENT_HEADER_SIZE) / rs;
   for (gsize i = 0; i < nrec; i++) {
     const guint8 *p = buf->data + AMIGO_HISTORY_SEGMENT_HEADER_SIZE + i * rs;
-    if (amigo_history_record_decode (raw, seg_start, &layout, p, &rr, &dr)) {
-      if (first_bad >= 0) {
-        good_after_bad = TRUE;
-        break;
-      }
-      valid = i + 1;
-    } else if (first_bad < 0) {
-      first_bad = (gssize) i;
-    }
+    if (amigo_history_record_decode (raw, seg_start, &layout, p, &rr, &dr))
+      end = i + 1;
   }
-  if (good_after_bad || (first_bad >= 0 && !newest)) {
-    g_autofree char *why = g_strdup_printf ("bad checksum in record %" G_GSSIZE_FORMAT, first_bad);
-    amigo_history_quarantine (self, relpath, why);
-    return FALSE;
+  /* Bad records after the last good one are a torn tail only where a
+   * crash can leave one: in the newest segment. */
+  if (!newest)
+    end = nrec;
+  for (gsize i = 0; i < end; i++) {
+    const guint8 *p = buf->data + AMIGO_HISTORY_SEGMENT_HEADER_SIZE + i * rs;
+    if (!amigo_history_record_decode (raw, seg_start, &layout, p, &rr, &dr) && n_damaged++ == 0)
+      first_bad = i;
   }
 
-  keep = AMIGO_HISTORY_SEGMENT_HEADER_SIZE + valid * rs;
-  if (keep != buf->len && repair) {
+  keep = AMIGO_HISTORY_SEGMENT_HEADER_SIZE + end * rs;
+  if (repair && n_damaged > 0) {
+    g_autoptr(GError) error = NULL;
+    if (!history_rewrite_segment (self, relpath, raw, seg_start, &layout, &error))
+      g_debug ("%s", error->message);
+    amigo_history_warn (self, AMIGO_HISTORY_WARNING_DAMAGED_RECORD,
+                        "history file '%s/%s' holds %" G_GSIZE_FORMAT " damaged record%s (the first is record %"
+                        G_GSIZE_FORMAT "): dropped, the other %" G_GSIZE_FORMAT " kept",
+                        self->dir, relpath, n_damaged, n_damaged == 1 ? "" : "s", first_bad, end - n_damaged);
+  } else if (keep != buf->len && repair) {
     int fd = openat (self->dir_fd, relpath, O_WRONLY | O_CLOEXEC);
     g_debug ("history file '%s/%s': cutting a torn tail of %" G_GSIZE_FORMAT " bytes",
              self->dir, relpath, (gsize) buf->len - keep);
     if (fd < 0 || ftruncate (fd, (off_t) keep) < 0)
-      amigo_history_warn (self, "cannot cut the torn tail of history file '%s/%s': %s",
-                    self->dir, relpath, g_strerror (errno));
+      amigo_history_warn (self, AMIGO_HISTORY_WARNING_DAMAGED_RECORD,
+                          "cannot cut the torn tail of history file '%s/%s': %s",
+                          self->dir, relpath, g_strerror (errno));
     if (fd >= 0)
       close (fd);
   }
 
-  for (gsize i = 0; i < valid && func != NULL; i++) {
+  for (gsize i = 0; i < end && func != NULL; i++) {
     const guint8 *p = buf->data + AMIGO_HISTORY_SEGMENT_HEADER_SIZE + i * rs;
-    amigo_history_record_decode (raw, seg_start, &layout, p, &rr, &dr);
-    func (&rr, &dr, user_data);
+    if (amigo_history_record_decode (raw, seg_start, &layout, p, &rr, &dr))
+      func (&rr, &dr, user_data);
   }
   return TRUE;
 }
@@ -182,12 +193,13 @@ amigo_history_write_all (int fd, const guint8 *data, gsize len)
   return TRUE;
 }
 
-/* Rewrites a segment written with another layout (an older format, fewer
- * metrics) in the current one, so that new records can be appended to it:
- * the records that check out, re-encoded, in a new file renamed over the
- * old one. Metrics the old file lacks become NAN. */
+/* Rewrites a segment in the current layout with only the records that
+ * check out, re-encoded, in a new file renamed over the old one: for a file
+ * of another layout (an older format, fewer metrics; metrics it lacks
+ * become NAN) before records are appended to it, and for a file with
+ * damaged records. */
 static gboolean
-history_upgrade_segment (AmigoHistory *self, const char *relpath, gboolean raw, gint64 seg_start,
+history_rewrite_segment (AmigoHistory *self, const char *relpath, gboolean raw, gint64 seg_start,
                          const AmigoHistoryLayout *old, GError **error)
 {
   g_autoptr(GByteArray) in = g_byte_array_new ();
@@ -286,7 +298,7 @@ amigo_history_append_segment (AmigoHistory *self, AmigoHistoryDomain *d, gboolea
     if (pread (fd, h, sizeof h, 0) == (ssize_t) sizeof h &&
         amigo_history_segment_header_decode (raw, seg_start, h, &layout) && !amigo_history_layout_is_current (&layout)) {
       close (fd);
-      if (!history_upgrade_segment (self, relpath, raw, seg_start, &layout, error))
+      if (!history_rewrite_segment (self, relpath, raw, seg_start, &layout, error))
         return FALSE;
       fd = openat (self->dir_fd, relpath, O_WRONLY | O_APPEND | O_CLOEXEC);
       if (!opened_size (self, relpath, fd, &size, error))

@@ -65,7 +65,7 @@ summary_source (AmigoHistory *self,
   ret->name = d->name;
   ret->step_usec = self->options.step_usec;
   ret->retention_usec = self->options.retention_usec;
-  ret->last_time_usec = d->last_time_usec != AMIGO_HISTORY_NONE_MIN ? d->last_time_usec : self->now_usec;
+  ret->last_time_usec = d->last_time_usec != AMIGO_HISTORY_NONE_MIN ? d->last_time_usec : self->newest_usec;
   if (ret->last_time_usec == AMIGO_HISTORY_NONE_MIN) {
     /* Only imported data: end at its newest record. */
     g_autoptr(GArray) recs = amigo_history_collect_ds (self, d, 0, G_MAXINT64 / 2);
@@ -110,7 +110,7 @@ summary_merge (AmigoHistory *self,
 {
   g_autoptr(GArray) have = NULL;
   AmigoHistoryDomain *d;
-  gint64 lo = G_MAXINT64, hi = G_MININT64, oldest_ok;
+  gint64 lo = G_MAXINT64, hi = G_MININT64, oldest_ok, newest_ok;
   guint imported = 0;
   char key[AMIGO_UUID_BUFLEN];
 
@@ -133,7 +133,9 @@ summary_merge (AmigoHistory *self,
   }
   /* Existing intervals, to never overwrite (or double) a point. */
   have = amigo_history_collect_ds (self, d, lo, hi);
-  oldest_ok = (self->now_usec != AMIGO_HISTORY_NONE_MIN ? self->now_usec : hi) - self->options.retention_usec;
+  oldest_ok = (self->newest_usec != AMIGO_HISTORY_NONE_MIN ? self->newest_usec : hi) - self->options.retention_usec;
+  /* A source whose clock was ahead cannot plant points in our future. */
+  newest_ok = amigo_history_wall_now (self) + self->options.future_bound_usec;
 
   for (guint s = 0; s < n_series; s++) {
     const SummarySeries *se = &series[s];
@@ -154,7 +156,7 @@ summary_merge (AmigoHistory *self,
         r.max[m] = amigo_history_to_f32 (se->max[(gsize) b * M + m]);
         any = any || !isnan (r.mean[m]) || !isnan (r.max[m]);
       }
-      if (!any || t1 <= oldest_ok)
+      if (!any || t1 <= oldest_ok || t0 > newest_ok)
         continue;
       if (d->bucket_start_usec != AMIGO_HISTORY_NONE_MIN && t1 > d->bucket_start_usec)
         continue;

@@ -116,9 +116,62 @@ amigo_history_domain_aggregate (AmigoHistoryDomain *d, gint64 step_usec, gint64 
   }
 }
 
-void G_GNUC_PRINTF (2, 3)
-amigo_history_warn (AmigoHistory *self, const char *format, ...)
+/* The domain's clock went back: the open bucket is finished as it is and
+ * the next sample starts a new one, wherever it lies. */
+void
+amigo_history_domain_restart (AmigoHistoryDomain *d, gint64 step_usec)
 {
+  if (d->bucket_start_usec != AMIGO_HISTORY_NONE_MIN) {
+    AmigoHistoryDsRecord r;
+    amigo_history_domain_bucket_to_record (d, step_usec, &r);
+    g_array_append_val (d->pending_ds, r);
+    d->bucket_start_usec = AMIGO_HISTORY_NONE_MIN;
+  }
+  d->last_time_usec = AMIGO_HISTORY_NONE_MIN;
+}
+
+static const char *const warning_kinds[] = {
+  [AMIGO_HISTORY_WARNING_DAMAGED_FILE] = "damaged-file",
+  [AMIGO_HISTORY_WARNING_DAMAGED_RECORD] = "damaged-record",
+  [AMIGO_HISTORY_WARNING_READ_FAILED] = "read-failed",
+  [AMIGO_HISTORY_WARNING_FUTURE_SAMPLE] = "future-sample",
+  [AMIGO_HISTORY_WARNING_CLOCK_STEPPED_BACK] = "clock-stepped-back",
+  [AMIGO_HISTORY_WARNING_OUT_OF_ORDER_SAMPLE] = "out-of-order-sample",
+  [AMIGO_HISTORY_WARNING_WRITE_FAILED] = "write-failed",
+  [AMIGO_HISTORY_WARNING_WRITE_RECOVERED] = "write-recovered",
+  [AMIGO_HISTORY_WARNING_TOO_MANY_DOMAINS] = "too-many-domains",
+  [AMIGO_HISTORY_WARNING_DROPPED] = "warnings-dropped",
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (warning_kinds) == AMIGO_HISTORY_WARNING_LAST);
+
+const char *
+amigo_history_warning_kind_to_string (AmigoHistoryWarningKind kind)
+{
+  return (guint) kind < AMIGO_HISTORY_WARNING_LAST ? warning_kinds[kind] : "unknown";
+}
+
+static void
+warning_free (gpointer data)
+{
+  AmigoHistoryWarning *w = data;
+
+  g_free (w->message);
+  g_free (w);
+}
+
+/* Warnings about single samples come once per poll and domain: one entry
+ * per kind with a count, so a bad clock cannot flood the caller. */
+static gboolean
+warning_kind_folds (AmigoHistoryWarningKind kind)
+{
+  return kind == AMIGO_HISTORY_WARNING_FUTURE_SAMPLE || kind == AMIGO_HISTORY_WARNING_CLOCK_STEPPED_BACK ||
+         kind == AMIGO_HISTORY_WARNING_OUT_OF_ORDER_SAMPLE;
+}
+
+void
+amigo_history_warn (AmigoHistory *self, AmigoHistoryWarningKind kind, const char *format, ...)
+{
+  AmigoHistoryWarning *w;
   va_list args;
   char *msg;
 
@@ -126,20 +179,83 @@ amigo_history_warn (AmigoHistory *self, const char *format, ...)
   msg = g_strdup_vprintf (format, args);
   va_end (args);
   g_debug ("%s", msg);
+  for (guint i = 0; i < self->warnings->len; i++) {
+    AmigoHistoryWarning *e = g_ptr_array_index (self->warnings, i);
+    if (e->kind == kind && (warning_kind_folds (kind) || self->warnings->len >= AMIGO_HISTORY_MAX_WARNINGS)) {
+      e->count++;
+      g_free (msg);
+      return;
+    }
+  }
   if (self->warnings->len >= AMIGO_HISTORY_MAX_WARNINGS) {
     self->warnings_dropped++;
     g_free (msg);
     return;
   }
-  g_ptr_array_add (self->warnings, msg);
+  w = g_new0 (AmigoHistoryWarning, 1);
+  w->kind = kind;
+  w->count = 1;
+  w->message = msg;
+  g_ptr_array_add (self->warnings, w);
+}
+
+void
+amigo_history_set_now (AmigoHistory *self, gint64 now_usec)
+{
+  g_return_if_fail (self != NULL);
+  self->wall_usec = now_usec;
+}
+
+gint64
+amigo_history_wall_now (AmigoHistory *self)
+{
+  return self->wall_usec != 0 ? self->wall_usec : g_get_real_time ();
+}
+
+void
+amigo_history_get_health (AmigoHistory *self, AmigoHistoryHealth *ret)
+{
+  g_return_if_fail (self != NULL && ret != NULL);
+  *ret = self->health;
+}
+
+/* Called after each flush that tried to write: says once when the store
+ * starts failing and once when it writes again. */
+static void
+history_note_health (AmigoHistory *self, gboolean ok, const GError *error, guint64 lost)
+{
+  AmigoHistoryHealth *h = &self->health;
+
+  h->samples_lost += lost;
+  if (!ok) {
+    g_strlcpy (h->last_error, error != NULL ? error->message : "unknown error", sizeof h->last_error);
+    if (h->ok) {
+      h->ok = FALSE;
+      h->failing_since_usec = amigo_history_wall_now (self);
+      amigo_history_warn (self, AMIGO_HISTORY_WARNING_WRITE_FAILED,
+                          "the history store '%s' cannot write (%s): samples are lost until it can",
+                          self->dir, h->last_error);
+    }
+    return;
+  }
+  if (!h->ok) {
+    g_autoptr(GDateTime) since = g_date_time_new_from_unix_utc (h->failing_since_usec / AMIGO_USEC_PER_SEC);
+    g_autofree char *when = since != NULL ? g_date_time_format_iso8601 (since) : g_strdup ("?");
+    amigo_history_warn (self, AMIGO_HISTORY_WARNING_WRITE_RECOVERED,
+                        "the history store '%s' writes again after failing since %s; %" G_GUINT64_FORMAT
+                        " samples lost since it was opened", self->dir, when, h->samples_lost);
+    h->ok = TRUE;
+    h->failing_since_usec = 0;
+  }
 }
 
 /* Writes the pending records of one domain; on failure they are dropped
- * (the error names the file). */
+ * (the error names the file) and @ret_lost counts the samples not written. */
 static gboolean
-history_flush_domain (AmigoHistory *self, AmigoHistoryDomain *d, GError **error)
+history_flush_domain (AmigoHistory *self, AmigoHistoryDomain *d, guint *ret_lost, GError **error)
 {
   gboolean ok = TRUE;
+  guint raw_written = 0;
 
   if (!d->header_ok && !amigo_history_write_header (self, d, error))
     ok = FALSE;
@@ -154,6 +270,7 @@ history_flush_domain (AmigoHistory *self, AmigoHistoryDomain *d, GError **error)
                       : g_array_index (pending, AmigoHistoryDsRecord, i).time_usec;
       gint64 seg = amigo_history_align_down (t0, amigo_history_segment_usec (raw));
       gsize rs = amigo_history_record_size (raw);
+      guint first = i;
 
       g_byte_array_set_size (self->write_buf, AMIGO_HISTORY_SEGMENT_HEADER_SIZE);
       for (; i < pending->len; i++) {
@@ -169,8 +286,11 @@ history_flush_domain (AmigoHistory *self, AmigoHistoryDomain *d, GError **error)
           amigo_history_ds_encode (&g_array_index (pending, AmigoHistoryDsRecord, i), self->write_buf->data + off);
       }
       ok = amigo_history_append_segment (self, d, raw, seg, error);
+      if (ok && raw)
+        raw_written += i - first;
     }
   }
+  *ret_lost = d->pending_raw->len - raw_written;
   g_array_set_size (d->pending_raw, 0);
   g_array_set_size (d->pending_ds, 0);
   return ok;
@@ -194,9 +314,9 @@ history_expire (AmigoHistory *self, AmigoHistoryDomain *d, gboolean raw, gint64 
   }
 }
 
-/* Deletes whole segments past their retention, relative to the newest
- * sample time seen (not the wall clock). A domain left with nothing is
- * forgotten. */
+/* Deletes whole segments past their retention, relative to the wall clock
+ * (never to the newest sample: one sample stamped a year ahead must not
+ * wipe the history). A domain left with nothing is forgotten. */
 static void
 history_sweep (AmigoHistory *self)
 {
@@ -204,10 +324,11 @@ history_sweep (AmigoHistory *self)
   gpointer value;
   gint64 raw_limit, ds_limit;
 
-  if (self->now_usec == AMIGO_HISTORY_NONE_MIN)
+  /* Never told the time: keep everything rather than sweep on a guess. */
+  if (self->wall_usec == 0)
     return;
-  raw_limit = self->now_usec - self->options.raw_retention_usec;
-  ds_limit = self->now_usec - self->options.retention_usec;
+  raw_limit = self->wall_usec - self->options.raw_retention_usec;
+  ds_limit = self->wall_usec - self->options.retention_usec;
 
   g_hash_table_iter_init (&iter, self->domains);
   while (g_hash_table_iter_next (&iter, NULL, &value)) {
@@ -238,6 +359,7 @@ amigo_history_options_init (AmigoHistoryOptions *options)
   options->retention_usec = 14 * AMIGO_USEC_PER_DAY;
   options->sync = TRUE;
   options->max_domains = 4096;
+  options->future_bound_usec = 10 * AMIGO_USEC_PER_MIN;
 }
 
 gboolean
@@ -264,7 +386,7 @@ history_load_header (AmigoHistory *self, AmigoHistoryDomain *d)
   g_snprintf (relpath, sizeof relpath, "%s/%s", d->uuid, AMIGO_HISTORY_DOMAIN_FILE);
   if (!amigo_history_read_file (self, relpath, buf)) {
     if (errno != ENOENT)
-      amigo_history_warn (self, "cannot read history file '%s/%s': %s", self->dir, relpath, g_strerror (errno));
+      amigo_history_warn (self, AMIGO_HISTORY_WARNING_READ_FAILED, "cannot read history file '%s/%s': %s", self->dir, relpath, g_strerror (errno));
     return;
   }
   if (!amigo_history_domain_header_decode (buf->data, buf->len, d->uuid, &d->name, &why)) {
@@ -336,7 +458,7 @@ history_load_domain (AmigoHistory *self, const char *uuid)
   fd = openat (self->dir_fd, uuid, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   dir = fd >= 0 ? fdopendir (fd) : NULL;
   if (dir == NULL) {
-    amigo_history_warn (self, "cannot read history directory '%s/%s': %s", self->dir, uuid, g_strerror (errno));
+    amigo_history_warn (self, AMIGO_HISTORY_WARNING_READ_FAILED, "cannot read history directory '%s/%s': %s", self->dir, uuid, g_strerror (errno));
     if (fd >= 0)
       close (fd);
     amigo_history_domain_free (d);
@@ -376,7 +498,7 @@ history_load_domain (AmigoHistory *self, const char *uuid)
     }
   }
   if (d->last_time_usec != AMIGO_HISTORY_NONE_MIN)
-    self->now_usec = MAX (self->now_usec, d->last_time_usec);
+    self->newest_usec = MAX (self->newest_usec, d->last_time_usec);
   g_hash_table_insert (self->domains, d->uuid, d);
 }
 
@@ -422,12 +544,15 @@ amigo_history_open (const char *dir, const AmigoHistoryOptions *options, GError 
     return NULL;
   if (self->options.max_domains == 0)
     self->options.max_domains = 4096;
+  if (self->options.future_bound_usec <= 0)
+    self->options.future_bound_usec = 10 * AMIGO_USEC_PER_MIN;
 
   self->dir = g_strdup (dir != NULL ? dir : AMIGO_STATE_DIR);
   self->domains = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, amigo_history_domain_free);
-  self->warnings = g_ptr_array_new_with_free_func (g_free);
+  self->warnings = g_ptr_array_new_with_free_func (warning_free);
+  self->health.ok = TRUE;
   self->write_buf = g_byte_array_sized_new (4096);
-  self->now_usec = AMIGO_HISTORY_NONE_MIN;
+  self->newest_usec = AMIGO_HISTORY_NONE_MIN;
 
   if (g_mkdir_with_parents (self->dir, 0750) < 0) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot create history directory '%s': %s",
@@ -462,14 +587,16 @@ amigo_history_open (const char *dir, const AmigoHistoryOptions *options, GError 
     if (fstatat (self->dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR (st.st_mode))
       continue;
     if (g_hash_table_size (self->domains) >= self->options.max_domains) {
-      amigo_history_warn (self, "history directory '%s' holds more than %u domains, ignoring '%s'",
+      amigo_history_warn (self, AMIGO_HISTORY_WARNING_TOO_MANY_DOMAINS, "history directory '%s' holds more than %u domains, ignoring '%s'",
                     self->dir, self->options.max_domains, de->d_name);
       continue;
     }
     history_load_domain (self, de->d_name);
   }
   closedir (d);
-  history_sweep (self);
+  /* No retention here: the caller has not told the wall clock yet (a replay
+   * or a test may live in another year); the first flush after
+   * amigo_history_set_now() applies it. */
   return g_steal_pointer (&self);
 }
 
@@ -519,6 +646,7 @@ amigo_history_append (AmigoHistory *self,
   char key[AMIGO_UUID_BUFLEN];
   AmigoHistoryDomain *d;
   AmigoHistoryRawRecord r;
+  gint64 wall;
 
   g_return_val_if_fail (self != NULL, FALSE);
   if (!amigo_history_normalize_uuid (uuid, key, error))
@@ -534,11 +662,34 @@ amigo_history_append (AmigoHistory *self,
   d = amigo_history_get_domain (self, key, TRUE, error);
   if (d == NULL)
     return FALSE;
-  if (d->last_time_usec != AMIGO_HISTORY_NONE_MIN && sample->time_usec <= d->last_time_usec) {
+  wall = amigo_history_wall_now (self);
+  if (sample->time_usec > wall + self->options.future_bound_usec) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                 "sample time %" G_GINT64_FORMAT " of domain '%s' is not after its last sample (%" G_GINT64_FORMAT ")",
-                 sample->time_usec, key, d->last_time_usec);
+                 "sample time %" G_GINT64_FORMAT " of domain '%s' is %" G_GINT64_FORMAT
+                 " s ahead of the wall clock (at most %" G_GINT64_FORMAT " s allowed)",
+                 sample->time_usec, key, (sample->time_usec - wall) / AMIGO_USEC_PER_SEC,
+                 self->options.future_bound_usec / AMIGO_USEC_PER_SEC);
+    amigo_history_warn (self, AMIGO_HISTORY_WARNING_FUTURE_SAMPLE, "refused a %s", (*error)->message);
     return FALSE;
+  }
+  if (d->last_time_usec != AMIGO_HISTORY_NONE_MIN && sample->time_usec <= d->last_time_usec) {
+    if (d->last_time_usec <= wall) {
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                   "sample time %" G_GINT64_FORMAT " of domain '%s' is not after its last sample (%" G_GINT64_FORMAT ")",
+                   sample->time_usec, key, d->last_time_usec);
+      amigo_history_warn (self, AMIGO_HISTORY_WARNING_OUT_OF_ORDER_SAMPLE, "refused a %s", (*error)->message);
+      return FALSE;
+    }
+    /* The wall clock itself went back before the domain's last sample: a
+     * stepped clock, not a confused caller. Refusing would stop recording
+     * until the clock caught up (an hour for an hour's step), so the
+     * domain's recording continues from here; the samples stamped later
+     * stay stored and queries return both, sorted by time. */
+    amigo_history_warn (self, AMIGO_HISTORY_WARNING_CLOCK_STEPPED_BACK,
+                        "the clock went back %" G_GINT64_FORMAT " s before the last sample of domain '%s'; "
+                        "recording continues from the new time",
+                        (d->last_time_usec - sample->time_usec) / AMIGO_USEC_PER_SEC, key);
+    amigo_history_domain_restart (d, self->options.step_usec);
   }
   if (d->pending_raw->len >= MAX_PENDING) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BUSY,
@@ -557,7 +708,7 @@ amigo_history_append (AmigoHistory *self,
   g_array_append_val (d->pending_raw, r);
   amigo_history_domain_aggregate (d, self->options.step_usec, r.time_usec, r.values);
   d->last_time_usec = r.time_usec;
-  self->now_usec = MAX (self->now_usec, r.time_usec);
+  self->newest_usec = MAX (self->newest_usec, r.time_usec);
   return TRUE;
 }
 
@@ -568,6 +719,7 @@ amigo_history_flush (AmigoHistory *self, GError **error)
   gpointer value;
   gboolean wrote = FALSE;
   GError *first = NULL;
+  guint64 lost = 0;
 
   g_return_val_if_fail (self != NULL, FALSE);
 
@@ -575,16 +727,20 @@ amigo_history_flush (AmigoHistory *self, GError **error)
   while (g_hash_table_iter_next (&iter, NULL, &value)) {
     AmigoHistoryDomain *d = value;
     g_autoptr(GError) local = NULL;
+    guint domain_lost = 0;
 
     if (d->header_ok && d->pending_raw->len == 0 && d->pending_ds->len == 0)
       continue;
     wrote = TRUE;
-    if (!history_flush_domain (self, d, &local) && first == NULL)
+    if (!history_flush_domain (self, d, &domain_lost, &local) && first == NULL)
       first = g_steal_pointer (&local);
+    lost += domain_lost;
   }
   if (wrote && self->options.sync && syncfs (self->dir_fd) < 0 && first == NULL)
     g_set_error (&first, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot sync history directory '%s': %s",
                  self->dir, g_strerror (errno));
+  if (wrote)
+    history_note_health (self, first == NULL, first, lost);
   history_sweep (self);
   if (first != NULL) {
     g_propagate_error (error, first);
@@ -616,9 +772,13 @@ amigo_history_take_warnings (AmigoHistory *self)
   g_return_val_if_fail (self != NULL, NULL);
   out = g_steal_pointer (&self->warnings);
   if (self->warnings_dropped > 0) {
-    g_ptr_array_add (out, g_strdup_printf ("%u more history warnings were dropped", self->warnings_dropped));
+    AmigoHistoryWarning *w = g_new0 (AmigoHistoryWarning, 1);
+    w->kind = AMIGO_HISTORY_WARNING_DROPPED;
+    w->count = self->warnings_dropped;
+    w->message = g_strdup_printf ("%u more history warnings were dropped", self->warnings_dropped);
+    g_ptr_array_add (out, w);
     self->warnings_dropped = 0;
   }
-  self->warnings = g_ptr_array_new_with_free_func (g_free);
+  self->warnings = g_ptr_array_new_with_free_func (warning_free);
   return out;
 }

@@ -153,6 +153,8 @@ fill (AmigoHistory *h, const char *uuid, guint dom, gint64 from, gint64 to, gint
     amigo_sample_init (&s, t);
     for (guint m = 0; m < AMIGO_METRIC_LAST; m++)
       s.values[m] = m == AMIGO_METRIC_GPU_MEMORY ? NAN : value_at (dom, m, t);
+    /* The samples are stamped by the wall clock of their time. */
+    amigo_history_set_now (h, t);
     append_ok (h, uuid, "vm", &s);
     if (++n % flush_every == 0)
       flush_ok (h);
@@ -483,7 +485,7 @@ test_crash_sigkill (void **state)
       gint64 last = 0;
 
       for (guint i = 0; i < warnings->len; i++)
-        print_message ("unexpected warning: %s\n", (char *) g_ptr_array_index (warnings, i));
+        print_message ("unexpected warning: %s\n", ((AmigoHistoryWarning *) g_ptr_array_index (warnings, i))->message);
       assert_int_equal (warnings->len, 0);
       if (committed == 0) {
         print_message ("iteration %u: the child committed nothing\n", iter);
@@ -536,8 +538,8 @@ test_crash_sigkill (void **state)
   }
 }
 
-/* Flip one byte in an old record: that file is set aside with a warning
- * naming it, the rest is served and new data is accepted. */
+/* Flip one byte in an old segment's header: that file is set aside with a
+ * warning naming it, the rest is served and new data is accepted. */
 static void
 test_corruption_quarantined (void **state)
 {
@@ -557,7 +559,7 @@ test_corruption_quarantined (void **state)
 
   f = fopen (first, "r+b");
   assert_non_null (f);
-  fseek (f, AMIGO_HISTORY_SEGMENT_HEADER_SIZE + 100 * AMIGO_HISTORY_RAW_RECORD_SIZE + 9, SEEK_SET);
+  fseek (f, 9, SEEK_SET);
   fputc (fgetc (f) ^ 0x10, f);
   fclose (f);
   f = fopen (header, "r+b");
@@ -570,7 +572,7 @@ test_corruption_quarantined (void **state)
   warnings = amigo_history_take_warnings (h);
   assert_int_equal (warnings->len, 2);
   for (guint i = 0; i < warnings->len; i++) {
-    const char *w = g_ptr_array_index (warnings, i);
+    const char *w = ((AmigoHistoryWarning *) g_ptr_array_index (warnings, i))->message;
     if (strstr (w, first) != NULL && strstr (w, "set aside") != NULL)
       named = TRUE;
   }
@@ -877,6 +879,206 @@ test_fuzz_files (void **state)
   }
 }
 
+/* ---- clocks, damaged records, a full disk ------------------------------ */
+
+static void
+append_at (AmigoHistory *h, const char *uuid, gint64 t, GError **error, gboolean *ret_ok)
+{
+  AmigoSample s;
+
+  amigo_sample_init (&s, t);
+  for (guint m = 0; m < AMIGO_METRIC_LAST; m++)
+    s.values[m] = value_at (0, m, t);
+  *ret_ok = amigo_history_append (h, uuid, "vm", &s, error);
+}
+
+/* The warning of @kind; the test fails if there is none. */
+static const AmigoHistoryWarning *find_warning (GPtrArray *warnings, AmigoHistoryWarningKind kind)
+  __attribute__ ((returns_nonnull));
+
+static const AmigoHistoryWarning *
+find_warning (GPtrArray *warnings, AmigoHistoryWarningKind kind)
+{
+  static const AmigoHistoryWarning none = { 0 };
+
+  for (guint i = 0; i < warnings->len; i++) {
+    const AmigoHistoryWarning *w = g_ptr_array_index (warnings, i);
+    if (w->kind == kind)
+      return w;
+  }
+  fail_msg ("no warning of kind '%s'", amigo_history_warning_kind_to_string (kind));
+  return &none;
+}
+
+/* Every sample in [from, to) every INTERVAL is stored with its value. */
+static void
+assert_samples (AmigoHistory *h, const char *uuid, gint64 from, gint64 to)
+{
+  g_autoptr(GArray) pts = query_ok (h, uuid, AMIGO_METRIC_CPU, from, to - 1);
+  guint i = 0;
+
+  for (gint64 want = from; want < to; want += INTERVAL) {
+    while (i < pts->len && g_array_index (pts, AmigoHistoryPoint, i).time_usec < want)
+      i++;
+    if (i >= pts->len || g_array_index (pts, AmigoHistoryPoint, i).time_usec != want)
+      fail_msg ("sample +%" G_GINT64_FORMAT " s is missing", (want - T0) / AMIGO_USEC_PER_SEC);
+    assert_true (close_float (g_array_index (pts, AmigoHistoryPoint, i).mean, value_at (0, AMIGO_METRIC_CPU, want)));
+  }
+}
+
+/* A sample stamped a year ahead (a clock wrong before NTP) is refused with
+ * one folded warning, and recording carries on with the next ones. */
+static void
+test_future_sample_refused (void **state)
+{
+  AmigoHistory *h = open_store (*state, -1);
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GError) error = NULL;
+  const AmigoHistoryWarning *w;
+  gint64 year = 365 * AMIGO_USEC_PER_DAY, mid = T0 + AMIGO_USEC_PER_HOUR;
+  gboolean ok;
+
+  fill (h, UUID_A, 0, T0, mid, INTERVAL, 30);
+  amigo_history_set_now (h, mid);
+  append_at (h, UUID_A, mid + year, &error, &ok);
+  assert_false (ok);
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
+  assert_non_null (strstr (error->message, "ahead of the wall clock"));
+  g_clear_error (&error);
+  append_at (h, UUID_A, mid + year + INTERVAL, &error, &ok);
+  assert_false (ok);
+  g_clear_error (&error);
+  fill (h, UUID_A, 0, mid, mid + AMIGO_USEC_PER_HOUR, INTERVAL, 30);
+
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 1);
+  w = find_warning (warnings, AMIGO_HISTORY_WARNING_FUTURE_SAMPLE);
+  assert_non_null (w);
+  assert_int_equal (w->count, 2);
+  assert_string_equal (amigo_history_warning_kind_to_string (w->kind), "future-sample");
+  assert_samples (h, UUID_A, T0, mid + AMIGO_USEC_PER_HOUR);
+  amigo_history_free (h);
+  h = open_store (*state, -1);
+  assert_samples (h, UUID_A, T0, mid + AMIGO_USEC_PER_HOUR);
+  amigo_history_free (h);
+}
+
+/* Retention follows the wall clock, not the newest sample: a sample a year
+ * ahead that is let in (a generous bound) wipes nothing, and the samples
+ * after it, stamped by the right clock again, are recorded. */
+static void
+test_retention_by_wall_clock (void **state)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) warnings = NULL;
+  AmigoHistoryOptions opts;
+  AmigoHistory *h;
+  gint64 year = 365 * AMIGO_USEC_PER_DAY, mid = T0 + 2 * AMIGO_USEC_PER_HOUR;
+  gboolean ok;
+
+  amigo_history_options_init (&opts);
+  opts.sync = FALSE;
+  opts.future_bound_usec = 400 * AMIGO_USEC_PER_DAY;
+  h = amigo_history_open (*state, &opts, &error);
+  assert_non_null (h);
+  fill (h, UUID_A, 0, T0, mid, INTERVAL, 30);
+  amigo_history_set_now (h, mid);
+  append_at (h, UUID_A, mid + year, &error, &ok);
+  assert_true (ok);
+  flush_ok (h);
+  assert_samples (h, UUID_A, T0, mid);
+  /* The clock is right again: the domain's newest sample is ahead of it. */
+  fill (h, UUID_A, 0, mid, mid + AMIGO_USEC_PER_HOUR, INTERVAL, 30);
+  assert_samples (h, UUID_A, T0, mid + AMIGO_USEC_PER_HOUR);
+  warnings = amigo_history_take_warnings (h);
+  assert_non_null (find_warning (warnings, AMIGO_HISTORY_WARNING_CLOCK_STEPPED_BACK));
+  amigo_history_free (h);
+}
+
+/* The clock steps back an hour: recording continues from the new time,
+ * nothing recorded before is lost, and the store reopens clean. */
+static void
+test_clock_stepped_back (void **state)
+{
+  AmigoHistory *h = open_store (*state, -1);
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GArray) pts = NULL;
+  const AmigoHistoryWarning *w;
+  gint64 end = T0 + 2 * AMIGO_USEC_PER_HOUR;
+  /* The stepped clock reads 5 s off the old sample grid. */
+  gint64 back = end - AMIGO_USEC_PER_HOUR + 5 * AMIGO_USEC_PER_SEC;
+
+  fill (h, UUID_A, 0, T0, end, INTERVAL, 30);
+  fill (h, UUID_A, 0, back, back + 2 * AMIGO_USEC_PER_HOUR, INTERVAL, 30);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 1);
+  w = find_warning (warnings, AMIGO_HISTORY_WARNING_CLOCK_STEPPED_BACK);
+  assert_non_null (w);
+  assert_int_equal (w->count, 1);
+
+  assert_samples (h, UUID_A, T0, end);
+  assert_samples (h, UUID_A, back, back + 2 * AMIGO_USEC_PER_HOUR);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_CPU, T0, back + 2 * AMIGO_USEC_PER_HOUR);
+  assert_int_equal (pts->len, 2 * 720);
+  amigo_history_free (h);
+
+  h = open_store (*state, -1);
+  g_clear_pointer (&warnings, g_ptr_array_unref);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 0);
+  assert_samples (h, UUID_A, T0, end);
+  assert_samples (h, UUID_A, back, back + 2 * AMIGO_USEC_PER_HOUR);
+  /* And it carries on after its newest sample. */
+  fill (h, UUID_A, 0, back + 2 * AMIGO_USEC_PER_HOUR, back + 3 * AMIGO_USEC_PER_HOUR, INTERVAL, 30);
+  assert_samples (h, UUID_A, back, back + 3 * AMIGO_USEC_PER_HOUR);
+  amigo_history_free (h);
+}
+
+/* One damaged record in the middle of an old segment costs that record:
+ * every other one is served, the file stays, one warning says so. */
+static void
+test_damaged_record_resync (void **state)
+{
+  g_autofree char *path = g_build_filename (*state, UUID_A, "raw-2026010500.amh", NULL);
+  g_autofree char *ddir = g_build_filename (*state, UUID_A, NULL);
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GArray) pts = NULL;
+  const AmigoHistoryWarning *w;
+  gint64 end = T0 + 3 * AMIGO_USEC_PER_HOUR, bad = T0 + 100 * INTERVAL;
+  AmigoHistory *h = open_store (*state, 31 * AMIGO_USEC_PER_DAY);
+  FILE *f;
+
+  fill (h, UUID_A, 0, T0, end, INTERVAL, 10);
+  amigo_history_free (h);
+  f = fopen (path, "r+b");
+  assert_non_null (f);
+  fseek (f, AMIGO_HISTORY_SEGMENT_HEADER_SIZE + 100 * AMIGO_HISTORY_RAW_RECORD_SIZE + 9, SEEK_SET);
+  fputc (fgetc (f) ^ 0x10, f);
+  fclose (f);
+
+  h = open_store (*state, 31 * AMIGO_USEC_PER_DAY);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 1);
+  w = find_warning (warnings, AMIGO_HISTORY_WARNING_DAMAGED_RECORD);
+  assert_non_null (w);
+  assert_non_null (strstr (w->message, path));
+  assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+  assert_int_equal (count_files (ddir, "raw-2026010500.amh.corrupt-"), 0);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_CPU, T0, end);
+  assert_int_equal (pts->len, 3 * 360 - 1);
+  assert_samples (h, UUID_A, T0, bad);
+  assert_samples (h, UUID_A, bad + INTERVAL, end);
+  amigo_history_free (h);
+
+  /* The damage was cut out once: no warning on the next open. */
+  h = open_store (*state, 31 * AMIGO_USEC_PER_DAY);
+  g_clear_pointer (&warnings, g_ptr_array_unref);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 0);
+  assert_samples (h, UUID_A, bad + INTERVAL, end);
+  amigo_history_free (h);
+}
+
 /* ---- files written by format version 1 (8 metrics) -------------------- */
 
 static void
@@ -1065,6 +1267,10 @@ main (void)
     cmocka_unit_test_setup_teardown (test_domain_dir_removed, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown (test_bad_options, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown (test_format_v1_readable, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown (test_future_sample_refused, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown (test_retention_by_wall_clock, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown (test_clock_stepped_back, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown (test_damaged_record_resync, setup_dir, teardown_dir),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
