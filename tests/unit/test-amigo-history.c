@@ -8,9 +8,11 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1079,6 +1081,98 @@ test_damaged_record_resync (void **state)
   amigo_history_free (h);
 }
 
+/* A full disk: the samples that cannot be written are counted, the store
+ * says once that it fails and once that it recovers, and records again
+ * once there is room. Needs root for a small tmpfs, mounted in a mount
+ * namespace of this process only. */
+static void
+test_full_disk (void **state)
+{
+  g_autofree char *mnt = g_build_filename (*state, "fs", NULL);
+  g_autofree char *dir = g_build_filename (mnt, "store", NULL);
+  g_autofree char *filler = g_build_filename (mnt, "filler", NULL);
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GArray) pts = NULL;
+  static char block[4096];
+  AmigoHistoryHealth health;
+  const AmigoHistoryWarning *w;
+  AmigoHistory *h;
+  gint64 t = T0, outage_start = 0;
+  guint appended = 0, failed = 0;
+  int fd;
+
+  if (geteuid () != 0 || unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+    print_message ("not root or no mount namespace: skipping the full-disk test\n");
+    skip ();
+  }
+  assert_int_equal (g_mkdir (mnt, 0700), 0);
+  if (mount ("tmpfs", mnt, "tmpfs", 0, "size=512k") < 0) {
+    print_message ("cannot mount a tmpfs: skipping the full-disk test\n");
+    skip ();
+  }
+  h = open_store (dir, -1);
+  for (; t < T0 + 10 * AMIGO_USEC_PER_MIN; t += INTERVAL, appended++)
+    fill (h, UUID_A, 0, t, t + 1, INTERVAL, 1);
+  amigo_history_get_health (h, &health);
+  assert_true (health.ok);
+  assert_int_equal (health.samples_lost, 0);
+
+  fd = open (filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  assert_true (fd >= 0);
+  while (write (fd, block, sizeof block) == sizeof block)
+    ;
+  assert_int_equal (errno, ENOSPC);
+
+  /* Half an hour with a full disk, a flush per sample. */
+  for (; t < T0 + 40 * AMIGO_USEC_PER_MIN; t += INTERVAL, appended++) {
+    g_autoptr(GError) error = NULL;
+    AmigoSample s;
+    amigo_sample_init (&s, t);
+    s.values[AMIGO_METRIC_CPU] = value_at (0, AMIGO_METRIC_CPU, t);
+    amigo_history_set_now (h, t);
+    append_ok (h, UUID_A, "vm", &s);
+    if (!amigo_history_flush (h, &error)) {
+      if (failed++ == 0)
+        outage_start = t;
+      assert_non_null (strstr (error->message, g_strerror (ENOSPC)));
+    }
+  }
+  assert_true (failed > 0);
+  amigo_history_get_health (h, &health);
+  assert_false (health.ok);
+  assert_int_equal (health.failing_since_usec, outage_start);
+  assert_true (health.samples_lost > 0);
+  assert_non_null (strstr (health.last_error, g_strerror (ENOSPC)));
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 1);
+  w = find_warning (warnings, AMIGO_HISTORY_WARNING_WRITE_FAILED);
+  assert_int_equal (w->count, 1);
+  g_clear_pointer (&warnings, g_ptr_array_unref);
+
+  /* Room again: recording resumes, one warning says so. */
+  close (fd);
+  assert_int_equal (unlink (filler), 0);
+  for (; t < T0 + 50 * AMIGO_USEC_PER_MIN; t += INTERVAL, appended++)
+    fill (h, UUID_A, 0, t, t + 1, INTERVAL, 1);
+  amigo_history_get_health (h, &health);
+  assert_true (health.ok);
+  assert_int_equal (health.failing_since_usec, 0);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 1);
+  find_warning (warnings, AMIGO_HISTORY_WARNING_WRITE_RECOVERED);
+  print_message ("full disk: %u of %u flushes failed, %" G_GUINT64_FORMAT " samples lost\n",
+                 failed, appended, health.samples_lost);
+
+  /* What is stored is what was not counted as lost. */
+  amigo_history_free (h);
+  h = open_store (dir, -1);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_CPU, T0, t);
+  assert_int_equal (pts->len + health.samples_lost, appended);
+  assert_samples (h, UUID_A, t - 10 * AMIGO_USEC_PER_MIN, t);
+  amigo_history_free (h);
+  assert_int_equal (umount2 (mnt, MNT_DETACH), 0);
+}
+
 /* ---- files written by format version 1 (8 metrics) -------------------- */
 
 static void
@@ -1271,6 +1365,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_retention_by_wall_clock, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown (test_clock_stepped_back, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown (test_damaged_record_resync, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown (test_full_disk, setup_dir, teardown_dir),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
