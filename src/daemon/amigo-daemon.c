@@ -158,6 +158,7 @@ static void
 backend_get_status (gpointer user_data, GVariantDict *dict)
 {
   AmigoDaemon *self = user_data;
+  AmigoHistoryHealth health;
 
   g_variant_dict_insert (dict, "version", "s", AMIGO_VERSION);
   g_variant_dict_insert (dict, "uptime_usec", "x", g_get_monotonic_time () - self->start_mono_usec);
@@ -175,6 +176,11 @@ backend_get_status (gpointer user_data, GVariantDict *dict)
     self->store_bytes_mono_usec = g_get_monotonic_time ();
   }
   g_variant_dict_insert (dict, "store_bytes", "t", self->store_bytes);
+  amigo_history_get_health (self->history, &health);
+  g_variant_dict_insert (dict, "store_ok", "b", health.ok);
+  g_variant_dict_insert (dict, "store_failing_since_usec", "x", health.failing_since_usec);
+  g_variant_dict_insert (dict, "store_samples_lost", "t", health.samples_lost);
+  g_variant_dict_insert (dict, "store_error", "s", health.last_error);
 }
 
 static GPtrArray *
