@@ -7,10 +7,6 @@
 
 G_BEGIN_DECLS
 
-/* The most points one GetHistory reply carries (24 bytes each: 2.4 MB,
- * far below the bus's message limit). */
-#define AMIGO_DBUS_MAX_HISTORY_POINTS 100000u
-
 #define AMIGO_UUID_STRING_LEN 37   /* VIR_UUID_STRING_BUFLEN, without libvirt */
 
 /**
@@ -56,6 +52,10 @@ typedef struct {
   gint64 (*now_usec) (gpointer user_data);
   gint64 retention_usec;
 } AmigoDbusServiceBackend;
+
+/* The most points one GetHistory reply carries (24 bytes each: 2.4 MB,
+ * far below the bus's message limit). */
+#define AMIGO_DBUS_MAX_HISTORY_POINTS 100000u
 
 typedef struct _AmigoDbusService AmigoDbusService;
 
