@@ -524,6 +524,12 @@ history_check_options (const AmigoHistoryOptions *o, GError **error)
                  o->retention_usec);
     return FALSE;
   }
+  /* 0 (and, for older callers, below it) means the default. */
+  if (o->future_bound_usec > 400 * AMIGO_USEC_PER_DAY) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "history future bound %" G_GINT64_FORMAT " us must be at most 400 days", o->future_bound_usec);
+    return FALSE;
+  }
   return TRUE;
 }
 

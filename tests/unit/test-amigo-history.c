@@ -1319,6 +1319,14 @@ test_bad_options (void **state)
   assert_null (amigo_history_open (*state, &opts, &error));
   assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
   g_clear_error (&error);
+  /* A bound no clock arithmetic survives is refused, naming the option. */
+  amigo_history_options_init (&opts);
+  assert_int_equal (opts.future_bound_usec, 10 * AMIGO_USEC_PER_MIN);
+  opts.future_bound_usec = G_MAXINT64;
+  assert_null (amigo_history_open (*state, &opts, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
+  assert_non_null (strstr (error->message, "future bound"));
+  g_clear_error (&error);
 
   /* The number of domains is bounded. */
   {
