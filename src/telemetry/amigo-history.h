@@ -37,8 +37,10 @@ typedef struct {
 
 /* Opens (creating it if needed) the store under @dir (NULL: the configured
  * state directory, /var/lib/amigo by default) and locks it against a second
- * process (AMIGO_ERROR_BUSY). Damaged files found while opening are set aside
- * and reported by amigo_history_take_warnings(), not as an error. */
+ * process (AMIGO_ERROR_BUSY). Damage found while opening is repaired and
+ * reported by amigo_history_take_warnings(), not as an error: damaged
+ * records are dropped (the others kept), a file whose header is damaged is
+ * set aside. Files of format 1 are read as they are. */
 AmigoHistory *amigo_history_open (const char *dir,
                                   const AmigoHistoryOptions *options,
                                   GError **error);
