@@ -203,6 +203,9 @@ void
 amigo_history_set_now (AmigoHistory *self, gint64 now_usec)
 {
   g_return_if_fail (self != NULL);
+  /* Before 1970 or past year 100,000: not a clock (and no arithmetic on it
+   * could be trusted). */
+  g_return_if_fail (now_usec > 0 && now_usec < G_GINT64_CONSTANT (3155695200000000000));
   self->wall_usec = now_usec;
 }
 
