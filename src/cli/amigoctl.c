@@ -138,8 +138,12 @@ cmd_status (Cli *cli, int argc, char **argv)
   gboolean connected = FALSE;
   guint32 domains = 0;
   gint64 uptime = 0, interval = 0, last_poll = 0;
-  guint64 store_bytes = 0;
+  guint64 store_bytes = 0, samples_lost = 0;
+  gboolean store_ok = TRUE;
+  gint64 failing_since = 0;
+  const char *store_error = "";
   g_autofree char *s_uptime = NULL, *s_interval = NULL, *s_poll = NULL, *s_store = NULL;
+  g_autofree char *s_failing = NULL;
   g_autofree char *s_ago = NULL;
 
   if (!amigo_daemon1_call_get_status_sync (cli->proxy, &status, NULL, &error))
@@ -171,6 +175,11 @@ cmd_status (Cli *cli, int argc, char **argv)
   g_variant_lookup (status, "interval_usec", "x", &interval);
   g_variant_lookup (status, "last_poll_usec", "x", &last_poll);
   g_variant_lookup (status, "store_bytes", "t", &store_bytes);
+  g_variant_lookup (status, "store_ok", "b", &store_ok);
+  g_variant_lookup (status, "store_failing_since_usec", "x", &failing_since);
+  g_variant_lookup (status, "store_samples_lost", "t", &samples_lost);
+  g_variant_lookup (status, "store_error", "&s", &store_error);
+  s_failing = amigo_format_time (failing_since);
   s_uptime = amigo_format_duration (uptime);
   s_interval = amigo_format_duration (interval);
   s_poll = amigo_format_time (last_poll);
@@ -189,6 +198,11 @@ cmd_status (Cli *cli, int argc, char **argv)
     printf ("Last poll:  none yet\n");
   printf ("State dir:  %s\n", state_dir);
   printf ("Store size: %s\n", s_store);
+  if (store_ok)
+    printf ("Store:      ok (%" G_GUINT64_FORMAT " samples lost since amigod started)\n", samples_lost);
+  else
+    printf ("Store:      FAILING since %s: %s (%" G_GUINT64_FORMAT " samples lost)\n",
+            s_failing, store_error, samples_lost);
   return EXIT_OK;
 }
 
