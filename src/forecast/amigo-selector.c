@@ -537,10 +537,15 @@ amigo_selector_forecast (AmigoSelector *self,
      * samples (a saturated CPU, a memory limit) is a limit: the bound never
      * goes above it. A maximum touched once is a spike, and the next window
      * may set a new record (memory grows): capping there would make that
-     * window a certain miss, so the bound is left as calibrated. Without
-     * the backtest to say more, the cap always holds. */
+     * window a certain miss, so the bound is left as calibrated. With a
+     * backtest too short to say more (or a registered model's), the cap
+     * always holds. The class prior is never capped: its headroom is what
+     * a young VM has instead of a backtest, and the maximum of a few
+     * minutes of history says nothing about the next hour (a guest that
+     * burnt one core for ten minutes would get exactly that core). */
     gsize from = n > AMIGO_BACKTEST_DAYS * season ? n - AMIGO_BACKTEST_DAYS * season : 0;
-    if (isfinite (cap) && (!self->median || self->short_backtest || pressed_against (v, from, n, cap, horizon)))
+    if (isfinite (cap) && !self->prior &&
+        (!self->median || self->short_backtest || pressed_against (v, from, n, cap, horizon)))
       upper = fmin (upper, cap);
   }
 

@@ -275,6 +275,25 @@ test_short_history_uses_prior (void **state)
   assert_true (fc.window_upper >= 3.0);
 }
 
+/* A young VM that has burnt about one core for ten minutes: the class
+ * prior's headroom (its inflation times the spread so far) stays on top of
+ * the peak; the bound is not cut back to those ten minutes' maximum. */
+static void
+test_prior_keeps_its_headroom (void **state)
+{
+  double v[2] = { 0.9, 1.0 };
+  const AmigoWorkloadPrior *prior = amigo_workload_class_prior (AMIGO_WORKLOAD_CLASS_UNKNOWN);
+  double spread = sqrt (0.005);   /* sample standard deviation of 0.9 and 1.0 */
+  g_autoptr(AmigoSelector) sel = amigo_selector_new (NULL);
+  AmigoWindowForecast fc;
+
+  assert_true (forecast (sel, v, G_N_ELEMENTS (v), &fc));
+  assert_true (isnan (fc.score));
+  assert_string_equal (fc.model, "conformal_day_peak");
+  assert_true (fabs (fc.window_upper - (1.0 + prior->inflation * spread)) < 1e-9);
+  assert_true (fc.window_upper > 1.1);
+}
+
 /* Half a day behind: the backtest has about 10 independent windows, too
  * few for the 0.95 rank, so the bound does not go below the peak seen so
  * far, even a spike older than every backtest window; a week later, with
@@ -465,6 +484,7 @@ main (void)
     cmocka_unit_test (test_tracks_level_shifts),
     cmocka_unit_test (test_reuse_until_stale),
     cmocka_unit_test (test_short_history_uses_prior),
+    cmocka_unit_test (test_prior_keeps_its_headroom),
     cmocka_unit_test (test_short_backtest_keeps_the_peak),
     cmocka_unit_test (test_cap_only_at_a_ceiling),
     cmocka_unit_test (test_bad_input),
