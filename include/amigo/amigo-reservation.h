@@ -74,6 +74,9 @@ void amigo_reservation_options_init (AmigoReservationOptions *options);
  * @overhead: transient extra demand of the migration on the destination.
  * @model: method chosen by the selector.
  * @score: its backtest pinball loss (NAN for a class prior).
+ * @coverage: share of its backtest windows the calibrated bound covered
+ *   (AmigoWindowForecast.coverage); NAN for a class prior, and when read
+ *   from a reservation JSON written before it was recorded.
  */
 typedef struct {
   gboolean present;
@@ -83,6 +86,7 @@ typedef struct {
   double overhead;
   char model[32];
   double score;
+  double coverage;
 } AmigoResourceReservation;
 
 /**

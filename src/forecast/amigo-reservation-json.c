@@ -100,6 +100,7 @@ amigo_reservation_to_json (const AmigoReservation *reservation)
     json_builder_set_member_name (b, "model");
     json_builder_add_string_value (b, rr->model);
     add_double (b, "score", rr->score);
+    add_double (b, "coverage", rr->coverage);
     json_builder_end_object (b);
   }
   json_builder_end_object (b);
@@ -119,6 +120,18 @@ non_negative (const char *path, const char *name, double v, GError **error)
     return FALSE;
   }
   return TRUE;
+}
+
+/* A number added after version 1 was first written: absent (an older
+ * writer) or null reads as NAN, "not known". */
+static gboolean
+get_later_double (JsonObject *o, const char *path, const char *name, double *ret, GError **error)
+{
+  if (!json_object_has_member (o, name)) {
+    *ret = NAN;
+    return TRUE;
+  }
+  return amigo_json_get_double (o, "reservation JSON", path, name, TRUE, ret, error);
 }
 
 static gboolean
@@ -229,6 +242,13 @@ parse_resources (JsonObject *root, AmigoReservation *res, GError **error)
         !amigo_json_get_double (ro, "reservation JSON", path, "overhead", FALSE, &rr->overhead, error) ||
         !amigo_json_get_double (ro, "reservation JSON", path, "score", TRUE, &rr->score, error))
       return FALSE;
+    if (!get_later_double (ro, path, "coverage", &rr->coverage, error))
+      return FALSE;
+    if (!(isnan (rr->coverage) || (rr->coverage >= 0 && rr->coverage <= 1))) {
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
+                   "reservation JSON: '%scoverage' = %g is outside [0, 1]", path, rr->coverage);
+      return FALSE;
+    }
     if (!non_negative (path, "amount", rr->amount, error) ||
         !non_negative (path, "upper", rr->upper, error) ||
         !non_negative (path, "overhead", rr->overhead, error))

@@ -166,6 +166,7 @@ amigo_reservation_compute (const AmigoVmHistory *history,
     rr->upper = fc.window_upper;
     rr->mean = fc.window_mean;
     rr->score = fc.score;
+    rr->coverage = fc.coverage;
     g_strlcpy (rr->model, fc.model, sizeof (rr->model));
     switch (r) {
     case AMIGO_RESOURCE_CPU:

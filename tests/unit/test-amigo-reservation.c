@@ -117,6 +117,9 @@ test_json_roundtrip (void **state)
     assert_true (fabs (back.resources[k].amount - r.resources[k].amount) < 1e-9);
     assert_string_equal (back.resources[k].model, r.resources[k].model);
   }
+  /* the backtest coverage of the chosen method travels with it */
+  assert_true (r.resources[AMIGO_RESOURCE_CPU].coverage >= 0.95 && r.resources[AMIGO_RESOURCE_CPU].coverage <= 1.0);
+  assert_true (fabs (back.resources[AMIGO_RESOURCE_CPU].coverage - r.resources[AMIGO_RESOURCE_CPU].coverage) < 1e-9);
   assert_int_equal (back.classification.klass, r.classification.klass);
   assert_int_equal (back.migration.bytes_sent, r.migration.bytes_sent);
   assert_int_equal (back.end_usec, r.end_usec);
@@ -165,6 +168,44 @@ test_json_malformed (void **state)
                                                    G_REGEX_MATCH_DEFAULT, NULL);
     assert_string_not_equal (b2, json);
     expect_bad_json (b2, "amount' must be a number");
+  }
+  /* a coverage that is no share */
+  {
+    g_autoptr(GRegex) re = g_regex_new ("\"coverage\":[-0-9.eE+]+", 0, 0, NULL);
+    g_autofree char *b2 = g_regex_replace_literal (re, json, -1, 0, "\"coverage\":1.5",
+                                                   G_REGEX_MATCH_DEFAULT, NULL);
+    assert_string_not_equal (b2, json);
+    expect_bad_json (b2, "coverage' = 1.5 is outside [0, 1]");
+  }
+}
+
+/* A reservation written before the backtest coverage was recorded still
+ * reads; its coverage is not known. A null one is not known either. */
+static void
+test_json_without_coverage (void **state)
+{
+  Fixture *f = *state;
+  AmigoReservation r, back;
+  g_autofree char *json = NULL;
+  g_autoptr(GError) error = NULL;
+
+  assert_true (amigo_reservation_compute (&f->h, &f->w, NULL, &r, &error));
+  json = amigo_reservation_to_json (&r);
+  {
+    g_autoptr(GRegex) re = g_regex_new (",\"coverage\":[-0-9.eE+]+", 0, 0, NULL);
+    g_autofree char *old = g_regex_replace_literal (re, json, -1, 0, "", G_REGEX_MATCH_DEFAULT, NULL);
+    assert_null (strstr (old, "coverage"));
+    assert_true (amigo_reservation_from_json (old, &back, &error));
+    assert_null (error);
+    assert_true (back.resources[AMIGO_RESOURCE_CPU].present);
+    assert_true (isnan (back.resources[AMIGO_RESOURCE_CPU].coverage));
+    assert_true (fabs (back.resources[AMIGO_RESOURCE_CPU].amount - r.resources[AMIGO_RESOURCE_CPU].amount) < 1e-9);
+  }
+  {
+    g_autoptr(GRegex) re = g_regex_new ("\"coverage\":[-0-9.eE+]+", 0, 0, NULL);
+    g_autofree char *null = g_regex_replace_literal (re, json, -1, 0, "\"coverage\":null", G_REGEX_MATCH_DEFAULT, NULL);
+    assert_true (amigo_reservation_from_json (null, &back, &error));
+    assert_true (isnan (back.resources[AMIGO_RESOURCE_MEMORY].coverage));
   }
 }
 
@@ -268,6 +309,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_compute, setup, teardown),
     cmocka_unit_test_setup_teardown (test_json_roundtrip, setup, teardown),
     cmocka_unit_test_setup_teardown (test_json_malformed, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_json_without_coverage, setup, teardown),
     cmocka_unit_test_setup_teardown (test_bad_inputs, setup, teardown),
     cmocka_unit_test_setup_teardown (test_selectors_reused, setup, teardown),
     cmocka_unit_test_setup_teardown (test_quiet_is_lean, setup, teardown),

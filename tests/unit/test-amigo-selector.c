@@ -203,6 +203,32 @@ test_coverage_close_to_quantile (void **state)
   assert_true ((double) covered / total < 0.99);
 }
 
+/* The coverage reported is the backtest's: the calibrated bound covers
+ * about the quantile of the past week's windows (in-sample, so not
+ * below it); the class prior has no backtest and says so. */
+static void
+test_reports_backtest_coverage (void **state)
+{
+  const gsize n = 8 * DAY;
+  g_autofree double *v = g_new (double, n);
+  g_autoptr(AmigoSelector) sel = builtin_selector ();
+  g_autoptr(AmigoSelector) young = builtin_selector ();
+  AmigoWindowForecast fc;
+  guint32 s = 31;
+  double ar = 0.0;
+
+  for (gsize i = 0; i < n; i++) {
+    ar = 0.9 * ar + 0.3 * noise (&s);
+    v[i] = 3.0 + 1.5 * sin (2 * G_PI * i / DAY) + ar;
+  }
+  assert_true (forecast (sel, v, n, &fc));
+  assert_true (g_str_has_prefix (fc.model, "median:"));
+  assert_true (fc.coverage >= 0.95 && fc.coverage < 0.995);
+  assert_true (forecast (young, v, 3, &fc));
+  assert_true (isnan (fc.score));
+  assert_true (isnan (fc.coverage));
+}
+
 /* Memory-like series: a level that jumps every ~31 hours to a new value
  * between 2 and 14 GiB, with small noise. The bound must follow the current
  * level (cover the next hour's peak about as often as asked) and stay far
@@ -481,6 +507,7 @@ main (void)
     cmocka_unit_test (test_flat_noise_not_overfit),
     cmocka_unit_test (test_registered_model_wins_when_right),
     cmocka_unit_test (test_coverage_close_to_quantile),
+    cmocka_unit_test (test_reports_backtest_coverage),
     cmocka_unit_test (test_tracks_level_shifts),
     cmocka_unit_test (test_reuse_until_stale),
     cmocka_unit_test (test_short_history_uses_prior),
