@@ -77,6 +77,8 @@ amigo_reservation_to_json (const AmigoReservation *reservation)
   add_int (b, "downtime_usec", m->downtime_usec);
   json_builder_set_member_name (b, "converges");
   json_builder_add_boolean_value (b, m->converges);
+  json_builder_set_member_name (b, "dirty_rate_known");
+  json_builder_add_boolean_value (b, m->dirty_rate_known);
   add_int (b, "first_round_usec", m->first_round_usec);
   add_double (b, "cpu_cores", m->cpu_cores);
   add_double (b, "network_mbit_s", m->network_mbit_s);
@@ -196,6 +198,13 @@ parse_migration (JsonObject *root, AmigoOverheadEstimate *m, GError **error)
   m->rounds = (guint) rounds;
   m->bytes_sent = (guint64) bytes;
   if (!amigo_json_get_boolean (o, "reservation JSON", "migration.", "converges", &m->converges, error))
+    return FALSE;
+  /* Added after version 1 was first written: absent (an older writer, which
+   * took an unknown rate as 0) or null reads as FALSE, since nothing then
+   * vouches that the estimate rests on a measured rate. */
+  m->dirty_rate_known = FALSE;
+  if (json_object_has_member (o, "dirty_rate_known") && !json_object_get_null_member (o, "dirty_rate_known") &&
+      !amigo_json_get_boolean (o, "reservation JSON", "migration.", "dirty_rate_known", &m->dirty_rate_known, error))
     return FALSE;
   return non_negative ("migration.", "cpu_cores", m->cpu_cores, error) &&
          non_negative ("migration.", "network_mbit_s", m->network_mbit_s, error) &&
