@@ -81,7 +81,7 @@ test_ledger_refusal_message (void **state)
 
 typedef struct {
   AmigoLedger *ledger;
-  const char *uuid;
+  char uuid[AMIGO_UUID_BUFLEN];
   GMutex *start;
   gboolean admitted;
 } Racer;
@@ -98,27 +98,43 @@ race (gpointer data)
   return NULL;
 }
 
-/* Two migrations arriving together where there is room for one (28 GiB,
- * 20 each): exactly one is admitted, whatever the interleaving. */
+#define RACERS 8
+
+/* Migrations arriving together where there is room for one (28 GiB, 20
+ * each): exactly one is admitted, whatever the interleaving. Thousands of
+ * small held entries make the check long enough for the threads to meet
+ * inside it. */
 static void
 test_ledger_two_for_one_room (void **state)
 {
-  for (int round = 0; round < 200; round++) {
+  const double tiny[AMIGO_RESOURCE_LAST] = { 0, 0, 0, 0, 0 };
+
+  for (int round = 0; round < 10; round++) {
     g_autoptr(AmigoLedger) l = host_ledger ();
     GMutex start;
-    Racer a = { l, UUID_A, &start, FALSE }, b = { l, UUID_B, &start, FALSE };
-    GThread *ta, *tb;
+    Racer r[RACERS];
+    GThread *t[RACERS];
     double avail[AMIGO_RESOURCE_LAST];
+    guint admitted = 0;
 
+    for (guint i = 0; i < 2000; i++) {
+      g_autofree char *u = g_strdup_printf ("00000000-0000-0000-0000-%012u", i);
+      assert_true (amigo_ledger_hold (l, u, tiny, 0, NULL));
+    }
     g_mutex_init (&start);
     g_mutex_lock (&start);
-    ta = g_thread_new ("a", race, &a);
-    tb = g_thread_new ("b", race, &b);
+    for (guint i = 0; i < RACERS; i++) {
+      r[i] = (Racer) { .ledger = l, .start = &start };
+      g_snprintf (r[i].uuid, sizeof r[i].uuid, "ffffffff-0000-0000-0000-%012u", i);
+      t[i] = g_thread_new ("racer", race, &r[i]);
+    }
     g_mutex_unlock (&start);
-    g_thread_join (ta);
-    g_thread_join (tb);
+    for (guint i = 0; i < RACERS; i++) {
+      g_thread_join (t[i]);
+      admitted += r[i].admitted;
+    }
     g_mutex_clear (&start);
-    assert_int_equal (a.admitted + b.admitted, 1);
+    assert_int_equal (admitted, 1);
     amigo_ledger_get_free (l, avail);
     assert_float_equal (avail[AMIGO_RESOURCE_MEMORY], 8.0, 0);
   }

@@ -214,9 +214,12 @@ test_pid_phases (void **state)
   double out = 0;
 
   amigo_pid_params_init (&p, 0.5, 16.0);
+  /* a derivative that would pull down on the falling usage */
+  p.kd = 5.0;
+  p.derivative_tau_usec = 0;
   pid = amigo_pid_new (&p, 8.0, t, NULL);
   for (int k = 0; k < 100; k++)
-    out = step (pid, 1.0, 0, AMIGO_PID_PHASE_SWITCHOVER, t += SEC, NULL);
+    out = step (pid, k < 5 ? 4.0 : 1.0, 0, AMIGO_PID_PHASE_SWITCHOVER, t += SEC, NULL);
   assert_float_equal (out, 8.0, 1e-12);
 
   for (int k = 0; k <= 600; k++) {
