@@ -146,6 +146,15 @@ amigo_pid_get_output (const AmigoPid *self)
   return self->output;
 }
 
+gboolean
+amigo_pid_set_params (AmigoPid *self, const AmigoPidParams *params, GError **error)
+{
+  if (!amigo_pid_params_check (params, error))
+    return FALSE;
+  self->params = *params;
+  return TRUE;
+}
+
 void
 amigo_pid_set_output (AmigoPid *self, double output)
 {

@@ -173,6 +173,12 @@ double amigo_pid_update (AmigoPid *self, const AmigoPidInput *input, gint64 now_
 
 double amigo_pid_get_output (const AmigoPid *self);
 
+/* New policy for a running loop (a reservation shrank, the SLO policy
+ * changed), keeping its state; the next update brings the output into the
+ * new range at once, whatever the rate limit. FALSE with an error, and the
+ * old params kept, if @params fail amigo_pid_params_check(). */
+gboolean amigo_pid_set_params (AmigoPid *self, const AmigoPidParams *params, GError **error);
+
 /* The allocation read back from the actuator, if it differs from what the
  * loop applied (the kernel rounded it, an administrator changed it): the
  * loop continues from there, bumplessly. */

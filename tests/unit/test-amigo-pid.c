@@ -232,6 +232,33 @@ test_pid_phases (void **state)
   assert_true (out >= 1.0);
 }
 
+/* A shrunk ceiling applies at the next update, whatever the rate limit;
+ * bad new params are refused and the old ones kept. */
+static void
+test_pid_new_params (void **state)
+{
+  AmigoPidParams p;
+  g_autoptr(AmigoPid) pid = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 t = 0;
+  double out;
+
+  plain_params (&p);
+  p.max_fall_per_sec = 0.01;
+  pid = amigo_pid_new (&p, 6.6, t, NULL);
+  step (pid, 6.0, 0, AMIGO_PID_PHASE_STEADY, t += SEC, NULL);
+  p.max_output = 4.0;
+  assert_true (amigo_pid_set_params (pid, &p, NULL));
+  out = step (pid, 6.0, 0.5, AMIGO_PID_PHASE_STEADY, t += SEC, NULL);
+  assert_float_equal (out, 4.0, 1e-12);
+
+  p.max_output = NAN;
+  assert_false (amigo_pid_set_params (pid, &p, &error));
+  assert_non_null (strstr (error->message, "'max_output'"));
+  out = step (pid, 6.0, 0.5, AMIGO_PID_PHASE_STEADY, t += SEC, NULL);
+  assert_float_equal (out, 4.0, 1e-12);
+}
+
 /* Garbage parameters are refused naming the field. */
 static void
 test_pid_bad_params (void **state)
@@ -268,6 +295,7 @@ main (void)
     cmocka_unit_test (test_pid_censored_usage_raises),
     cmocka_unit_test (test_pid_deadband),
     cmocka_unit_test (test_pid_phases),
+    cmocka_unit_test (test_pid_new_params),
     cmocka_unit_test (test_pid_bad_params),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
