@@ -11,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "amigo-bench-feed.h"
+#include "amigo-clock.h"
 #include "amigo-collector.h"
 #include "amigo-config.h"
 #include "amigo-connection.h"
@@ -56,9 +57,7 @@ struct _AmigoDaemon {
   guint sigint_id;
   gboolean ready;
 
-  /* simulated clock (benchmark) */
-  gint64 sim_mono_usec;
-  gint64 sim_wall_usec;
+  AmigoClock *clock;           /* simulated in the benchmark */
   guint ticks;
   gint64 first_tick_cpu_usec;  /* process CPU time after the first tick */
 };
@@ -77,13 +76,13 @@ process_cpu_usec (void)
 static gint64
 now_mono (AmigoDaemon *self)
 {
-  return self->options.simulate ? self->sim_mono_usec : g_get_monotonic_time ();
+  return amigo_clock_get_monotonic_usec (self->clock);
 }
 
 static gint64
 now_wall (AmigoDaemon *self)
 {
-  return self->options.simulate ? self->sim_wall_usec : g_get_real_time ();
+  return amigo_clock_get_wall_usec (self->clock);
 }
 
 static void
@@ -450,8 +449,7 @@ on_simulated_tick (gpointer user_data)
   self->ticks++;
   if (self->ticks == 1)
     self->first_tick_cpu_usec = process_cpu_usec ();
-  self->sim_mono_usec += self->conf->interval_usec;
-  self->sim_wall_usec += self->conf->interval_usec;
+  amigo_clock_advance (self->clock, self->conf->interval_usec);
   if (self->options.simulate_ticks > 0 && self->ticks >= self->options.simulate_ticks) {
     gint64 cpu = process_cpu_usec ();
 
@@ -574,9 +572,12 @@ amigo_daemon_new (AmigoConf *conf, const AmigoDaemonOptions *options, GError **e
     amigo_collector_set_augment_func (self->collector, amigo_bench_feed_augment, self->bench_feed);
   }
   if (options->simulate) {
-    self->sim_mono_usec = g_get_monotonic_time ();
     /* end the simulation at about the real time, so no sample is in the future */
-    self->sim_wall_usec = g_get_real_time () - (gint64) options->simulate_ticks * conf->interval_usec;
+    self->clock = amigo_clock_new_simulated (g_get_monotonic_time (),
+                                             g_get_real_time () -
+                                             (gint64) options->simulate_ticks * conf->interval_usec);
+  } else {
+    self->clock = amigo_clock_new_real ();
   }
   if (!amigo_connection_init_event_loop (error))
     return NULL;
@@ -605,6 +606,7 @@ amigo_daemon_free (AmigoDaemon *self)
   g_clear_pointer (&self->known_history, g_hash_table_unref);
   g_clear_pointer (&self->warned, g_hash_table_unref);
   g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->clock, amigo_clock_free);
   g_clear_pointer (&self->conf, amigo_conf_free);
   g_free (self);
 }
