@@ -41,8 +41,7 @@ struct _AmigoDaemon {
   AmigoDbusService *service;
   AmigoWatchdog *watchdog;
 
-  GHashTable *domains;         /* uuid -> AmigoTrackedDomain (owned) */
-  GPtrArray *domain_list;      /* the same, borrowed, for the service */
+  AmigoDomainTable *domains;
   GHashTable *known_history;   /* uuids with local history (or already looked at) */
   GHashTable *warned;          /* messages logged once */
 
@@ -83,15 +82,6 @@ static gint64
 now_wall (AmigoDaemon *self)
 {
   return amigo_clock_get_wall_usec (self->clock);
-}
-
-static void
-tracked_domain_free (gpointer data)
-{
-  AmigoTrackedDomain *d = data;
-
-  g_free (d->name);
-  g_free (d);
 }
 
 /* Logs @message at warning level the first time only. */
@@ -144,7 +134,7 @@ backend_get_status (gpointer user_data, GVariantDict *dict)
   g_variant_dict_insert (dict, "uptime_usec", "x", g_get_monotonic_time () - self->start_mono_usec);
   g_variant_dict_insert (dict, "libvirt_uri", "s", self->conf->uri);
   g_variant_dict_insert (dict, "connected", "b", amigo_connection_get (self->connection) != NULL);
-  g_variant_dict_insert (dict, "domains", "u", g_hash_table_size (self->domains));
+  g_variant_dict_insert (dict, "domains", "u", amigo_domain_table_size (self->domains));
   g_variant_dict_insert (dict, "interval_usec", "x", self->conf->interval_usec);
   g_variant_dict_insert (dict, "last_poll_usec", "x", self->last_poll_wall_usec);
   g_variant_dict_insert (dict, "state_dir", "s", self->conf->state_dir);
@@ -161,7 +151,7 @@ backend_get_status (gpointer user_data, GVariantDict *dict)
 static GPtrArray *
 backend_get_domains (gpointer user_data)
 {
-  return ((AmigoDaemon *) user_data)->domain_list;
+  return amigo_domain_table_get_list (((AmigoDaemon *) user_data)->domains);
 }
 
 static gboolean
@@ -201,7 +191,7 @@ backend_now_usec (gpointer user_data)
 static void
 notify_status (AmigoDaemon *self)
 {
-  guint n = g_hash_table_size (self->domains);
+  guint n = amigo_domain_table_size (self->domains);
 
   if (amigo_connection_get (self->connection) != NULL)
     sd_notifyf (0, "STATUS=tracking %u domain%s, libvirt connected", n, n == 1 ? "" : "s");
@@ -303,14 +293,13 @@ write_summary (virDomainPtr dom, const char *summary, GError **error)
 static void
 write_metadata (AmigoDaemon *self)
 {
-  GHashTableIter iter;
-  AmigoTrackedDomain *d;
+  GPtrArray *list = amigo_domain_table_get_list (self->domains);
   guint written = 0;
 
   if (amigo_connection_get (self->connection) == NULL)
     return;
-  g_hash_table_iter_init (&iter, self->domains);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &d)) {
+  for (guint i = 0; i < list->len; i++) {
+    AmigoTrackedDomain *d = g_ptr_array_index (list, i);
     g_autoptr (GError) error = NULL;
     g_autofree char *summary = amigo_history_export_summary (self->history, d->uuid, SUMMARY_MAX_BYTES,
                                                              &error);
@@ -340,14 +329,18 @@ write_metadata (AmigoDaemon *self)
 /* ---- polling ---- */
 
 static void
+on_domain_gone (const AmigoTrackedDomain *d, gpointer user_data)
+{
+  amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "domain '%s' is gone", d->name);
+}
+
+static void
 poll_once (AmigoDaemon *self)
 {
   virConnectPtr conn = amigo_connection_get (self->connection);
   g_autoptr (GArray) samples = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GHashTable) seen = NULL;
   g_autoptr (GPtrArray) store_warnings = NULL;
-  GHashTableIter iter;
   AmigoTrackedDomain *d;
   gint64 mono = now_mono (self);
   gint64 wall = now_wall (self);
@@ -363,25 +356,17 @@ poll_once (AmigoDaemon *self)
     return;
   }
 
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
+  amigo_domain_table_begin_poll (self->domains);
   for (guint i = 0; i < samples->len; i++) {
     AmigoDomainSample *s = &g_array_index (samples, AmigoDomainSample, i);
     g_autoptr (GError) append_error = NULL;
+    gboolean added;
 
-    d = g_hash_table_lookup (self->domains, s->uuid);
-    if (d == NULL) {
-      d = g_new0 (AmigoTrackedDomain, 1);
-      g_strlcpy (d->uuid, s->uuid, sizeof d->uuid);
-      d->name = g_strdup (s->name);
-      g_hash_table_insert (self->domains, d->uuid, d);
+    d = amigo_domain_table_update (self->domains, s->uuid, s->name, &s->sample, &added);
+    if (added) {
       amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "tracking domain '%s'", d->name);
       maybe_import_history (self, d->uuid, d->name);
-    } else if (g_strcmp0 (d->name, s->name) != 0) {
-      g_free (d->name);
-      d->name = g_strdup (s->name);
     }
-    d->last = s->sample;
-    g_hash_table_add (seen, d->uuid);
     if (!amigo_history_append (self->history, d->uuid, d->name, &s->sample, &append_error)) {
       g_autofree char *line = g_strdup_printf ("cannot store the sample of '%s': %s",
                                                d->name, append_error->message);
@@ -389,17 +374,7 @@ poll_once (AmigoDaemon *self)
     }
   }
 
-  g_hash_table_iter_init (&iter, self->domains);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &d)) {
-    if (!g_hash_table_contains (seen, d->uuid)) {
-      amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "domain '%s' is gone", d->name);
-      g_hash_table_iter_remove (&iter);
-    }
-  }
-  g_ptr_array_set_size (self->domain_list, 0);
-  g_hash_table_iter_init (&iter, self->domains);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &d))
-    g_ptr_array_add (self->domain_list, d);
+  amigo_domain_table_end_poll (self->domains, on_domain_gone, self);
 
   g_clear_error (&error);
   if (!amigo_history_flush (self->history, &error)) {
@@ -455,7 +430,7 @@ on_simulated_tick (gpointer user_data)
 
     g_message ("simulation done: %u ticks, %" G_GINT64_FORMAT " s of simulated time, %u domains",
                self->ticks, self->ticks * self->conf->interval_usec / AMIGO_USEC_PER_SEC,
-               g_hash_table_size (self->domains));
+               amigo_domain_table_size (self->domains));
     /* start-up and the first tick (which creates every domain's files)
      * apart from the steady state */
     g_message ("simulation cpu: first_tick_usec=%" G_GINT64_FORMAT " later_ticks=%u later_usec=%"
@@ -529,8 +504,7 @@ amigo_daemon_new (AmigoConf *conf, const AmigoDaemonOptions *options, GError **e
   self->conf = conf;
   self->options = *options;
   self->start_mono_usec = g_get_monotonic_time ();
-  self->domains = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, tracked_domain_free);
-  self->domain_list = g_ptr_array_new ();
+  self->domains = amigo_domain_table_new ();
   self->known_history = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->loop = g_main_loop_new (NULL, FALSE);
@@ -601,8 +575,7 @@ amigo_daemon_free (AmigoDaemon *self)
   g_clear_pointer (&self->collector, amigo_collector_free);
   g_clear_pointer (&self->bench_feed, amigo_bench_feed_free);
   g_clear_pointer (&self->history, amigo_history_free);
-  g_clear_pointer (&self->domain_list, g_ptr_array_unref);
-  g_clear_pointer (&self->domains, g_hash_table_unref);
+  g_clear_pointer (&self->domains, amigo_domain_table_free);
   g_clear_pointer (&self->known_history, g_hash_table_unref);
   g_clear_pointer (&self->warned, g_hash_table_unref);
   g_clear_pointer (&self->loop, g_main_loop_unref);

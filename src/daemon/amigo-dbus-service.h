@@ -3,25 +3,10 @@
 
 #include <gio/gio.h>
 
+#include "amigo-domain-table.h"
 #include "amigo-metric.h"
 
 G_BEGIN_DECLS
-
-#define AMIGO_UUID_STRING_LEN 37   /* VIR_UUID_STRING_BUFLEN, without libvirt */
-
-/**
- * AmigoTrackedDomain:
- * @uuid: the libvirt UUID string.
- * @name: the domain's name.
- * @last: its latest sample; @last.time_usec is 0 before the first one.
- *
- * What the service shows of one domain. The daemon owns these.
- */
-typedef struct {
-  char uuid[AMIGO_UUID_STRING_LEN];
-  char *name;
-  AmigoSample last;
-} AmigoTrackedDomain;
 
 /**
  * AmigoDbusServiceBackend:
