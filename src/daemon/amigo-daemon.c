@@ -20,12 +20,28 @@
 #include "amigo-gpu-source.h"
 #include "amigo-history.h"
 #include "amigo-log.h"
-#include "amigo-metadata.h"
+#include "amigo-job-runner.h"
+#include "amigo-metadata-io.h"
 #include "amigo-time.h"
 #include "amigo-watchdog.h"
 
-/* Bound on the summary written into each domain's metadata. */
-#define SUMMARY_MAX_BYTES (32 * 1024)
+/* How many domains' job-taking calls may wait on libvirt at once (each
+ * waiting thread costs a stack, nothing else). */
+#define JOB_THREADS 4
+
+/* At most one warning of a kind per window (warn_by_kind()). */
+#define WARN_WINDOW_USEC (10 * AMIGO_USEC_PER_MIN)
+
+typedef enum {
+  AMIGO_DAEMON_WARNING_METADATA_WRITE,   /* virDomainSetMetadata failed */
+  AMIGO_DAEMON_WARNING_JOB_SKIPPED,      /* a domain's previous job still waits on libvirt */
+  AMIGO_DAEMON_WARNING_LAST
+} AmigoDaemonWarning;
+
+typedef struct {
+  gint64 last_usec;    /* monotonic; 0: never */
+  guint held_back;     /* since the last one logged */
+} WarnLimit;
 
 struct _AmigoDaemon {
   AmigoConf *conf;
@@ -44,6 +60,9 @@ struct _AmigoDaemon {
   AmigoDomainTable *domains;
   GHashTable *known_history;   /* uuids with local history (or already looked at) */
   GHashTable *warned;          /* messages logged once */
+  WarnLimit warn_limits[AMIGO_DAEMON_WARNING_LAST];
+  AmigoJobRunner *jobs;        /* libvirt calls that take a domain job */
+  GHashTable *written;         /* uuid -> digest of the summary last written into its metadata */
 
   gint64 start_mono_usec;
   gint64 last_poll_wall_usec;
@@ -200,6 +219,41 @@ notify_status (AmigoDaemon *self)
                 self->conf->uri, n, n == 1 ? "" : "s");
 }
 
+/* ---- warnings that can repeat ---- */
+
+/* A warning that can come every tick or for every domain is limited by its
+ * kind, not its text (which names a domain or quotes libvirt): at most one
+ * per kind per window; the next one says how many were held back. */
+G_GNUC_PRINTF (5, 6) static void
+warn_by_kind (AmigoDaemon *self,
+              AmigoDaemonWarning kind,
+              const char *uuid,
+              const char *name,
+              const char *format,
+              ...)
+{
+  WarnLimit *limit = &self->warn_limits[kind];
+  gint64 now = now_mono (self);
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (limit->last_usec != 0 && now - limit->last_usec < WARN_WINDOW_USEC) {
+    limit->held_back++;
+    amigo_log_domain (G_LOG_LEVEL_DEBUG, uuid, name, "%s", message);
+    return;
+  }
+  if (limit->held_back > 0)
+    amigo_log_domain (G_LOG_LEVEL_WARNING, uuid, name, "%s (and %u more like it in the last %d min)",
+                      message, limit->held_back, (int) (WARN_WINDOW_USEC / AMIGO_USEC_PER_MIN));
+  else
+    amigo_log_domain (G_LOG_LEVEL_WARNING, uuid, name, "%s", message);
+  limit->last_usec = now;
+  limit->held_back = 0;
+}
+
 /* ---- history travels with the domain ---- */
 
 static virDomainPtr
@@ -211,27 +265,9 @@ lookup_domain (AmigoDaemon *self, const char *uuid)
 }
 
 /* A domain seen for the first time with no local history may have come
- * with a summary in its metadata (migrated from another amigo host). */
-/* amigo's metadata element of @dom (live), or NULL if it has none. */
-static AmigoMetadata *
-read_metadata (virDomainPtr dom, GError **error)
-{
-  g_autofree char *xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, AMIGO_METADATA_NAMESPACE,
-                                               VIR_DOMAIN_AFFECT_LIVE);
-
-  if (xml == NULL) {
-    virErrorPtr e = virGetLastError ();
-    if (e != NULL && e->code == VIR_ERR_NO_DOMAIN_METADATA)
-      return amigo_metadata_new ();
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot read the metadata: %s",
-                 e != NULL && e->message != NULL ? e->message : "unknown libvirt error");
-    return NULL;
-  }
-  return amigo_metadata_parse (xml, error);
-}
-
-/* A domain seen for the first time with no local history may have come
- * with a summary in its metadata (migrated from another amigo host). */
+ * with a summary in its metadata (migrated from another amigo host).
+ * Reading the metadata takes no libvirt job: this answers during a
+ * migration. */
 static void
 maybe_import_history (AmigoDaemon *self, const char *uuid, const char *name)
 {
@@ -245,7 +281,7 @@ maybe_import_history (AmigoDaemon *self, const char *uuid, const char *name)
   dom = lookup_domain (self, uuid);
   if (dom == NULL)
     return;
-  md = read_metadata (dom, &error);
+  md = amigo_metadata_io_read (dom, &error);
   virDomainFree (dom);
   if (md == NULL) {
     amigo_log_domain (G_LOG_LEVEL_WARNING, uuid, name,
@@ -263,47 +299,84 @@ maybe_import_history (AmigoDaemon *self, const char *uuid, const char *name)
                     "imported the history summary from the metadata of '%s'", name);
 }
 
-/* Writes @summary into amigo's metadata element of @dom, keeping the other
- * fields (workload, reservation, GPU memory) that others put there. */
-static gboolean
-write_summary (virDomainPtr dom, const char *summary, GError **error)
-{
-  g_autoptr (AmigoMetadata) md = read_metadata (dom, error);
-  g_autofree char *xml = NULL;
-  unsigned int flags = VIR_DOMAIN_AFFECT_LIVE;
+/* One summary on its way into a domain's live metadata. */
+typedef struct {
+  virConnectPtr conn;       /* a reference */
+  char uuid[AMIGO_UUID_BUFLEN];
+  char *summary;
+  char *digest;             /* of @summary, remembered once written */
+} SummaryWrite;
 
-  if (md == NULL)
-    return FALSE;
-  g_free (md->history);
-  md->history = g_strdup (summary);
-  xml = amigo_metadata_to_xml (md, FALSE, error);
-  if (xml == NULL)
-    return FALSE;
-  if (virDomainIsPersistent (dom) == 1)
-    flags |= VIR_DOMAIN_AFFECT_CONFIG;
-  if (virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, xml, AMIGO_METADATA_KEY,
-                            AMIGO_METADATA_NAMESPACE, flags) < 0) {
-    g_autofree char *msg = amigo_connection_last_error ();
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "%s", msg);
+static void
+summary_write_free (gpointer data)
+{
+  SummaryWrite *w = data;
+
+  virConnectClose (w->conn);
+  g_free (w->summary);
+  g_free (w->digest);
+  g_free (w);
+}
+
+/* Job runner thread: waits for the domain's job while a migration runs. */
+static gboolean
+summary_write_run (gpointer data, GError **error)
+{
+  SummaryWrite *w = data;
+  virDomainPtr dom = virDomainLookupByUUIDString (w->conn, w->uuid);
+  gboolean ok;
+
+  if (dom == NULL) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND, "no domain '%s': %s", w->uuid,
+                 virGetLastErrorMessage ());
     return FALSE;
   }
-  return TRUE;
+  ok = amigo_metadata_io_write_history (dom, w->summary, error);
+  virDomainFree (dom);
+  return ok;
 }
 
 static void
+on_summary_written (const char *uuid, gpointer data, const GError *error, gpointer user_data)
+{
+  AmigoDaemon *self = user_data;
+  SummaryWrite *w = data;
+  AmigoTrackedDomain *d = amigo_domain_table_lookup (self->domains, uuid);
+  const char *name = d != NULL ? d->name : uuid;
+
+  if (error == NULL) {
+    if (d != NULL)
+      g_hash_table_insert (self->written, g_strdup (uuid), g_steal_pointer (&w->digest));
+    amigo_log_domain (G_LOG_LEVEL_DEBUG, uuid, name, "wrote the history summary into '%s' (%" G_GSIZE_FORMAT
+                      " bytes)", name, strlen (w->summary));
+  } else if (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND)) {
+    amigo_log_domain (G_LOG_LEVEL_DEBUG, uuid, name, "'%s' went away before its history summary was written",
+                      name);
+  } else {
+    warn_by_kind (self, AMIGO_DAEMON_WARNING_METADATA_WRITE, uuid, name,
+                  "cannot write the history summary into '%s': %s", name, error->message);
+  }
+}
+
+/* Hands each domain's summary to the job runner, if it changed since the
+ * last write: virDomainSetMetadata takes a domain job and would hold the
+ * main loop for a whole migration. */
+static void
 write_metadata (AmigoDaemon *self)
 {
+  virConnectPtr conn = amigo_connection_get (self->connection);
   GPtrArray *list = amigo_domain_table_get_list (self->domains);
-  guint written = 0;
+  guint started = 0, unchanged = 0, busy = 0;
 
-  if (amigo_connection_get (self->connection) == NULL)
+  if (conn == NULL)
     return;
   for (guint i = 0; i < list->len; i++) {
     AmigoTrackedDomain *d = g_ptr_array_index (list, i);
     g_autoptr (GError) error = NULL;
-    g_autofree char *summary = amigo_history_export_summary (self->history, d->uuid, SUMMARY_MAX_BYTES,
-                                                             &error);
-    virDomainPtr dom;
+    g_autofree char *summary = amigo_history_export_summary (self->history, d->uuid,
+                                                             AMIGO_METADATA_IO_SUMMARY_MAX_BYTES, &error);
+    g_autofree char *digest = NULL;
+    SummaryWrite *w;
 
     if (summary == NULL) {
       if (!g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND))
@@ -311,19 +384,41 @@ write_metadata (AmigoDaemon *self)
                           d->name, error->message);
       continue;
     }
-    dom = lookup_domain (self, d->uuid);
-    if (dom == NULL)
-      continue;   /* went away since the last poll */
-    if (write_summary (dom, summary, &error)) {
-      written++;
-    } else {
-      g_autofree char *line = g_strdup_printf ("cannot write the history summary into '%s': %s",
-                                               d->name, error->message);
-      warn_once (self, d->uuid, d->name, line);
+    digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, summary, -1);
+    if (g_strcmp0 (g_hash_table_lookup (self->written, d->uuid), digest) == 0) {
+      unchanged++;
+      continue;
     }
-    virDomainFree (dom);
+    w = g_new0 (SummaryWrite, 1);
+    w->conn = conn;
+    virConnectRef (conn);
+    g_strlcpy (w->uuid, d->uuid, sizeof w->uuid);
+    w->summary = g_steal_pointer (&summary);
+    w->digest = g_steal_pointer (&digest);
+    if (amigo_job_runner_submit (self->jobs, d->uuid, summary_write_run, on_summary_written, w,
+                                 summary_write_free, self)) {
+      started++;
+    } else {
+      busy++;
+      warn_by_kind (self, AMIGO_DAEMON_WARNING_JOB_SKIPPED, d->uuid, d->name,
+                    "not writing the history summary into '%s' this time: libvirt has not finished the "
+                    "previous write (a migration holds the domain)", d->name);
+    }
   }
-  g_debug ("wrote the history summary into %u domains", written);
+  g_debug ("history summary: writing into %u domains, %u unchanged, %u still busy", started, unchanged, busy);
+}
+
+/* The collector's job-taking calls (dirty-rate start, balloon statistics
+ * period) go through the same runner, one per domain at a time:
+ *
+ *   g_autoptr (GArray) jobs = amigo_collector_take_jobs (self->collector);
+ *   for each AmigoDomainJob: amigo_job_runner_submit (self->jobs, job->uuid,
+ *       run = amigo_domain_job_run (conn ref, job), done = amigo_collector_job_done (...))
+ *
+ * Wired here once the collector hands them out (src/telemetry/amigo-domain-job.h). */
+static void
+dispatch_collector_jobs (AmigoDaemon *self)
+{
 }
 
 /* ---- polling ---- */
@@ -331,6 +426,9 @@ write_metadata (AmigoDaemon *self)
 static void
 on_domain_gone (const AmigoTrackedDomain *d, gpointer user_data)
 {
+  AmigoDaemon *self = user_data;
+
+  g_hash_table_remove (self->written, d->uuid);
   amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "domain '%s' is gone", d->name);
 }
 
@@ -407,6 +505,7 @@ on_poll_timeout (gpointer user_data)
   AmigoDaemon *self = user_data;
 
   poll_once (self);
+  dispatch_collector_jobs (self);
   maybe_write_metadata (self);
   return G_SOURCE_CONTINUE;
 }
@@ -507,6 +606,8 @@ amigo_daemon_new (AmigoConf *conf, const AmigoDaemonOptions *options, GError **e
   self->domains = amigo_domain_table_new ();
   self->known_history = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->jobs = amigo_job_runner_new (JOB_THREADS);
   self->loop = g_main_loop_new (NULL, FALSE);
 
   if (g_mkdir_with_parents (conf->state_dir, 0750) < 0) {
@@ -571,6 +672,8 @@ amigo_daemon_free (AmigoDaemon *self)
   g_clear_pointer (&self->service, amigo_dbus_service_free);
   g_clear_object (&self->bus);
   g_clear_pointer (&self->watchdog, amigo_watchdog_free);
+  /* first: no job's end may reach a daemon being freed */
+  g_clear_pointer (&self->jobs, amigo_job_runner_free);
   g_clear_pointer (&self->connection, amigo_connection_free);
   g_clear_pointer (&self->collector, amigo_collector_free);
   g_clear_pointer (&self->bench_feed, amigo_bench_feed_free);
@@ -578,6 +681,7 @@ amigo_daemon_free (AmigoDaemon *self)
   g_clear_pointer (&self->domains, amigo_domain_table_free);
   g_clear_pointer (&self->known_history, g_hash_table_unref);
   g_clear_pointer (&self->warned, g_hash_table_unref);
+  g_clear_pointer (&self->written, g_hash_table_unref);
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->clock, amigo_clock_free);
   g_clear_pointer (&self->conf, amigo_conf_free);
