@@ -507,6 +507,8 @@ on_poll_timeout (gpointer user_data)
   poll_once (self);
   dispatch_collector_jobs (self);
   maybe_write_metadata (self);
+  /* the main loop ran a poll tick, whatever libvirt said */
+  amigo_watchdog_progress (self->watchdog);
   return G_SOURCE_CONTINUE;
 }
 
@@ -731,7 +733,8 @@ amigo_daemon_run (AmigoDaemon *self)
 
   self->sigterm_id = g_unix_signal_add (SIGTERM, on_signal, self);
   self->sigint_id = g_unix_signal_add (SIGINT, on_signal, self);
-  self->watchdog = amigo_watchdog_new ();
+  /* two intervals without a poll tick is a daemon that no longer works */
+  self->watchdog = amigo_watchdog_new (self->clock, 2 * self->conf->interval_usec);
 
   self->last_metadata_usec = now_mono (self);
   amigo_connection_start (self->connection);
