@@ -6,15 +6,14 @@
 #include <glib-unix.h>
 #include <libvirt/virterror.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
-#include "amigo-bench-feed.h"
 #include "amigo-clock.h"
 #include "amigo-collector.h"
 #include "amigo-config.h"
 #include "amigo-connection.h"
+#include "amigo-daemon-private.h"
 #include "amigo-dbus-service.h"
 #include "amigo-error.h"
 #include "amigo-gpu-source.h"
@@ -52,7 +51,6 @@ struct _AmigoDaemon {
   AmigoHistory *history;
   AmigoCollector *collector;
   AmigoConnection *connection;
-  AmigoBenchFeed *bench_feed;
   GDBusConnection *bus;
   AmigoDbusService *service;
   AmigoWatchdog *watchdog;
@@ -74,22 +72,10 @@ struct _AmigoDaemon {
   guint sigterm_id;
   guint sigint_id;
   gboolean ready;
+  gboolean timed_polls;        /* polls on its own timer (not driven by a test program) */
 
   AmigoClock *clock;           /* simulated in the benchmark */
-  guint ticks;
-  gint64 first_tick_cpu_usec;  /* process CPU time after the first tick */
 };
-
-static gint64
-process_cpu_usec (void)
-{
-  struct rusage ru;
-
-  if (getrusage (RUSAGE_SELF, &ru) < 0)
-    return 0;
-  return (gint64) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * AMIGO_USEC_PER_SEC +
-         ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-}
 
 static gint64
 now_mono (AmigoDaemon *self)
@@ -499,48 +485,21 @@ maybe_write_metadata (AmigoDaemon *self)
   write_metadata (self);
 }
 
-static gboolean
-on_poll_timeout (gpointer user_data)
+void
+amigo_daemon_tick (AmigoDaemon *self)
 {
-  AmigoDaemon *self = user_data;
-
   poll_once (self);
   dispatch_collector_jobs (self);
   maybe_write_metadata (self);
   /* the main loop ran a poll tick, whatever libvirt said */
-  amigo_watchdog_progress (self->watchdog);
-  return G_SOURCE_CONTINUE;
+  if (self->watchdog != NULL)
+    amigo_watchdog_progress (self->watchdog);
 }
 
-/* Benchmark: each tick advances the clock by one interval. */
 static gboolean
-on_simulated_tick (gpointer user_data)
+on_poll_timeout (gpointer user_data)
 {
-  AmigoDaemon *self = user_data;
-
-  if (amigo_connection_get (self->connection) == NULL)
-    return G_SOURCE_CONTINUE;
-  poll_once (self);
-  maybe_write_metadata (self);
-  self->ticks++;
-  if (self->ticks == 1)
-    self->first_tick_cpu_usec = process_cpu_usec ();
-  amigo_clock_advance (self->clock, self->conf->interval_usec);
-  if (self->options.simulate_ticks > 0 && self->ticks >= self->options.simulate_ticks) {
-    gint64 cpu = process_cpu_usec ();
-
-    g_message ("simulation done: %u ticks, %" G_GINT64_FORMAT " s of simulated time, %u domains",
-               self->ticks, self->ticks * self->conf->interval_usec / AMIGO_USEC_PER_SEC,
-               amigo_domain_table_size (self->domains));
-    /* start-up and the first tick (which creates every domain's files)
-     * apart from the steady state */
-    g_message ("simulation cpu: first_tick_usec=%" G_GINT64_FORMAT " later_ticks=%u later_usec=%"
-               G_GINT64_FORMAT, self->first_tick_cpu_usec, self->ticks - 1,
-               cpu - self->first_tick_cpu_usec);
-    self->poll_id = 0;
-    g_main_loop_quit (self->loop);
-    return G_SOURCE_REMOVE;
-  }
+  amigo_daemon_tick (user_data);
   return G_SOURCE_CONTINUE;
 }
 
@@ -550,7 +509,7 @@ on_connection_state (AmigoConnection *conn, gboolean connected, gpointer user_da
   AmigoDaemon *self = user_data;
 
   notify_status (self);
-  if (connected && !self->options.simulate) {
+  if (connected && self->timed_polls) {
     /* poll right away, then every interval */
     poll_once (self);
   }
@@ -598,12 +557,20 @@ on_signal (gpointer user_data)
 AmigoDaemon *
 amigo_daemon_new (AmigoConf *conf, const AmigoDaemonOptions *options, GError **error)
 {
+  return amigo_daemon_new_with_clock (conf, options, amigo_clock_new_real (), error);
+}
+
+AmigoDaemon *
+amigo_daemon_new_with_clock (AmigoConf *conf, const AmigoDaemonOptions *options, AmigoClock *clock,
+                             GError **error)
+{
   g_autoptr (AmigoDaemon) self = g_new0 (AmigoDaemon, 1);
   AmigoHistoryOptions history_options;
   g_autoptr (GPtrArray) known = NULL;
 
   self->conf = conf;
   self->options = *options;
+  self->clock = clock;
   self->start_mono_usec = g_get_monotonic_time ();
   self->domains = amigo_domain_table_new ();
   self->known_history = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -642,20 +609,6 @@ amigo_daemon_new (AmigoConf *conf, const AmigoDaemonOptions *options, GError **e
   amigo_collector_set_dirty_rate_period (self->collector,
                                          (int) (MIN (conf->dirty_rate_period_usec, conf->interval_usec / 2) /
                                                 AMIGO_USEC_PER_SEC));
-  if (options->bench_stats != NULL) {
-    self->bench_feed = amigo_bench_feed_new (options->bench_stats, error);
-    if (self->bench_feed == NULL)
-      return NULL;
-    amigo_collector_set_augment_func (self->collector, amigo_bench_feed_augment, self->bench_feed);
-  }
-  if (options->simulate) {
-    /* end the simulation at about the real time, so no sample is in the future */
-    self->clock = amigo_clock_new_simulated (g_get_monotonic_time (),
-                                             g_get_real_time () -
-                                             (gint64) options->simulate_ticks * conf->interval_usec);
-  } else {
-    self->clock = amigo_clock_new_real ();
-  }
   if (!amigo_connection_init_event_loop (error))
     return NULL;
   self->connection = amigo_connection_new (conf->uri, on_connection_state, self);
@@ -678,7 +631,6 @@ amigo_daemon_free (AmigoDaemon *self)
   g_clear_pointer (&self->jobs, amigo_job_runner_free);
   g_clear_pointer (&self->connection, amigo_connection_free);
   g_clear_pointer (&self->collector, amigo_collector_free);
-  g_clear_pointer (&self->bench_feed, amigo_bench_feed_free);
   g_clear_pointer (&self->history, amigo_history_free);
   g_clear_pointer (&self->domains, amigo_domain_table_free);
   g_clear_pointer (&self->known_history, g_hash_table_unref);
@@ -701,10 +653,10 @@ open_bus (AmigoDaemon *self, GError **error)
   return g_bus_get_sync (self->options.session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, error);
 }
 
-int
-amigo_daemon_run (AmigoDaemon *self)
+gboolean
+amigo_daemon_start (AmigoDaemon *self, GError **error)
 {
-  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) local_error = NULL;
   AmigoDbusServiceBackend backend = {
     .get_status = backend_get_status,
     .get_domains = backend_get_domains,
@@ -714,40 +666,73 @@ amigo_daemon_run (AmigoDaemon *self)
     .retention_usec = self->conf->history.retention_usec,
   };
 
-  self->exit_code = AMIGO_EXIT_OK;
-  self->bus = open_bus (self, &error);
+  self->bus = open_bus (self, &local_error);
   if (self->bus == NULL) {
-    g_warning ("cannot connect to the %s bus: %s",
-                self->options.bus_address != NULL ? "given" : self->options.session ? "session" : "system",
-                error->message);
-    return AMIGO_EXIT_FAILURE;
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot connect to the %s bus: %s",
+                 self->options.bus_address != NULL ? "given" : self->options.session ? "session" : "system",
+                 local_error->message);
+    return FALSE;
   }
   /* a bus that goes away ends the daemon (systemd restarts it) */
   g_dbus_connection_set_exit_on_close (self->bus, FALSE);
   self->service = amigo_dbus_service_new (&backend, self);
   if (!amigo_dbus_service_start (self->service, self->bus, AMIGO_DBUS_NAME, on_name_acquired,
-                                 on_name_lost, self, &error)) {
-    g_warning ("cannot export %s: %s", AMIGO_DBUS_PATH, error->message);
+                                 on_name_lost, self, &local_error)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot export %s: %s", AMIGO_DBUS_PATH,
+                 local_error->message);
+    return FALSE;
+  }
+  self->last_metadata_usec = now_mono (self);
+  amigo_connection_start (self->connection);
+  return TRUE;
+}
+
+int
+amigo_daemon_run (AmigoDaemon *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  self->exit_code = AMIGO_EXIT_OK;
+  /* before the connection comes up: its first poll is right away */
+  self->timed_polls = TRUE;
+  if (!amigo_daemon_start (self, &error)) {
+    g_warning ("%s", error->message);
     return AMIGO_EXIT_FAILURE;
   }
-
   self->sigterm_id = g_unix_signal_add (SIGTERM, on_signal, self);
   self->sigint_id = g_unix_signal_add (SIGINT, on_signal, self);
   /* two intervals without a poll tick is a daemon that no longer works */
   self->watchdog = amigo_watchdog_new (self->clock, 2 * self->conf->interval_usec);
-
-  self->last_metadata_usec = now_mono (self);
-  amigo_connection_start (self->connection);
-  if (self->options.simulate)
-    self->poll_id = g_idle_add (on_simulated_tick, self);
-  else
-    self->poll_id = g_timeout_add (self->conf->interval_usec / 1000, on_poll_timeout, self);
+  self->poll_id = g_timeout_add (self->conf->interval_usec / 1000, on_poll_timeout, self);
 
   g_main_loop_run (self->loop);
 
   sd_notify (0, "STOPPING=1");
-  g_clear_error (&error);
   if (!amigo_history_flush (self->history, &error))
     g_warning ("cannot flush the history store '%s': %s", self->conf->state_dir, error->message);
   return self->exit_code;
+}
+
+gboolean
+amigo_daemon_is_connected (AmigoDaemon *self)
+{
+  return amigo_connection_get (self->connection) != NULL;
+}
+
+AmigoCollector *
+amigo_daemon_get_collector (AmigoDaemon *self)
+{
+  return self->collector;
+}
+
+AmigoClock *
+amigo_daemon_get_clock (AmigoDaemon *self)
+{
+  return self->clock;
+}
+
+guint
+amigo_daemon_get_domain_count (AmigoDaemon *self)
+{
+  return amigo_domain_table_size (self->domains);
 }
