@@ -142,6 +142,8 @@ backend_get_status (gpointer user_data, GVariantDict *dict)
   g_variant_dict_insert (dict, "domains", "u", amigo_domain_table_size (self->domains));
   g_variant_dict_insert (dict, "interval_usec", "x", self->conf->interval_usec);
   g_variant_dict_insert (dict, "last_poll_usec", "x", self->last_poll_wall_usec);
+  g_variant_dict_insert (dict, "libvirt_calls_waiting", "u", amigo_job_runner_get_in_flight (self->jobs));
+  g_variant_dict_insert (dict, "libvirt_calls_skipped", "t", amigo_job_runner_get_skipped (self->jobs));
   g_variant_dict_insert (dict, "state_dir", "s", self->conf->state_dir);
   /* Anyone in the read group may call this as often as they like: walk the
    * store at most once per interval. */
