@@ -21,6 +21,7 @@
 #include "amigo-log.h"
 #include "amigo-job-runner.h"
 #include "amigo-metadata-io.h"
+#include "amigo-summary-writer.h"
 #include "amigo-time.h"
 #include "amigo-watchdog.h"
 
@@ -60,7 +61,7 @@ struct _AmigoDaemon {
   GHashTable *warned;          /* messages logged once */
   WarnLimit warn_limits[AMIGO_DAEMON_WARNING_LAST];
   AmigoJobRunner *jobs;        /* libvirt calls that take a domain job */
-  GHashTable *written;         /* uuid -> digest of the summary last written into its metadata */
+  AmigoSummaryWriter *summary_writer;
 
   gint64 start_mono_usec;
   gint64 last_poll_wall_usec;
@@ -287,113 +288,26 @@ maybe_import_history (AmigoDaemon *self, const char *uuid, const char *name)
                     "imported the history summary from the metadata of '%s'", name);
 }
 
-/* One summary on its way into a domain's live metadata. */
-typedef struct {
-  virConnectPtr conn;       /* a reference */
-  char uuid[AMIGO_UUID_BUFLEN];
-  char *summary;
-  char *digest;             /* of @summary, remembered once written */
-} SummaryWrite;
-
 static void
-summary_write_free (gpointer data)
+on_summary_problem (AmigoSummaryWriterProblem problem,
+                    const char *uuid,
+                    const char *name,
+                    const char *message,
+                    gpointer user_data)
 {
-  SummaryWrite *w = data;
-
-  virConnectClose (w->conn);
-  g_free (w->summary);
-  g_free (w->digest);
-  g_free (w);
+  warn_by_kind (user_data,
+                problem == AMIGO_SUMMARY_WRITER_BUSY ? AMIGO_DAEMON_WARNING_JOB_SKIPPED
+                                                      : AMIGO_DAEMON_WARNING_METADATA_WRITE,
+                uuid, name, "%s", message);
 }
 
-/* Job runner thread: waits for the domain's job while a migration runs. */
-static gboolean
-summary_write_run (gpointer data, GError **error)
-{
-  SummaryWrite *w = data;
-  virDomainPtr dom = virDomainLookupByUUIDString (w->conn, w->uuid);
-  gboolean ok;
-
-  if (dom == NULL) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND, "no domain '%s': %s", w->uuid,
-                 virGetLastErrorMessage ());
-    return FALSE;
-  }
-  ok = amigo_metadata_io_write_history (dom, w->summary, error);
-  virDomainFree (dom);
-  return ok;
-}
-
-static void
-on_summary_written (const char *uuid, gpointer data, const GError *error, gpointer user_data)
-{
-  AmigoDaemon *self = user_data;
-  SummaryWrite *w = data;
-  AmigoTrackedDomain *d = amigo_domain_table_lookup (self->domains, uuid);
-  const char *name = d != NULL ? d->name : uuid;
-
-  if (error == NULL) {
-    if (d != NULL)
-      g_hash_table_insert (self->written, g_strdup (uuid), g_steal_pointer (&w->digest));
-    amigo_log_domain (G_LOG_LEVEL_DEBUG, uuid, name, "wrote the history summary into '%s' (%" G_GSIZE_FORMAT
-                      " bytes)", name, strlen (w->summary));
-  } else if (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND)) {
-    amigo_log_domain (G_LOG_LEVEL_DEBUG, uuid, name, "'%s' went away before its history summary was written",
-                      name);
-  } else {
-    warn_by_kind (self, AMIGO_DAEMON_WARNING_METADATA_WRITE, uuid, name,
-                  "cannot write the history summary into '%s': %s", name, error->message);
-  }
-}
-
-/* Hands each domain's summary to the job runner, if it changed since the
- * last write: virDomainSetMetadata takes a domain job and would hold the
- * main loop for a whole migration. */
 static void
 write_metadata (AmigoDaemon *self)
 {
   virConnectPtr conn = amigo_connection_get (self->connection);
-  GPtrArray *list = amigo_domain_table_get_list (self->domains);
-  guint started = 0, unchanged = 0, busy = 0;
 
-  if (conn == NULL)
-    return;
-  for (guint i = 0; i < list->len; i++) {
-    AmigoTrackedDomain *d = g_ptr_array_index (list, i);
-    g_autoptr (GError) error = NULL;
-    g_autofree char *summary = amigo_history_export_summary (self->history, d->uuid,
-                                                             AMIGO_METADATA_IO_SUMMARY_MAX_BYTES, &error);
-    g_autofree char *digest = NULL;
-    SummaryWrite *w;
-
-    if (summary == NULL) {
-      if (!g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND))
-        amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "no history summary for '%s': %s",
-                          d->name, error->message);
-      continue;
-    }
-    digest = g_compute_checksum_for_string (G_CHECKSUM_SHA256, summary, -1);
-    if (g_strcmp0 (g_hash_table_lookup (self->written, d->uuid), digest) == 0) {
-      unchanged++;
-      continue;
-    }
-    w = g_new0 (SummaryWrite, 1);
-    w->conn = conn;
-    virConnectRef (conn);
-    g_strlcpy (w->uuid, d->uuid, sizeof w->uuid);
-    w->summary = g_steal_pointer (&summary);
-    w->digest = g_steal_pointer (&digest);
-    if (amigo_job_runner_submit (self->jobs, d->uuid, summary_write_run, on_summary_written, w,
-                                 summary_write_free, self)) {
-      started++;
-    } else {
-      busy++;
-      warn_by_kind (self, AMIGO_DAEMON_WARNING_JOB_SKIPPED, d->uuid, d->name,
-                    "not writing the history summary into '%s' this time: libvirt has not finished the "
-                    "previous write (a migration holds the domain)", d->name);
-    }
-  }
-  g_debug ("history summary: writing into %u domains, %u unchanged, %u still busy", started, unchanged, busy);
+  if (conn != NULL)
+    amigo_summary_writer_round (self->summary_writer, conn);
 }
 
 /* The collector's job-taking calls (dirty-rate start, balloon statistics
@@ -416,7 +330,7 @@ on_domain_gone (const AmigoTrackedDomain *d, gpointer user_data)
 {
   AmigoDaemon *self = user_data;
 
-  g_hash_table_remove (self->written, d->uuid);
+  amigo_summary_writer_forget (self->summary_writer, d->uuid);
   amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "domain '%s' is gone", d->name);
 }
 
@@ -577,7 +491,6 @@ amigo_daemon_new_with_clock (AmigoConf *conf, const AmigoDaemonOptions *options,
   self->domains = amigo_domain_table_new ();
   self->known_history = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->jobs = amigo_job_runner_new (JOB_THREADS);
   self->loop = g_main_loop_new (NULL, FALSE);
 
@@ -595,6 +508,8 @@ amigo_daemon_new_with_clock (AmigoConf *conf, const AmigoDaemonOptions *options,
     g_prefix_error (error, "cannot open the history store '%s': ", conf->state_dir);
     return NULL;
   }
+  self->summary_writer = amigo_summary_writer_new (self->history, self->domains, self->jobs, on_summary_problem,
+                                                  self);
   known = amigo_history_list_domains (self->history);
   for (guint i = 0; known != NULL && i < known->len; i++)
     g_hash_table_add (self->known_history, g_strdup (g_ptr_array_index (known, i)));
@@ -631,13 +546,13 @@ amigo_daemon_free (AmigoDaemon *self)
   g_clear_pointer (&self->watchdog, amigo_watchdog_free);
   /* first: no job's end may reach a daemon being freed */
   g_clear_pointer (&self->jobs, amigo_job_runner_free);
+  g_clear_pointer (&self->summary_writer, amigo_summary_writer_free);
   g_clear_pointer (&self->connection, amigo_connection_free);
   g_clear_pointer (&self->collector, amigo_collector_free);
   g_clear_pointer (&self->history, amigo_history_free);
   g_clear_pointer (&self->domains, amigo_domain_table_free);
   g_clear_pointer (&self->known_history, g_hash_table_unref);
   g_clear_pointer (&self->warned, g_hash_table_unref);
-  g_clear_pointer (&self->written, g_hash_table_unref);
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->clock, amigo_clock_free);
   g_clear_pointer (&self->conf, amigo_conf_free);
