@@ -34,7 +34,7 @@
 
 typedef enum {
   AMIGO_DAEMON_WARNING_METADATA_WRITE,   /* virDomainSetMetadata failed */
-  AMIGO_DAEMON_WARNING_JOB_SKIPPED,      /* a domain's previous job still waits on libvirt */
+  AMIGO_DAEMON_WARNING_DOMAIN_BUSY,      /* a domain's job-taking call skipped or timed out (migrating) */
   AMIGO_DAEMON_WARNING_LAST
 } AmigoDaemonWarning;
 
@@ -296,7 +296,7 @@ on_summary_problem (AmigoSummaryWriterProblem problem,
                     gpointer user_data)
 {
   warn_by_kind (user_data,
-                problem == AMIGO_SUMMARY_WRITER_BUSY ? AMIGO_DAEMON_WARNING_JOB_SKIPPED
+                problem == AMIGO_SUMMARY_WRITER_BUSY ? AMIGO_DAEMON_WARNING_DOMAIN_BUSY
                                                       : AMIGO_DAEMON_WARNING_METADATA_WRITE,
                 uuid, name, "%s", message);
 }

@@ -72,6 +72,11 @@ on_summary_written (const char *uuid, gpointer data, const GError *error, gpoint
   } else if (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND)) {
     amigo_log_domain (G_LOG_LEVEL_DEBUG, uuid, name, "'%s' went away before its history summary was written",
                       name);
+  } else if (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_BUSY)) {
+    g_autofree char *message = g_strdup_printf ("not writing the history summary into '%s' this time: %s", name,
+                                                error->message);
+
+    self->problem (AMIGO_SUMMARY_WRITER_BUSY, uuid, name, message, self->user_data);
   } else {
     g_autofree char *message = g_strdup_printf ("cannot write the history summary into '%s': %s", name,
                                                 error->message);

@@ -24,8 +24,9 @@ typedef struct _AmigoSummaryWriter AmigoSummaryWriter;
 /**
  * AmigoSummaryWriterProblem:
  * @AMIGO_SUMMARY_WRITER_WRITE_FAILED: libvirt refused or failed the write.
- * @AMIGO_SUMMARY_WRITER_BUSY: the domain's previous write has not ended
- *   (a migration holds its job): not written this round.
+ * @AMIGO_SUMMARY_WRITER_BUSY: the domain's previous write has not ended,
+ *   or libvirt gave up waiting for its job (a migration holds it): not
+ *   written this round; the next round tries again.
  */
 typedef enum {
   AMIGO_SUMMARY_WRITER_WRITE_FAILED,

@@ -7,13 +7,20 @@
 
 /* Turns libvirt's last error (of this thread) into @error, with @what as
  * the prefix. A domain that went away is NOT_FOUND: it migrated or was
- * destroyed between the poll and the call, which is no failure. */
+ * destroyed between the poll and the call, which is no failure. A job that
+ * could not be had within libvirt's 30 s ("cannot acquire state change
+ * lock": a migration holds the domain) is BUSY. */
 static void
 set_libvirt_error (GError **error, const char *what)
 {
   virErrorPtr e = virGetLastError ();
   const char *message = e != NULL && e->message != NULL ? e->message : "unknown libvirt error";
-  int code = e != NULL && e->code == VIR_ERR_NO_DOMAIN ? AMIGO_ERROR_NOT_FOUND : AMIGO_ERROR_FAILED;
+  int code = AMIGO_ERROR_FAILED;
+
+  if (e != NULL && e->code == VIR_ERR_NO_DOMAIN)
+    code = AMIGO_ERROR_NOT_FOUND;
+  else if (e != NULL && e->code == VIR_ERR_OPERATION_TIMEOUT)
+    code = AMIGO_ERROR_BUSY;
 
   g_set_error (error, AMIGO_ERROR, code, "%s: %s", what, message);
 }

@@ -36,7 +36,9 @@ AmigoMetadata *amigo_metadata_io_read (virDomainPtr dom, GError **error);
  * (workload, reservation, GPU memory) others put there. Live definition
  * only: live metadata travels with a live migration, and the persistent
  * definition is the administrator's. Takes a job: blocks while a migration
- * runs; call it off the main loop. Errors as amigo_metadata_io_read(). */
+ * runs; call it off the main loop. Errors as amigo_metadata_io_read(),
+ * and AMIGO_ERROR_BUSY when libvirt gave up waiting for the domain's job
+ * (30 s of a longer migration). */
 gboolean amigo_metadata_io_write_history (virDomainPtr dom, const char *summary, GError **error);
 
 G_END_DECLS
