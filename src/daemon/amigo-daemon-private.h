@@ -20,8 +20,8 @@ AmigoDaemon *amigo_daemon_new_with_clock (AmigoConf *conf,
  * told to (amigo_daemon_tick()). The default main context must run. */
 gboolean amigo_daemon_start (AmigoDaemon *self, GError **error);
 
-/* One poll tick: the poll, the job-taking calls it asks for, and the
- * metadata write when its interval has passed on the daemon's clock. */
+/* One poll tick: the poll, the metadata write when its interval has passed
+ * on the daemon's clock, and the job-taking calls the poll asks for. */
 void amigo_daemon_tick (AmigoDaemon *self);
 
 gboolean amigo_daemon_is_connected (AmigoDaemon *self);

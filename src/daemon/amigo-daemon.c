@@ -405,8 +405,12 @@ void
 amigo_daemon_tick (AmigoDaemon *self)
 {
   poll_once (self);
-  dispatch_collector_jobs (self);
+  /* The metadata write first: a domain takes one job-taking call at a time,
+   * and the collector asks for one nearly every poll (a dirty-rate start),
+   * so the rarer write would otherwise always find the domain busy. The
+   * collector's call skipped this tick is asked for again at the next. */
   maybe_write_metadata (self);
+  dispatch_collector_jobs (self);
   /* the main loop ran a poll tick, whatever libvirt said */
   if (self->watchdog != NULL)
     amigo_watchdog_progress (self->watchdog);
