@@ -29,6 +29,9 @@
  * waiting thread costs a stack, nothing else). */
 #define JOB_THREADS 4
 
+/* A tick longer than this is logged (debug): D-Bus calls wait behind it. */
+#define SLOW_TICK_USEC (100 * AMIGO_USEC_PER_MSEC)
+
 /* At most one warning of a kind per window (warn_by_kind()). */
 #define WARN_WINDOW_USEC (10 * AMIGO_USEC_PER_MIN)
 
@@ -344,6 +347,7 @@ poll_once (AmigoDaemon *self)
   AmigoTrackedDomain *d;
   gint64 mono = now_mono (self);
   gint64 wall = now_wall (self);
+  gint64 flush_start;
 
   if (conn == NULL)
     return;
@@ -377,11 +381,15 @@ poll_once (AmigoDaemon *self)
   amigo_domain_table_end_poll (self->domains, on_domain_gone, self);
 
   g_clear_error (&error);
+  flush_start = g_get_monotonic_time ();
   if (!amigo_history_flush (self->history, &error)) {
     g_autofree char *line = g_strdup_printf ("cannot flush the history store '%s': %s",
                                              self->conf->state_dir, error->message);
     warn_once (self, NULL, NULL, line);
   }
+  if (g_get_monotonic_time () - flush_start > SLOW_TICK_USEC)
+    g_debug ("flushing the history store took %" G_GINT64_FORMAT " ms (syncfs waits for the whole file system)",
+             (g_get_monotonic_time () - flush_start) / 1000);
   store_warnings = amigo_history_take_warnings (self->history);
   for (guint i = 0; store_warnings != NULL && i < store_warnings->len; i++)
     warn_once (self, NULL, NULL, g_ptr_array_index (store_warnings, i));
@@ -404,6 +412,8 @@ maybe_write_metadata (AmigoDaemon *self)
 void
 amigo_daemon_tick (AmigoDaemon *self)
 {
+  gint64 start = g_get_monotonic_time ();
+
   poll_once (self);
   /* The metadata write first: a domain takes one job-taking call at a time,
    * and the collector asks for one nearly every poll (a dirty-rate start),
@@ -411,6 +421,10 @@ amigo_daemon_tick (AmigoDaemon *self)
    * collector's call skipped this tick is asked for again at the next. */
   maybe_write_metadata (self);
   dispatch_collector_jobs (self);
+  /* D-Bus calls wait while a tick runs */
+  if (g_get_monotonic_time () - start > SLOW_TICK_USEC)
+    g_debug ("the poll tick held the main loop for %" G_GINT64_FORMAT " ms",
+             (g_get_monotonic_time () - start) / 1000);
   /* the main loop ran a poll tick, whatever libvirt said */
   if (self->watchdog != NULL)
     amigo_watchdog_progress (self->watchdog);

@@ -119,7 +119,8 @@ for h in hosta hostb; do
 	calls=$(sed -n 's/.* calls=\([0-9]*\).*/\1/p' <<<"$line")
 	polls=$(sed -n 's/.* polls=\([0-9]*\).*/\1/p' <<<"$line")
 	errors=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$line")
-	note "$h: $calls D-Bus calls, worst $worst ms; $polls polls, longest gap between polls $gap ms"
+	worst_at=$(sed -n 's/.* worst_at=\([^ ]*\).*/\1/p' <<<"$line")
+	note "$h: $calls D-Bus calls, worst $worst ms (sent at $worst_at); $polls polls, longest gap between polls $gap ms"
 	[[ -n $worst && -n $gap ]] || { echo "FAIL: no figures for $h: '$line'" >&2; ok=0; continue; }
 	((errors == 0)) || { echo "FAIL: $errors D-Bus calls to the amigod of $h failed" >&2; ok=0; }
 	awk -v w="$worst" -v max="$MAX_CALL_MS" 'BEGIN { exit !(w < max) }' ||

@@ -23,6 +23,8 @@ typedef struct {
   gint64 sent_usec;
   guint calls;
   gint64 worst_usec;
+  gint64 worst_wall_usec;   /* when the worst call was sent */
+  gint64 sent_wall_usec;
   gint64 last_poll_usec;    /* wall, as amigod reports it */
   gint64 first_poll_usec;
   gint64 longest_gap_usec;
@@ -43,7 +45,10 @@ on_reply (GObject *source, GAsyncResult *result, gpointer user_data)
 
   t->busy = FALSE;
   t->calls++;
-  t->worst_usec = MAX (t->worst_usec, took);
+  if (took > t->worst_usec) {
+    t->worst_usec = took;
+    t->worst_wall_usec = t->sent_wall_usec;
+  }
   if (reply == NULL) {
     if (t->errors++ < 3)
       g_printerr ("probe %s: %s\n", t->address, error->message);
@@ -71,6 +76,7 @@ send_call (Target *t)
 
   t->busy = TRUE;
   t->sent_usec = g_get_monotonic_time ();
+  t->sent_wall_usec = g_get_real_time ();
   g_dbus_connection_call (t->bus, "org.amigo.Daemon1", "/org/amigo/Daemon1", "org.amigo.Daemon1",
                           status ? "GetStatus" : "ListDomains", NULL, NULL, G_DBUS_CALL_FLAGS_NONE,
                           120 * 1000, NULL, on_reply, t);
@@ -132,14 +138,23 @@ main (int argc, char **argv)
   for (guint i = 0; i < targets->len; i++) {
     Target *t = g_ptr_array_index (targets, i);
     gint64 worst = t->worst_usec;
+    gint64 worst_wall = t->worst_wall_usec;
     gint64 gap = t->longest_gap_usec;
+    g_autoptr (GDateTime) when = NULL;
+    g_autofree char *hms = NULL;
+    g_autofree char *when_text = NULL;
 
-    if (t->busy)
-      worst = MAX (worst, g_get_monotonic_time () - t->sent_usec);
+    if (t->busy && g_get_monotonic_time () - t->sent_usec > worst) {
+      worst = g_get_monotonic_time () - t->sent_usec;
+      worst_wall = t->sent_wall_usec;
+    }
     if (t->last_poll_usec > 0)
       gap = MAX (gap, g_get_real_time () - t->last_poll_usec);
-    printf ("probe addr=%s calls=%u errors=%u worst_ms=%.1f polls=%u longest_poll_gap_ms=%.1f\n", t->address,
-            t->calls, t->errors, worst / 1000.0, t->polls, gap / 1000.0);
+    when = g_date_time_new_from_unix_local (worst_wall / G_USEC_PER_SEC);
+    hms = when != NULL ? g_date_time_format (when, "%H:%M:%S") : g_strdup ("-");
+    when_text = g_strdup_printf ("%s.%03d", hms, (int) (worst_wall % G_USEC_PER_SEC / 1000));
+    printf ("probe addr=%s calls=%u errors=%u worst_ms=%.1f worst_at=%s polls=%u longest_poll_gap_ms=%.1f\n",
+            t->address, t->calls, t->errors, worst / 1000.0, when_text, t->polls, gap / 1000.0);
   }
   return 0;
 }
