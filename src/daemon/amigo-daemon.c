@@ -35,15 +35,9 @@
 /* At most one warning of a kind per window (warn_by_kind()). */
 #define WARN_WINDOW_USEC (10 * AMIGO_USEC_PER_MIN)
 
-typedef enum {
-  AMIGO_DAEMON_WARNING_METADATA_WRITE,   /* virDomainSetMetadata failed */
-  AMIGO_DAEMON_WARNING_DOMAIN_BUSY,      /* a domain's job-taking call skipped or timed out (migrating) */
-  AMIGO_DAEMON_WARNING_LAST
-} AmigoDaemonWarning;
-
 typedef struct {
-  gint64 last_usec;    /* monotonic; 0: never */
-  guint held_back;     /* since the last one logged */
+  gint64 last_usec;    /* monotonic, of the last one logged */
+  guint held_back;     /* since then */
 } WarnLimit;
 
 struct _AmigoDaemon {
@@ -62,7 +56,7 @@ struct _AmigoDaemon {
   AmigoDomainTable *domains;
   GHashTable *known_history;   /* uuids with local history (or already looked at) */
   GHashTable *warned;          /* messages logged once */
-  WarnLimit warn_limits[AMIGO_DAEMON_WARNING_LAST];
+  GHashTable *warn_limits;     /* kind (a static string) -> WarnLimit */
   AmigoJobRunner *jobs;        /* libvirt calls that take a domain job */
   AmigoSummaryWriter *summary_writer;
 
@@ -214,34 +208,28 @@ notify_status (AmigoDaemon *self)
 /* ---- warnings that can repeat ---- */
 
 /* A warning that can come every tick or for every domain is limited by its
- * kind, not its text (which names a domain or quotes libvirt): at most one
- * per kind per window; the next one says how many were held back. */
-G_GNUC_PRINTF (5, 6) static void
-warn_by_kind (AmigoDaemon *self,
-              AmigoDaemonWarning kind,
-              const char *uuid,
-              const char *name,
-              const char *format,
-              ...)
+ * @kind (a static string), not its text (which names a domain or quotes
+ * libvirt): at most one per kind per 10 minutes; the next one says how many
+ * were held back. */
+static void
+warn_by_kind (AmigoDaemon *self, const char *kind, const char *message)
 {
-  WarnLimit *limit = &self->warn_limits[kind];
+  WarnLimit *limit = g_hash_table_lookup (self->warn_limits, kind);
   gint64 now = now_mono (self);
-  g_autofree char *message = NULL;
-  va_list args;
 
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  if (limit->last_usec != 0 && now - limit->last_usec < WARN_WINDOW_USEC) {
+  if (limit == NULL) {
+    limit = g_new0 (WarnLimit, 1);
+    g_hash_table_insert (self->warn_limits, (gpointer) kind, limit);
+  } else if (now - limit->last_usec < WARN_WINDOW_USEC) {
     limit->held_back++;
-    amigo_log_domain (G_LOG_LEVEL_DEBUG, uuid, name, "%s", message);
+    g_debug ("%s", message);
     return;
   }
   if (limit->held_back > 0)
-    amigo_log_domain (G_LOG_LEVEL_WARNING, uuid, name, "%s (and %u more like it in the last %d min)",
-                      message, limit->held_back, (int) (WARN_WINDOW_USEC / AMIGO_USEC_PER_MIN));
+    amigo_log_domain (G_LOG_LEVEL_WARNING, NULL, NULL, "%s (%u more '%s' warnings in the last 10 min)",
+                      message, limit->held_back, kind);
   else
-    amigo_log_domain (G_LOG_LEVEL_WARNING, uuid, name, "%s", message);
+    amigo_log_domain (G_LOG_LEVEL_WARNING, NULL, NULL, "%s", message);
   limit->last_usec = now;
   limit->held_back = 0;
 }
@@ -298,10 +286,7 @@ on_summary_problem (AmigoSummaryWriterProblem problem,
                     const char *message,
                     gpointer user_data)
 {
-  warn_by_kind (user_data,
-                problem == AMIGO_SUMMARY_WRITER_BUSY ? AMIGO_DAEMON_WARNING_DOMAIN_BUSY
-                                                      : AMIGO_DAEMON_WARNING_METADATA_WRITE,
-                uuid, name, "%s", message);
+  warn_by_kind (user_data, problem == AMIGO_SUMMARY_WRITER_BUSY ? "domain-busy" : "metadata-write", message);
 }
 
 static void
@@ -509,6 +494,7 @@ amigo_daemon_new_with_clock (AmigoConf *conf, const AmigoDaemonOptions *options,
   self->domains = amigo_domain_table_new ();
   self->known_history = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->warn_limits = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   self->jobs = amigo_job_runner_new (JOB_THREADS);
   self->loop = g_main_loop_new (NULL, FALSE);
 
@@ -571,6 +557,7 @@ amigo_daemon_free (AmigoDaemon *self)
   g_clear_pointer (&self->domains, amigo_domain_table_free);
   g_clear_pointer (&self->known_history, g_hash_table_unref);
   g_clear_pointer (&self->warned, g_hash_table_unref);
+  g_clear_pointer (&self->warn_limits, g_hash_table_unref);
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->clock, amigo_clock_free);
   g_clear_pointer (&self->conf, amigo_conf_free);
