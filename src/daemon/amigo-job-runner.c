@@ -96,18 +96,30 @@ amigo_job_runner_new (guint max_threads)
   return self;
 }
 
-void
-amigo_job_runner_free (AmigoJobRunner *self)
+static void
+runner_close (AmigoJobRunner *self, gboolean wait)
 {
   if (self == NULL)
     return;
   self->closed = TRUE;
   g_hash_table_remove_all (self->in_flight);
-  /* Running jobs finish on their own (their sources hold the runner);
-   * queued ones are freed now. */
-  g_thread_pool_free (self->pool, TRUE, FALSE);
+  /* Running jobs finish (waited for or on their own: their sources hold the
+   * runner); queued ones are freed now. */
+  g_thread_pool_free (self->pool, TRUE, wait);
   self->pool = NULL;
   runner_unref (self);
+}
+
+void
+amigo_job_runner_free (AmigoJobRunner *self)
+{
+  runner_close (self, FALSE);
+}
+
+void
+amigo_job_runner_free_wait (AmigoJobRunner *self)
+{
+  runner_close (self, TRUE);
 }
 
 gboolean

@@ -41,6 +41,11 @@ AmigoJobRunner *amigo_job_runner_new (guint max_threads);
 void amigo_job_runner_free (AmigoJobRunner *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmigoJobRunner, amigo_job_runner_free)
 
+/* As amigo_job_runner_free(), but waits for the running jobs to return
+ * (their results still dropped): for jobs that use something their owner
+ * frees next. */
+void amigo_job_runner_free_wait (AmigoJobRunner *self);
+
 /* Starts @run (@data) for the domain @uuid, then @done (nullable) with
  * @user_data. Returns FALSE if @uuid has a job in flight: nothing is run,
  * @data is freed at once with @data_free, and the skip is counted. Main

@@ -145,12 +145,44 @@ test_job_runner_free_does_not_wait (void **state)
   assert_int_equal (r.done, 0);
 }
 
+static gint slow_started;
+
+static gboolean
+slow_run (gpointer data, GError **error)
+{
+  g_atomic_int_set (&slow_started, 1);
+  g_usleep (100000);
+  g_atomic_int_set ((gint *) data, 1);
+  return TRUE;
+}
+
+/* The waiting free returns only once the running job has: its owner may
+ * then free what the job used. */
+static void
+test_job_runner_free_wait (void **state)
+{
+  AmigoJobRunner *runner = amigo_job_runner_new (1);
+  static gint finished = 0;
+  Results r = { 0 };
+
+  assert_true (amigo_job_runner_submit (runner, "poll", slow_run, on_done, &finished, NULL, &r));
+  for (gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+       !g_atomic_int_get (&slow_started) && g_get_monotonic_time () < end;)
+    g_usleep (1000);
+  amigo_job_runner_free_wait (runner);
+  assert_int_equal (g_atomic_int_get (&finished), 1);
+  for (guint i = 0; i < 100; i++)
+    g_main_context_iteration (NULL, FALSE);
+  assert_int_equal (r.done, 0);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_job_runner_one_per_domain),
     cmocka_unit_test (test_job_runner_free_does_not_wait),
+    cmocka_unit_test (test_job_runner_free_wait),
   };
   return cmocka_run_group_tests_name ("job-runner", tests, NULL, NULL);
 }
