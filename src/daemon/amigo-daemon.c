@@ -6,26 +6,33 @@
 #include <glib-unix.h>
 #include <libvirt/virterror.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
-#include "amigo-bench-feed.h"
+#include "amigo-clock.h"
 #include "amigo-collector.h"
 #include "amigo-config.h"
 #include "amigo-connection.h"
+#include "amigo-daemon-private.h"
 #include "amigo-dbus-service.h"
 #include "amigo-error.h"
 #include "amigo-gpu-source.h"
 #include "amigo-history.h"
 #include "amigo-log.h"
-#include "amigo-metadata.h"
 #include "amigo-ratelimit.h"
+#include "amigo-job-runner.h"
+#include "amigo-metadata-io.h"
+#include "amigo-summary-writer.h"
 #include "amigo-time.h"
 #include "amigo-watchdog.h"
 
-/* Bound on the summary written into each domain's metadata. */
-#define SUMMARY_MAX_BYTES (32 * 1024)
+/* How many domains' job-taking calls may wait on libvirt at once (each
+ * waiting thread costs a stack, nothing else). */
+#define JOB_THREADS 4
+
+/* A tick longer than this is logged (debug): D-Bus calls wait behind it. */
+#define SLOW_TICK_USEC (100 * AMIGO_USEC_PER_MSEC)
+
 
 struct _AmigoDaemon {
   AmigoConf *conf;
@@ -36,16 +43,18 @@ struct _AmigoDaemon {
   AmigoHistory *history;
   AmigoCollector *collector;
   AmigoConnection *connection;
-  AmigoBenchFeed *bench_feed;
   GDBusConnection *bus;
   AmigoDbusService *service;
   AmigoWatchdog *watchdog;
 
-  GHashTable *domains;         /* uuid -> AmigoTrackedDomain (owned) */
-  GPtrArray *domain_list;      /* the same, borrowed, for the service */
+  AmigoDomainTable *domains;
   GHashTable *known_history;   /* uuids with local history (or already looked at) */
   GHashTable *warned;          /* messages logged once */
-  AmigoRatelimit *ratelimit;   /* store warnings: one per kind per 10 min */
+  AmigoRatelimit *ratelimit;   /* warnings that can repeat: one per kind per 10 min */
+  AmigoJobRunner *jobs;        /* libvirt calls that take a domain job */
+  AmigoJobRunner *poller;      /* the polls' statistics calls, one at a time */
+  GPtrArray *deferred_jobs;    /* CollectorJobs that ended while a poll was out */
+  AmigoSummaryWriter *summary_writer;
 
   gint64 start_mono_usec;
   gint64 last_poll_wall_usec;
@@ -57,44 +66,21 @@ struct _AmigoDaemon {
   guint sigterm_id;
   guint sigint_id;
   gboolean ready;
+  gboolean timed_polls;        /* polls on its own timer (not driven by a test program) */
 
-  /* simulated clock (benchmark) */
-  gint64 sim_mono_usec;
-  gint64 sim_wall_usec;
-  guint ticks;
-  gint64 first_tick_cpu_usec;  /* process CPU time after the first tick */
+  AmigoClock *clock;           /* simulated in the benchmark */
 };
-
-static gint64
-process_cpu_usec (void)
-{
-  struct rusage ru;
-
-  if (getrusage (RUSAGE_SELF, &ru) < 0)
-    return 0;
-  return (gint64) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * AMIGO_USEC_PER_SEC +
-         ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-}
 
 static gint64
 now_mono (AmigoDaemon *self)
 {
-  return self->options.simulate ? self->sim_mono_usec : g_get_monotonic_time ();
+  return amigo_clock_get_monotonic_usec (self->clock);
 }
 
 static gint64
 now_wall (AmigoDaemon *self)
 {
-  return self->options.simulate ? self->sim_wall_usec : g_get_real_time ();
-}
-
-static void
-tracked_domain_free (gpointer data)
-{
-  AmigoTrackedDomain *d = data;
-
-  g_free (d->name);
-  g_free (d);
+  return amigo_clock_get_wall_usec (self->clock);
 }
 
 /* Logs @message at warning level the first time only. */
@@ -108,22 +94,6 @@ warn_once (AmigoDaemon *self, const char *uuid, const char *name, const char *me
     g_hash_table_remove_all (self->warned);
   g_hash_table_add (self->warned, g_strdup (message));
   amigo_log_domain (G_LOG_LEVEL_WARNING, uuid, name, "%s", message);
-}
-
-/* Logs @message unless one of @kind went out in the last 10 minutes; the
- * next one says how many were held back. */
-static void
-warn_by_kind (AmigoDaemon *self, const char *kind, const char *message)
-{
-  guint suppressed = 0;
-
-  if (!amigo_ratelimit_check (self->ratelimit, kind, now_mono (self), &suppressed))
-    return;
-  if (suppressed > 0)
-    amigo_log_domain (G_LOG_LEVEL_WARNING, NULL, NULL, "%s (%u more '%s' warnings in the last 10 min)",
-                      message, suppressed, kind);
-  else
-    amigo_log_domain (G_LOG_LEVEL_WARNING, NULL, NULL, "%s", message);
 }
 
 /* ---- D-Bus backend ---- */
@@ -164,9 +134,11 @@ backend_get_status (gpointer user_data, GVariantDict *dict)
   g_variant_dict_insert (dict, "uptime_usec", "x", g_get_monotonic_time () - self->start_mono_usec);
   g_variant_dict_insert (dict, "libvirt_uri", "s", self->conf->uri);
   g_variant_dict_insert (dict, "connected", "b", amigo_connection_get (self->connection) != NULL);
-  g_variant_dict_insert (dict, "domains", "u", g_hash_table_size (self->domains));
+  g_variant_dict_insert (dict, "domains", "u", amigo_domain_table_size (self->domains));
   g_variant_dict_insert (dict, "interval_usec", "x", self->conf->interval_usec);
   g_variant_dict_insert (dict, "last_poll_usec", "x", self->last_poll_wall_usec);
+  g_variant_dict_insert (dict, "libvirt_calls_waiting", "u", amigo_job_runner_get_in_flight (self->jobs));
+  g_variant_dict_insert (dict, "libvirt_calls_skipped", "t", amigo_job_runner_get_skipped (self->jobs));
   g_variant_dict_insert (dict, "state_dir", "s", self->conf->state_dir);
   /* Anyone in the read group may call this as often as they like: walk the
    * store at most once per interval. */
@@ -186,7 +158,7 @@ backend_get_status (gpointer user_data, GVariantDict *dict)
 static GPtrArray *
 backend_get_domains (gpointer user_data)
 {
-  return ((AmigoDaemon *) user_data)->domain_list;
+  return amigo_domain_table_get_list (((AmigoDaemon *) user_data)->domains);
 }
 
 static gboolean
@@ -226,13 +198,35 @@ backend_now_usec (gpointer user_data)
 static void
 notify_status (AmigoDaemon *self)
 {
-  guint n = g_hash_table_size (self->domains);
+  guint n = amigo_domain_table_size (self->domains);
 
   if (amigo_connection_get (self->connection) != NULL)
     sd_notifyf (0, "STATUS=tracking %u domain%s, libvirt connected", n, n == 1 ? "" : "s");
   else
     sd_notifyf (0, "STATUS=libvirt '%s' disconnected, reconnecting; %u domain%s known",
                 self->conf->uri, n, n == 1 ? "" : "s");
+}
+
+/* ---- warnings that can repeat ---- */
+
+/* A warning that can come every tick or for every domain is limited by its
+ * @kind (a static string), not its text (which names a domain or quotes
+ * libvirt): at most one per kind per 10 minutes; the next one says how many
+ * were held back. */
+static void
+warn_by_kind (AmigoDaemon *self, const char *kind, const char *message)
+{
+  guint suppressed = 0;
+
+  if (!amigo_ratelimit_check (self->ratelimit, kind, now_mono (self), &suppressed)) {
+    g_debug ("%s", message);
+    return;
+  }
+  if (suppressed > 0)
+    amigo_log_domain (G_LOG_LEVEL_WARNING, NULL, NULL, "%s (%u more '%s' warnings in the last 10 min)",
+                      message, suppressed, kind);
+  else
+    amigo_log_domain (G_LOG_LEVEL_WARNING, NULL, NULL, "%s", message);
 }
 
 /* ---- history travels with the domain ---- */
@@ -246,27 +240,9 @@ lookup_domain (AmigoDaemon *self, const char *uuid)
 }
 
 /* A domain seen for the first time with no local history may have come
- * with a summary in its metadata (migrated from another amigo host). */
-/* amigo's metadata element of @dom (live), or NULL if it has none. */
-static AmigoMetadata *
-read_metadata (virDomainPtr dom, GError **error)
-{
-  g_autofree char *xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, AMIGO_METADATA_NAMESPACE,
-                                               VIR_DOMAIN_AFFECT_LIVE);
-
-  if (xml == NULL) {
-    virErrorPtr e = virGetLastError ();
-    if (e != NULL && e->code == VIR_ERR_NO_DOMAIN_METADATA)
-      return amigo_metadata_new ();
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot read the metadata: %s",
-                 e != NULL && e->message != NULL ? e->message : "unknown libvirt error");
-    return NULL;
-  }
-  return amigo_metadata_parse (xml, error);
-}
-
-/* A domain seen for the first time with no local history may have come
- * with a summary in its metadata (migrated from another amigo host). */
+ * with a summary in its metadata (migrated from another amigo host).
+ * Reading the metadata takes no libvirt job: this answers during a
+ * migration. */
 static void
 maybe_import_history (AmigoDaemon *self, const char *uuid, const char *name)
 {
@@ -280,7 +256,7 @@ maybe_import_history (AmigoDaemon *self, const char *uuid, const char *name)
   dom = lookup_domain (self, uuid);
   if (dom == NULL)
     return;
-  md = read_metadata (dom, &error);
+  md = amigo_metadata_io_read (dom, &error);
   virDomainFree (dom);
   if (md == NULL) {
     amigo_log_domain (G_LOG_LEVEL_WARNING, uuid, name,
@@ -298,89 +274,232 @@ maybe_import_history (AmigoDaemon *self, const char *uuid, const char *name)
                     "imported the history summary from the metadata of '%s'", name);
 }
 
-/* Writes @summary into amigo's metadata element of @dom, keeping the other
- * fields (workload, reservation, GPU memory) that others put there. */
-static gboolean
-write_summary (virDomainPtr dom, const char *summary, GError **error)
+static void
+on_summary_problem (AmigoSummaryWriterProblem problem,
+                    const char *uuid,
+                    const char *name,
+                    const char *message,
+                    gpointer user_data)
 {
-  g_autoptr (AmigoMetadata) md = read_metadata (dom, error);
-  g_autofree char *xml = NULL;
-  unsigned int flags = VIR_DOMAIN_AFFECT_LIVE;
-
-  if (md == NULL)
-    return FALSE;
-  g_free (md->history);
-  md->history = g_strdup (summary);
-  xml = amigo_metadata_to_xml (md, FALSE, error);
-  if (xml == NULL)
-    return FALSE;
-  if (virDomainIsPersistent (dom) == 1)
-    flags |= VIR_DOMAIN_AFFECT_CONFIG;
-  if (virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, xml, AMIGO_METADATA_KEY,
-                            AMIGO_METADATA_NAMESPACE, flags) < 0) {
-    g_autofree char *msg = amigo_connection_last_error ();
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "%s", msg);
-    return FALSE;
-  }
-  return TRUE;
+  warn_by_kind (user_data, problem == AMIGO_SUMMARY_WRITER_BUSY ? "domain-busy" : "metadata-write", message);
 }
 
 static void
 write_metadata (AmigoDaemon *self)
 {
-  GHashTableIter iter;
-  AmigoTrackedDomain *d;
-  guint written = 0;
+  virConnectPtr conn = amigo_connection_get (self->connection);
 
-  if (amigo_connection_get (self->connection) == NULL)
-    return;
-  g_hash_table_iter_init (&iter, self->domains);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &d)) {
-    g_autoptr (GError) error = NULL;
-    g_autofree char *summary = amigo_history_export_summary (self->history, d->uuid, SUMMARY_MAX_BYTES,
-                                                             &error);
-    virDomainPtr dom;
+  if (conn != NULL)
+    amigo_summary_writer_round (self->summary_writer, conn);
+}
 
-    if (summary == NULL) {
-      if (!g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND))
-        amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "no history summary for '%s': %s",
-                          d->name, error->message);
-      continue;
-    }
-    dom = lookup_domain (self, d->uuid);
-    if (dom == NULL)
-      continue;   /* went away since the last poll */
-    if (write_summary (dom, summary, &error)) {
-      written++;
-    } else {
-      g_autofree char *line = g_strdup_printf ("cannot write the history summary into '%s': %s",
-                                               d->name, error->message);
-      warn_once (self, d->uuid, d->name, line);
-    }
-    virDomainFree (dom);
+/* The collector's job-taking calls for one domain (a dirty-rate start, a
+ * balloon statistics period), made one after the other in one runner job:
+ * a domain takes one job at a time. */
+typedef struct {
+  virConnectPtr conn;       /* a reference */
+  GArray *jobs;             /* AmigoDomainJob */
+  GPtrArray *errors;        /* GError * or NULL, one per job */
+} CollectorJobs;
+
+static void
+collector_jobs_free (gpointer data)
+{
+  CollectorJobs *cj = data;
+
+  if (cj->conn != NULL)
+    virConnectClose (cj->conn);
+  g_array_unref (cj->jobs);
+  g_ptr_array_unref (cj->errors);
+  g_free (cj);
+}
+
+static void
+error_free0 (gpointer error)
+{
+  if (error != NULL)
+    g_error_free (error);
+}
+
+/* Job runner thread. */
+static gboolean
+collector_jobs_run (gpointer data, GError **error)
+{
+  CollectorJobs *cj = data;
+
+  for (guint i = 0; i < cj->jobs->len; i++) {
+    GError *job_error = NULL;
+
+    amigo_domain_job_run (cj->conn, &g_array_index (cj->jobs, AmigoDomainJob, i), &job_error);
+    g_ptr_array_add (cj->errors, job_error);
   }
-  g_debug ("wrote the history summary into %u domains", written);
+  return TRUE;
+}
+
+static void
+report_collector_jobs (AmigoDaemon *self, CollectorJobs *cj)
+{
+  for (guint i = 0; i < cj->jobs->len; i++)
+    amigo_collector_job_done (self->collector, &g_array_index (cj->jobs, AmigoDomainJob, i),
+                              i < cj->errors->len ? g_ptr_array_index (cj->errors, i) : NULL);
+}
+
+/* Reports the collector's calls that ended while a poll had the collector. */
+static void
+report_deferred_collector_jobs (AmigoDaemon *self)
+{
+  g_autoptr (GPtrArray) deferred = g_steal_pointer (&self->deferred_jobs);
+
+  self->deferred_jobs = g_ptr_array_new_with_free_func (collector_jobs_free);
+  for (guint i = 0; i < deferred->len; i++)
+    report_collector_jobs (self, g_ptr_array_index (deferred, i));
+}
+
+static void
+on_collector_jobs_done (const char *uuid, gpointer data, const GError *error, gpointer user_data)
+{
+  AmigoDaemon *self = user_data;
+  CollectorJobs *cj = data;
+
+  /* a poll out in the poller thread has the collector: report when it is back */
+  if (amigo_job_runner_get_in_flight (self->poller) > 0) {
+    CollectorJobs *later = g_new0 (CollectorJobs, 1);
+
+    later->jobs = g_array_ref (cj->jobs);
+    later->errors = g_ptr_array_ref (cj->errors);
+    g_ptr_array_add (self->deferred_jobs, later);
+    return;
+  }
+  report_collector_jobs (self, cj);
+}
+
+/* The collector's job-taking calls go through the runner, one runner job
+ * per domain; a domain still busy (its metadata write or last calls wait
+ * behind a migration) skips this round and the collector asks again. */
+static void
+dispatch_collector_jobs (AmigoDaemon *self)
+{
+  virConnectPtr conn = amigo_connection_get (self->connection);
+  g_autoptr (GArray) jobs = amigo_collector_take_jobs (self->collector);
+  g_autoptr (GHashTable) by_domain = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter iter;
+  CollectorJobs *cj;
+
+  for (guint i = 0; i < jobs->len; i++) {
+    AmigoDomainJob *job = &g_array_index (jobs, AmigoDomainJob, i);
+
+    cj = g_hash_table_lookup (by_domain, job->uuid);
+    if (cj == NULL) {
+      cj = g_new0 (CollectorJobs, 1);
+      cj->conn = conn;
+      if (conn != NULL)
+        virConnectRef (conn);
+      cj->jobs = g_array_new (FALSE, FALSE, sizeof (AmigoDomainJob));
+      cj->errors = g_ptr_array_new_with_free_func (error_free0);
+      g_hash_table_insert (by_domain, job->uuid, cj);
+    }
+    g_array_append_val (cj->jobs, *job);
+  }
+  g_hash_table_iter_init (&iter, by_domain);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &cj)) {
+    g_autoptr (GArray) mine = g_array_ref (cj->jobs);   /* to report a skip: the runner frees cj */
+    g_autoptr (GError) skipped = NULL;
+    char uuid[AMIGO_UUID_BUFLEN];
+
+    g_strlcpy (uuid, g_array_index (mine, AmigoDomainJob, 0).uuid, sizeof uuid);
+    if (conn == NULL) {
+      collector_jobs_free (cj);
+      skipped = g_error_new_literal (AMIGO_ERROR, AMIGO_ERROR_NOT_CONNECTED, "libvirt is not connected");
+    } else if (!amigo_job_runner_submit (self->jobs, uuid, collector_jobs_run, on_collector_jobs_done, cj,
+                                         collector_jobs_free, self)) {
+      skipped = g_error_new_literal (AMIGO_ERROR, AMIGO_ERROR_BUSY, "the domain's previous call has not ended");
+    }
+    for (guint i = 0; skipped != NULL && i < mine->len; i++)
+      amigo_collector_job_done (self->collector, &g_array_index (mine, AmigoDomainJob, i), skipped);
+  }
 }
 
 /* ---- polling ---- */
 
 static void
-poll_once (AmigoDaemon *self)
+on_domain_gone (const AmigoTrackedDomain *d, gpointer user_data)
+{
+  AmigoDaemon *self = user_data;
+
+  amigo_summary_writer_forget (self->summary_writer, d->uuid);
+  amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "domain '%s' is gone", d->name);
+}
+
+/* A poll's statistics call made off the main loop: NOWAIT spares it the
+ * domains' jobs, but not their object locks, which libvirt holds for a
+ * second or more while it ends a migration (measured: 1.35 s on the
+ * source). Nothing else touches the collector until the poll is back. */
+typedef struct {
+  AmigoCollector *collector;  /* borrowed */
+  virConnectPtr conn;         /* a reference */
+  gint64 mono_usec;
+  gint64 wall_usec;
+  GArray *samples;            /* the result */
+} PollFetch;
+
+static void
+poll_fetch_free (gpointer data)
+{
+  PollFetch *f = data;
+
+  virConnectClose (f->conn);
+  g_clear_pointer (&f->samples, g_array_unref);
+  g_free (f);
+}
+
+/* Poller thread. */
+static gboolean
+poll_fetch_run (gpointer data, GError **error)
+{
+  PollFetch *f = data;
+
+  return amigo_collector_poll (f->collector, f->conn, f->mono_usec, f->wall_usec, &f->samples, error);
+}
+
+/* The samples of @fetched (made off the main loop), or of a poll made now. */
+static gboolean
+poll_take (AmigoDaemon *self,
+           PollFetch *fetched,
+           const GError *fetch_error,
+           virConnectPtr conn,
+           gint64 mono,
+           gint64 wall,
+           GArray **ret_samples,
+           GError **error)
+{
+  if (fetched == NULL)
+    return amigo_collector_poll (self->collector, conn, mono, wall, ret_samples, error);
+  if (fetch_error != NULL) {
+    g_propagate_error (error, g_error_copy (fetch_error));
+    return FALSE;
+  }
+  *ret_samples = g_steal_pointer (&fetched->samples);
+  return TRUE;
+}
+
+/* Applies a poll: @fetched (nullable) is one made off the main loop, with
+ * @fetch_error; without, the poll is made here. */
+static void
+poll_once (AmigoDaemon *self, PollFetch *fetched, const GError *fetch_error)
 {
   virConnectPtr conn = amigo_connection_get (self->connection);
   g_autoptr (GArray) samples = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GHashTable) seen = NULL;
   g_autoptr (GPtrArray) store_warnings = NULL;
-  GHashTableIter iter;
   AmigoTrackedDomain *d;
-  gint64 mono = now_mono (self);
-  gint64 wall = now_wall (self);
+  gint64 mono = fetched != NULL ? fetched->mono_usec : now_mono (self);
+  gint64 wall = fetched != NULL ? fetched->wall_usec : now_wall (self);
+  gint64 flush_start;
 
   amigo_history_set_now (self->history, wall);
   if (conn == NULL)
     return;
-  if (!amigo_collector_poll (self->collector, conn, mono, wall, &samples, &error)) {
+  if (!poll_take (self, fetched, fetch_error, conn, mono, wall, &samples, &error)) {
     if (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_CONNECTED) || virConnectIsAlive (conn) != 1)
       amigo_connection_lost (self->connection, error->message);
     else
@@ -389,47 +508,33 @@ poll_once (AmigoDaemon *self)
     return;
   }
 
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
+  amigo_domain_table_begin_poll (self->domains);
   for (guint i = 0; i < samples->len; i++) {
     AmigoDomainSample *s = &g_array_index (samples, AmigoDomainSample, i);
     g_autoptr (GError) append_error = NULL;
+    gboolean added;
 
-    d = g_hash_table_lookup (self->domains, s->uuid);
-    if (d == NULL) {
-      d = g_new0 (AmigoTrackedDomain, 1);
-      g_strlcpy (d->uuid, s->uuid, sizeof d->uuid);
-      d->name = g_strdup (s->name);
-      g_hash_table_insert (self->domains, d->uuid, d);
+    d = amigo_domain_table_update (self->domains, s->uuid, s->name, &s->sample, &added);
+    if (added) {
       amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "tracking domain '%s'", d->name);
       maybe_import_history (self, d->uuid, d->name);
-    } else if (g_strcmp0 (d->name, s->name) != 0) {
-      g_free (d->name);
-      d->name = g_strdup (s->name);
     }
-    d->last = s->sample;
-    g_hash_table_add (seen, d->uuid);
     /* A refused sample is reported by the store's warnings, by kind. */
     if (!amigo_history_append (self->history, d->uuid, d->name, &s->sample, &append_error))
       amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "cannot store the sample of '%s': %s",
                         d->name, append_error->message);
   }
 
-  g_hash_table_iter_init (&iter, self->domains);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &d)) {
-    if (!g_hash_table_contains (seen, d->uuid)) {
-      amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "domain '%s' is gone", d->name);
-      g_hash_table_iter_remove (&iter);
-    }
-  }
-  g_ptr_array_set_size (self->domain_list, 0);
-  g_hash_table_iter_init (&iter, self->domains);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &d))
-    g_ptr_array_add (self->domain_list, d);
+  amigo_domain_table_end_poll (self->domains, on_domain_gone, self);
 
   g_clear_error (&error);
+  flush_start = g_get_monotonic_time ();
   /* The store says once when writing fails and once when it recovers. */
   if (!amigo_history_flush (self->history, &error))
     g_debug ("cannot flush the history store '%s': %s", self->conf->state_dir, error->message);
+  if (g_get_monotonic_time () - flush_start > SLOW_TICK_USEC)
+    g_debug ("flushing the history store took %" G_GINT64_FORMAT " ms (syncfs waits for the whole file system)",
+             (g_get_monotonic_time () - flush_start) / 1000);
   store_warnings = amigo_history_take_warnings (self->history);
   for (guint i = 0; i < store_warnings->len; i++) {
     AmigoHistoryWarning *w = g_ptr_array_index (store_warnings, i);
@@ -453,46 +558,71 @@ maybe_write_metadata (AmigoDaemon *self)
   write_metadata (self);
 }
 
+/* What follows a poll: the metadata write when its interval has passed,
+ * then the job-taking calls the poll asked for. */
+static void
+after_poll (AmigoDaemon *self, gint64 start_usec)
+{
+  /* The metadata write first: a domain takes one job-taking call at a time,
+   * and the collector asks for one nearly every poll (a dirty-rate start),
+   * so the rarer write would otherwise always find the domain busy. The
+   * collector's call skipped this tick is asked for again at the next. */
+  maybe_write_metadata (self);
+  dispatch_collector_jobs (self);
+  /* D-Bus calls wait while this runs */
+  if (g_get_monotonic_time () - start_usec > SLOW_TICK_USEC)
+    g_debug ("the poll tick held the main loop for %" G_GINT64_FORMAT " ms",
+             (g_get_monotonic_time () - start_usec) / 1000);
+}
+
+void
+amigo_daemon_tick (AmigoDaemon *self)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  poll_once (self, NULL, NULL);
+  after_poll (self, start);
+}
+
+static void
+on_poll_fetched (const char *key, gpointer data, const GError *error, gpointer user_data)
+{
+  AmigoDaemon *self = user_data;
+  gint64 start = g_get_monotonic_time ();
+
+  report_deferred_collector_jobs (self);
+  poll_once (self, data, error);
+  after_poll (self, start);
+}
+
+/* Starts a poll off the main loop; its result is applied when it is back. */
+static void
+poll_start (AmigoDaemon *self)
+{
+  virConnectPtr conn = amigo_connection_get (self->connection);
+  PollFetch *f;
+
+  if (conn == NULL)
+    return;
+  f = g_new0 (PollFetch, 1);
+  f->collector = self->collector;
+  f->conn = conn;
+  virConnectRef (conn);
+  f->mono_usec = now_mono (self);
+  f->wall_usec = now_wall (self);
+  if (!amigo_job_runner_submit (self->poller, "poll", poll_fetch_run, on_poll_fetched, f, poll_fetch_free, self))
+    g_debug ("the last poll has not come back from libvirt: skipping this one");
+}
+
 static gboolean
 on_poll_timeout (gpointer user_data)
 {
   AmigoDaemon *self = user_data;
 
-  poll_once (self);
-  maybe_write_metadata (self);
-  return G_SOURCE_CONTINUE;
-}
-
-/* Benchmark: each tick advances the clock by one interval. */
-static gboolean
-on_simulated_tick (gpointer user_data)
-{
-  AmigoDaemon *self = user_data;
-
-  if (amigo_connection_get (self->connection) == NULL)
-    return G_SOURCE_CONTINUE;
-  poll_once (self);
-  maybe_write_metadata (self);
-  self->ticks++;
-  if (self->ticks == 1)
-    self->first_tick_cpu_usec = process_cpu_usec ();
-  self->sim_mono_usec += self->conf->interval_usec;
-  self->sim_wall_usec += self->conf->interval_usec;
-  if (self->options.simulate_ticks > 0 && self->ticks >= self->options.simulate_ticks) {
-    gint64 cpu = process_cpu_usec ();
-
-    g_message ("simulation done: %u ticks, %" G_GINT64_FORMAT " s of simulated time, %u domains",
-               self->ticks, self->ticks * self->conf->interval_usec / AMIGO_USEC_PER_SEC,
-               g_hash_table_size (self->domains));
-    /* start-up and the first tick (which creates every domain's files)
-     * apart from the steady state */
-    g_message ("simulation cpu: first_tick_usec=%" G_GINT64_FORMAT " later_ticks=%u later_usec=%"
-               G_GINT64_FORMAT, self->first_tick_cpu_usec, self->ticks - 1,
-               cpu - self->first_tick_cpu_usec);
-    self->poll_id = 0;
-    g_main_loop_quit (self->loop);
-    return G_SOURCE_REMOVE;
-  }
+  poll_start (self);
+  /* the main loop ran a poll tick, however long libvirt takes to answer */
+  if (self->watchdog != NULL)
+    amigo_watchdog_progress (self->watchdog);
   return G_SOURCE_CONTINUE;
 }
 
@@ -502,9 +632,9 @@ on_connection_state (AmigoConnection *conn, gboolean connected, gpointer user_da
   AmigoDaemon *self = user_data;
 
   notify_status (self);
-  if (connected && !self->options.simulate) {
+  if (connected && self->timed_polls) {
     /* poll right away, then every interval */
-    poll_once (self);
+    poll_start (self);
   }
 }
 
@@ -550,18 +680,28 @@ on_signal (gpointer user_data)
 AmigoDaemon *
 amigo_daemon_new (AmigoConf *conf, const AmigoDaemonOptions *options, GError **error)
 {
+  return amigo_daemon_new_with_clock (conf, options, amigo_clock_new_real (), error);
+}
+
+AmigoDaemon *
+amigo_daemon_new_with_clock (AmigoConf *conf, const AmigoDaemonOptions *options, AmigoClock *clock,
+                             GError **error)
+{
   g_autoptr (AmigoDaemon) self = g_new0 (AmigoDaemon, 1);
   AmigoHistoryOptions history_options;
   g_autoptr (GPtrArray) known = NULL;
 
   self->conf = conf;
   self->options = *options;
+  self->clock = clock;
   self->start_mono_usec = g_get_monotonic_time ();
-  self->domains = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, tracked_domain_free);
-  self->domain_list = g_ptr_array_new ();
+  self->domains = amigo_domain_table_new ();
   self->known_history = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->ratelimit = amigo_ratelimit_new (10 * AMIGO_USEC_PER_MIN, 64);
+  self->jobs = amigo_job_runner_new (JOB_THREADS);
+  self->poller = amigo_job_runner_new (1);
+  self->deferred_jobs = g_ptr_array_new_with_free_func (collector_jobs_free);
   self->loop = g_main_loop_new (NULL, FALSE);
 
   if (g_mkdir_with_parents (conf->state_dir, 0750) < 0) {
@@ -578,6 +718,8 @@ amigo_daemon_new (AmigoConf *conf, const AmigoDaemonOptions *options, GError **e
     g_prefix_error (error, "cannot open the history store '%s': ", conf->state_dir);
     return NULL;
   }
+  self->summary_writer = amigo_summary_writer_new (self->history, self->domains, self->jobs, on_summary_problem,
+                                                  self);
   known = amigo_history_list_domains (self->history);
   for (guint i = 0; known != NULL && i < known->len; i++)
     g_hash_table_add (self->known_history, g_strdup (g_ptr_array_index (known, i)));
@@ -594,17 +736,6 @@ amigo_daemon_new (AmigoConf *conf, const AmigoDaemonOptions *options, GError **e
   amigo_collector_set_dirty_rate_period (self->collector,
                                          (int) (MIN (conf->dirty_rate_period_usec, conf->interval_usec / 2) /
                                                 AMIGO_USEC_PER_SEC));
-  if (options->bench_stats != NULL) {
-    self->bench_feed = amigo_bench_feed_new (options->bench_stats, error);
-    if (self->bench_feed == NULL)
-      return NULL;
-    amigo_collector_set_augment_func (self->collector, amigo_bench_feed_augment, self->bench_feed);
-  }
-  if (options->simulate) {
-    self->sim_mono_usec = g_get_monotonic_time ();
-    /* end the simulation at about the real time, so no sample is in the future */
-    self->sim_wall_usec = g_get_real_time () - (gint64) options->simulate_ticks * conf->interval_usec;
-  }
   if (!amigo_connection_init_event_loop (error))
     return NULL;
   self->connection = amigo_connection_new (conf->uri, on_connection_state, self);
@@ -623,16 +754,21 @@ amigo_daemon_free (AmigoDaemon *self)
   g_clear_pointer (&self->service, amigo_dbus_service_free);
   g_clear_object (&self->bus);
   g_clear_pointer (&self->watchdog, amigo_watchdog_free);
+  /* first: no job's end may reach a daemon being freed */
+  g_clear_pointer (&self->jobs, amigo_job_runner_free);
+  /* a poll still out uses the collector freed below */
+  g_clear_pointer (&self->poller, amigo_job_runner_free_wait);
+  g_clear_pointer (&self->deferred_jobs, g_ptr_array_unref);
+  g_clear_pointer (&self->summary_writer, amigo_summary_writer_free);
   g_clear_pointer (&self->connection, amigo_connection_free);
   g_clear_pointer (&self->collector, amigo_collector_free);
-  g_clear_pointer (&self->bench_feed, amigo_bench_feed_free);
   g_clear_pointer (&self->history, amigo_history_free);
-  g_clear_pointer (&self->domain_list, g_ptr_array_unref);
-  g_clear_pointer (&self->domains, g_hash_table_unref);
+  g_clear_pointer (&self->domains, amigo_domain_table_free);
   g_clear_pointer (&self->known_history, g_hash_table_unref);
   g_clear_pointer (&self->warned, g_hash_table_unref);
   g_clear_pointer (&self->ratelimit, amigo_ratelimit_free);
   g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->clock, amigo_clock_free);
   g_clear_pointer (&self->conf, amigo_conf_free);
   g_free (self);
 }
@@ -648,10 +784,10 @@ open_bus (AmigoDaemon *self, GError **error)
   return g_bus_get_sync (self->options.session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM, NULL, error);
 }
 
-int
-amigo_daemon_run (AmigoDaemon *self)
+gboolean
+amigo_daemon_start (AmigoDaemon *self, GError **error)
 {
-  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) local_error = NULL;
   AmigoDbusServiceBackend backend = {
     .get_status = backend_get_status,
     .get_domains = backend_get_domains,
@@ -661,39 +797,73 @@ amigo_daemon_run (AmigoDaemon *self)
     .retention_usec = self->conf->history.retention_usec,
   };
 
-  self->exit_code = AMIGO_EXIT_OK;
-  self->bus = open_bus (self, &error);
+  self->bus = open_bus (self, &local_error);
   if (self->bus == NULL) {
-    g_warning ("cannot connect to the %s bus: %s",
-                self->options.bus_address != NULL ? "given" : self->options.session ? "session" : "system",
-                error->message);
-    return AMIGO_EXIT_FAILURE;
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot connect to the %s bus: %s",
+                 self->options.bus_address != NULL ? "given" : self->options.session ? "session" : "system",
+                 local_error->message);
+    return FALSE;
   }
   /* a bus that goes away ends the daemon (systemd restarts it) */
   g_dbus_connection_set_exit_on_close (self->bus, FALSE);
   self->service = amigo_dbus_service_new (&backend, self);
   if (!amigo_dbus_service_start (self->service, self->bus, AMIGO_DBUS_NAME, on_name_acquired,
-                                 on_name_lost, self, &error)) {
-    g_warning ("cannot export %s: %s", AMIGO_DBUS_PATH, error->message);
-    return AMIGO_EXIT_FAILURE;
+                                 on_name_lost, self, &local_error)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot export %s: %s", AMIGO_DBUS_PATH,
+                 local_error->message);
+    return FALSE;
   }
-
-  self->sigterm_id = g_unix_signal_add (SIGTERM, on_signal, self);
-  self->sigint_id = g_unix_signal_add (SIGINT, on_signal, self);
-  self->watchdog = amigo_watchdog_new ();
-
   self->last_metadata_usec = now_mono (self);
   amigo_connection_start (self->connection);
-  if (self->options.simulate)
-    self->poll_id = g_idle_add (on_simulated_tick, self);
-  else
-    self->poll_id = g_timeout_add (self->conf->interval_usec / 1000, on_poll_timeout, self);
+  return TRUE;
+}
+
+int
+amigo_daemon_run (AmigoDaemon *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  self->exit_code = AMIGO_EXIT_OK;
+  /* before the connection comes up: its first poll is right away */
+  self->timed_polls = TRUE;
+  if (!amigo_daemon_start (self, &error)) {
+    g_warning ("%s", error->message);
+    return AMIGO_EXIT_FAILURE;
+  }
+  self->sigterm_id = g_unix_signal_add (SIGTERM, on_signal, self);
+  self->sigint_id = g_unix_signal_add (SIGINT, on_signal, self);
+  /* two intervals without a poll tick is a daemon that no longer works */
+  self->watchdog = amigo_watchdog_new (self->clock, 2 * self->conf->interval_usec);
+  self->poll_id = g_timeout_add (self->conf->interval_usec / 1000, on_poll_timeout, self);
 
   g_main_loop_run (self->loop);
 
   sd_notify (0, "STOPPING=1");
-  g_clear_error (&error);
   if (!amigo_history_flush (self->history, &error))
     g_warning ("cannot flush the history store '%s': %s", self->conf->state_dir, error->message);
   return self->exit_code;
+}
+
+gboolean
+amigo_daemon_is_connected (AmigoDaemon *self)
+{
+  return amigo_connection_get (self->connection) != NULL;
+}
+
+AmigoCollector *
+amigo_daemon_get_collector (AmigoDaemon *self)
+{
+  return self->collector;
+}
+
+AmigoClock *
+amigo_daemon_get_clock (AmigoDaemon *self)
+{
+  return self->clock;
+}
+
+guint
+amigo_daemon_get_domain_count (AmigoDaemon *self)
+{
+  return amigo_domain_table_size (self->domains);
 }

@@ -17,18 +17,10 @@ G_BEGIN_DECLS
  * AmigoDaemonOptions:
  * @session: use the session bus instead of the system bus.
  * @bus_address: (nullable): connect to this bus instead (tests).
- * @bench_stats: (nullable): domstats recordings fed to every domain through
- *   the collector's augment seam (benchmark only).
- * @simulate: run on a simulated clock: each tick advances it by the
- *   interval and ticks run back to back (benchmark only).
- * @simulate_ticks: with @simulate, exit after this many ticks.
  */
 typedef struct {
   gboolean session;
   const char *bus_address;
-  const char * const *bench_stats;
-  gboolean simulate;
-  guint simulate_ticks;
 } AmigoDaemonOptions;
 
 typedef struct _AmigoDaemon AmigoDaemon;
@@ -40,8 +32,8 @@ AmigoDaemon *amigo_daemon_new (AmigoConf *conf,
 void amigo_daemon_free (AmigoDaemon *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmigoDaemon, amigo_daemon_free)
 
-/* Connects to the bus and libvirt and runs until SIGTERM / SIGINT (or the
- * end of a simulation). Returns the process exit status. */
+/* Connects to the bus and libvirt and polls until SIGTERM / SIGINT.
+ * Returns the process exit status. */
 int amigo_daemon_run (AmigoDaemon *self);
 
 G_END_DECLS

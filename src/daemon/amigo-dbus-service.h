@@ -3,24 +3,11 @@
 
 #include <gio/gio.h>
 
+#include "amigo-domain-table.h"
 #include "amigo-metric.h"
 #include "amigo-uuid.h"
 
 G_BEGIN_DECLS
-
-/**
- * AmigoTrackedDomain:
- * @uuid: the libvirt UUID string.
- * @name: the domain's name.
- * @last: its latest sample; @last.time_usec is 0 before the first one.
- *
- * What the service shows of one domain. The daemon owns these.
- */
-typedef struct {
-  char uuid[AMIGO_UUID_BUFLEN];
-  char *name;
-  AmigoSample last;
-} AmigoTrackedDomain;
 
 /**
  * AmigoDbusServiceBackend:

@@ -14,12 +14,9 @@ main (int argc, char **argv)
 {
   g_autofree char *config_path = NULL;
   g_autofree char *bus_address = NULL;
-  g_auto (GStrv) bench_stats = NULL;
   gboolean session = FALSE;
   gboolean verbose = FALSE;
   gboolean version = FALSE;
-  gboolean simulate = FALSE;
-  int simulate_ticks = 0;
   g_autoptr (GError) error = NULL;
   g_autoptr (GOptionContext) context = g_option_context_new ("- amigo daemon");
   g_autoptr (AmigoConf) conf = amigo_conf_new ();
@@ -35,19 +32,13 @@ main (int argc, char **argv)
     { "bus-address", 0, 0, G_OPTION_ARG_STRING, &bus_address, "Use the bus at ADDR (tests)", "ADDR" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
-    /* benchmark only */
-    { "bench-stats", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME_ARRAY, &bench_stats,
-      "Feed these domstats recordings to every domain", "FILE" },
-    { "simulate", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &simulate,
-      "Simulated clock: ticks run back to back", NULL },
-    { "simulate-ticks", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &simulate_ticks,
-      "Exit after N simulated ticks", "N" },
     { NULL }
   };
 
   /* One malloc arena: amigod does its work on the main loop (the other
-   * threads only shuttle libvirt and D-Bus messages), and every extra arena
-   * keeps megabytes of freed memory resident. */
+   * threads shuttle libvirt and D-Bus messages or wait in a job-taking
+   * libvirt call), and every extra arena keeps megabytes of freed memory
+   * resident. */
   mallopt (M_ARENA_MAX, 1);
   setlocale (LC_ALL, "");
   g_set_prgname ("amigod");
@@ -65,10 +56,6 @@ main (int argc, char **argv)
   }
   if (argc > 1) {
     fprintf (stderr, "amigod: unexpected argument '%s' (see --help)\n", argv[1]);
-    return AMIGO_EXIT_USAGE;
-  }
-  if (simulate_ticks < 0) {
-    fprintf (stderr, "amigod: --simulate-ticks: expected a positive number, got %d\n", simulate_ticks);
     return AMIGO_EXIT_USAGE;
   }
   amigo_log_setup (verbose);
@@ -94,9 +81,6 @@ main (int argc, char **argv)
 
   options.session = session;
   options.bus_address = bus_address;
-  options.bench_stats = (const char * const *) bench_stats;
-  options.simulate = simulate;
-  options.simulate_ticks = (guint) simulate_ticks;
   g_message ("amigod %s starting: libvirt '%s', interval %" G_GINT64_FORMAT " ms, state '%s'",
              AMIGO_VERSION, conf->uri, conf->interval_usec / 1000, conf->state_dir);
   daemon = amigo_daemon_new (g_steal_pointer (&conf), &options, &error);

@@ -8,7 +8,7 @@ G_BEGIN_DECLS
 /**
  * amigo's element in a domain's libvirt metadata (docs/history-format.md).
  *
- * The daemon stores it with
+ * amigo-metadata-io.c stores it with
  *   virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, xml,
  *                         AMIGO_METADATA_KEY, AMIGO_METADATA_NAMESPACE, flags)
  * passing amigo_metadata_to_xml (md, FALSE, ...) (libvirt adds the namespace

@@ -4,13 +4,14 @@
 # amigod tracking 500 domains: CPU time and peak RSS.
 #
 # libvirt's test driver supplies 500 running domains (XML generated here);
-# it reports only their state, so amigod's hidden --bench-stats feeds each
-# one the statistics of a real guest (tests/fixtures/domstats-guest-*.txt,
-# scaled per domain, counters advancing every tick) through the collector's
+# it reports only their state, so bench-amigod (tests/bench/bench-amigod.c:
+# amigod's daemon library, built for this suite only) feeds each one the
+# statistics of a real guest (tests/fixtures/domstats-guest-*.txt, scaled
+# per domain, counters advancing every tick) through the collector's
 # augment seam: the collector, the history store (flushed every tick) and
-# the metadata writer all run as in production. --simulate runs the ticks
-# back to back on a fake clock that advances by the interval (10 s) per
-# tick, so TICKS ticks stand for TICKS x 10 s of real operation.
+# the metadata writer all run as in production. It runs the ticks back to
+# back on a simulated clock that advances by the interval (10 s) per tick,
+# so TICKS ticks stand for TICKS x 10 s of real operation.
 #
 # The test driver runs inside libvirtd when one is reachable (URI
 # test+unix:///FILE), as the real hypervisor does in production: amigod
@@ -18,16 +19,16 @@
 # are not counted as amigod's memory. Without libvirtd it runs inside amigod
 # (test:///FILE) and the figures include the driver; the output says which.
 #
-# Figures: CPU fraction = amigod's CPU time (user + system, whole process,
+# Figures: CPU fraction = the daemon's CPU time (user + system, whole process,
 # start-up included) / simulated seconds, and the steady state (every tick
 # after the first, which creates each domain's files); peak RSS = max
 # resident set size (the kernel's VmHWM, via getrusage). Goal: < 0.5 % of
 # one core and < 30 MiB.
 #
-# usage: bench-amigod-500.sh AMIGOD FIXTURE_DIR [DOMAINS] [TICKS]
+# usage: bench-amigod-500.sh BENCH_AMIGOD FIXTURE_DIR [DOMAINS] [TICKS]
 set -u
 
-AMIGOD=$1
+BENCH_AMIGOD=$1
 FIXTURES=$2
 DOMAINS=${3:-500}
 TICKS=${4:-360}
@@ -78,15 +79,15 @@ ADDR=$(head -n1 "$WORK/address")
 
 STATS=
 for f in "$FIXTURES"/domstats-guest-*.txt; do
-  STATS="$STATS --bench-stats $f"
+  STATS="$STATS $f"
 done
 
-CMD="$AMIGOD --config $WORK/amigod.conf --bus-address $ADDR$STATS --simulate --simulate-ticks $TICKS"
+CMD="$BENCH_AMIGOD --config $WORK/amigod.conf --bus-address $ADDR --ticks $TICKS$STATS"
 echo "# command: /usr/bin/time -f '%U %S %M %e' $CMD"
 /usr/bin/time -o "$WORK/time" -f '%U %S %M %e' $CMD >"$WORK/amigod.log" 2>&1
 rc=$?
 if [ $rc -ne 0 ]; then
-  echo "not ok - amigod exited $rc"
+  echo "not ok - bench-amigod exited $rc"
   sed 's/^/#   /' "$WORK/amigod.log"
   exit 1
 fi

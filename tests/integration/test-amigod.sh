@@ -188,7 +188,7 @@ expect_status 2 "history beyond the retention" $CTL history test cpu --since 30d
 expect_grep "$WORK/err" "retention" "says the range is over the retention"
 expect_status 2 "history ending far in the future" $CTL history test cpu --from 1h --to 2099-01-01T00:00:00Z
 
-expect_grep "$WORK/amigod.log" "wrote the history summary into 1 domains" "writes the summary into the metadata"
+expect_grep "$WORK/amigod.log" "wrote the history summary into 'test'" "writes the summary into the metadata"
 # a second daemon cannot take the name
 expect_status 1 "a second amigod on the same bus" timeout 20 "$AMIGOD" --config "$WORK/amigod.conf" --bus-address "$ADDR"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#define G_LOG_DOMAIN "amigod"
+#define G_LOG_DOMAIN "amigo-bench"
 #include "amigo-bench-feed.h"
 
 #include <string.h>
