@@ -18,6 +18,8 @@ packages=(
   iproute2 util-linux procps psmisc kmod e2fsprogs python3
   # replay plots
   gnuplot-nox
+  # Prometheus export: promtool checks the textfile, node_exporter serves it
+  prometheus prometheus-node-exporter
 )
 if [ "${1:-}" = "--bench" ]; then
   packages+=(r-cran-forecast linux-perf)

@@ -15,12 +15,18 @@ G_BEGIN_DECLS
  * @max_train: the model may look at only the last @max_train samples (0 = all).
  * @resource: what the series measures (some methods treat CPU and memory
  *   differently, as the Kubernetes VPA does).
+ * @epochs: training passes of a model that trains (LSTM); 0 = its default.
+ *   Models that do not train ignore it.
+ * @thin: each training pass uses a random 1/@thin of the training windows;
+ *   0 = the model's default (all of them). Models that do not train ignore it.
  */
 typedef struct {
   AmigoResource resource;
   gsize season;
   guint64 seed;
   gsize max_train;
+  guint epochs;
+  guint thin;
 } AmigoModelOptions;
 
 typedef struct _AmigoModel AmigoModel;
@@ -37,6 +43,14 @@ typedef struct _AmigoModelClass AmigoModelClass;
  *   @ret_mean (point forecast), @ret_lower and @ret_upper (the (1 - @quantile)
  *   and @quantile quantiles of each step). @ret_lower may be NULL.
  * @free: releases the model; accepts NULL.
+ * @costly_fit: fitting costs more than linear in the history (ARIMA's order
+ *   search, LSTM training): a caller that replays long histories gives it
+ *   @max_train.
+ * @warm_start: (optional) a new model that starts from @prev's parameters
+ *   (same class) and trains on @history with @options' epochs and thin;
+ *   NULL for a model that does not train.
+ * @update: (optional) a new model with @prev's parameters, moved to the end
+ *   of @history without training (cheap); NULL when a model has none.
  *
  * One forecasting method. Every member lives in its own
  * src/forecast/amigo-model-<name>.c and is listed once in amigo-model.c.
@@ -55,6 +69,14 @@ struct _AmigoModelClass {
                         double *ret_upper,
                         GError **error);
   void (*free) (AmigoModel *model);
+  gboolean costly_fit;
+  AmigoModel *(*warm_start) (const AmigoModel *prev,
+                             const AmigoSeries *history,
+                             const AmigoModelOptions *options,
+                             GError **error);
+  AmigoModel *(*update) (const AmigoModel *prev,
+                         const AmigoSeries *history,
+                         GError **error);
 };
 
 /* Every model struct starts with this. */
@@ -77,6 +99,15 @@ gboolean amigo_model_forecast (const AmigoModel *model,
                                double *ret_lower,
                                double *ret_upper,
                                GError **error);
+/* The class's optional operations; fail with AMIGO_ERROR_NOT_SUPPORTED when
+ * @prev's class has none. */
+AmigoModel *amigo_model_warm_start (const AmigoModel *prev,
+                                    const AmigoSeries *history,
+                                    const AmigoModelOptions *options,
+                                    GError **error);
+AmigoModel *amigo_model_update (const AmigoModel *prev,
+                                const AmigoSeries *history,
+                                GError **error);
 const char *amigo_model_name (const AmigoModel *model);
 void amigo_model_free (AmigoModel *model);
 

@@ -25,7 +25,7 @@ G_BEGIN_DECLS
  * @reselect_usec: rerun the backtest once this much new data has arrived
  *   since the last one; default one day.
  * @model_budget_usec: a registered model whose first backtest fit and
- *   forecast takes more CPU time than this is left out (so a
+ *   forecast takes more CPU time than this is left out by this selector (so a
  *   cold reservation stays within milliseconds); 0 = no limit. Default 200
  *   (the simple models take 5 to 40 us, ARIMA 0.5 to 20 ms, LSTM 50 ms and more).
  */

@@ -109,36 +109,8 @@ amigo_table_render (AmigoTable *self)
 char *
 amigo_format_duration (gint64 usec)
 {
-  static const struct {
-    const char *suffix;
-    gint64 usec;
-  } units[] = {
-    { "d", AMIGO_USEC_PER_DAY },
-    { "h", AMIGO_USEC_PER_HOUR },
-    { "m", AMIGO_USEC_PER_MIN },
-    { "s", AMIGO_USEC_PER_SEC },
-  };
-  GString *out = g_string_new (NULL);
-  guint parts = 0;
-
-  if (usec < 0) {
-    g_string_append_c (out, '-');
-    usec = -usec;
-  }
-  if (usec < AMIGO_USEC_PER_SEC) {
-    g_string_append_printf (out, "%" G_GINT64_FORMAT "ms", usec / AMIGO_USEC_PER_MSEC);
-    return g_string_free (out, FALSE);
-  }
-  for (guint i = 0; i < G_N_ELEMENTS (units) && parts < 2; i++) {
-    gint64 n = usec / units[i].usec;
-    if (n == 0 && parts == 0)
-      continue;
-    if (n > 0)
-      g_string_append_printf (out, "%s%" G_GINT64_FORMAT "%s", parts > 0 ? " " : "", n, units[i].suffix);
-    usec -= n * units[i].usec;
-    parts++;
-  }
-  return g_string_free (out, FALSE);
+  /* two units read at a glance: "2d 3h", not "2d 3h 59m 12s" */
+  return amigo_duration_format_rounded (usec, 2);
 }
 
 char *

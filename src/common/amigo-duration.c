@@ -9,21 +9,25 @@
 
 #define DURATION_EXAMPLE "'10s'"
 
+/* The units, largest first. The formatters write only those marked
+ * @formatted: 14 days stays "14d", not "2w". */
+static const struct {
+  const char *suffix;
+  gint64 usec;
+  gboolean formatted;
+} units[] = {
+  { "w", 7 * AMIGO_USEC_PER_DAY, FALSE },
+  { "d", AMIGO_USEC_PER_DAY, TRUE },
+  { "h", AMIGO_USEC_PER_HOUR, TRUE },
+  { "min", AMIGO_USEC_PER_MIN, FALSE },
+  { "m", AMIGO_USEC_PER_MIN, TRUE },
+  { "s", AMIGO_USEC_PER_SEC, TRUE },
+  { "ms", AMIGO_USEC_PER_MSEC, TRUE },
+};
+
 gboolean
 amigo_duration_parse (const char *text, gint64 *ret_usec, GError **error)
 {
-  static const struct {
-    const char *suffix;
-    gint64 usec;
-  } units[] = {
-    { "ms", AMIGO_USEC_PER_MSEC },
-    { "s", AMIGO_USEC_PER_SEC },
-    { "min", AMIGO_USEC_PER_MIN },
-    { "m", AMIGO_USEC_PER_MIN },
-    { "h", AMIGO_USEC_PER_HOUR },
-    { "d", AMIGO_USEC_PER_DAY },
-    { "w", 7 * AMIGO_USEC_PER_DAY },
-  };
   g_autofree char *copy = NULL;
   const char *p;
   char *end = NULL;
@@ -71,20 +75,37 @@ amigo_duration_parse (const char *text, gint64 *ret_usec, GError **error)
 char *
 amigo_duration_format (gint64 usec)
 {
-  static const struct {
-    const char *suffix;
-    gint64 usec;
-  } units[] = {
-    { "d", AMIGO_USEC_PER_DAY },
-    { "h", AMIGO_USEC_PER_HOUR },
-    { "m", AMIGO_USEC_PER_MIN },
-    { "s", AMIGO_USEC_PER_SEC },
-    { "ms", AMIGO_USEC_PER_MSEC },
-  };
-
   for (guint i = 0; i < G_N_ELEMENTS (units); i++) {
-    if (usec != 0 && usec % units[i].usec == 0)
+    if (units[i].formatted && usec != 0 && usec % units[i].usec == 0)
       return g_strdup_printf ("%" G_GINT64_FORMAT "%s", usec / units[i].usec, units[i].suffix);
   }
   return g_strdup_printf ("%" G_GINT64_FORMAT "us", usec);
+}
+
+char *
+amigo_duration_format_rounded (gint64 usec, guint max_parts)
+{
+  GString *out = g_string_new (NULL);
+  guint parts = 0;
+
+  if (usec < 0) {
+    g_string_append_c (out, '-');
+    usec = -usec;
+  }
+  if (usec < AMIGO_USEC_PER_SEC) {
+    g_string_append_printf (out, "%" G_GINT64_FORMAT "ms", usec / AMIGO_USEC_PER_MSEC);
+    return g_string_free (out, FALSE);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (units) && parts < max_parts; i++) {
+    gint64 n = usec / units[i].usec;
+
+    /* whole seconds and up: below a second was handled above */
+    if (!units[i].formatted || units[i].usec < AMIGO_USEC_PER_SEC || (n == 0 && parts == 0))
+      continue;
+    if (n > 0)
+      g_string_append_printf (out, "%s%" G_GINT64_FORMAT "%s", parts > 0 ? " " : "", n, units[i].suffix);
+    usec -= n * units[i].usec;
+    parts++;
+  }
+  return g_string_free (out, FALSE);
 }

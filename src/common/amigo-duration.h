@@ -14,4 +14,9 @@ gboolean amigo_duration_parse (const char *text, gint64 *ret_usec, GError **erro
 /* The shortest exact form of @usec: "10s", "5m", "1500ms". */
 char *amigo_duration_format (gint64 usec);
 
+/* @usec for a reader, in at most @max_parts units from days down to seconds,
+ * the rest dropped: "2d 3h", "5m 10s", "12s"; "250ms" below a second. Not
+ * for parsing back. */
+char *amigo_duration_format_rounded (gint64 usec, guint max_parts);
+
 G_END_DECLS

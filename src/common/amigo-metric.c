@@ -15,6 +15,7 @@ static const struct {
   [AMIGO_METRIC_DISK_WRITE] = { "disk_write", "IOPS" },
   [AMIGO_METRIC_GPU_MEMORY] = { "gpu_memory", "GiB" },
   [AMIGO_METRIC_DIRTY_RATE] = { "dirty_rate", "MiB/s" },
+  [AMIGO_METRIC_HOST_MEMORY] = { "host_memory", "GiB" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (metric_table) == AMIGO_METRIC_LAST);

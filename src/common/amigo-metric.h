@@ -15,6 +15,10 @@ G_BEGIN_DECLS
  * @AMIGO_METRIC_DISK_WRITE: disk write operations per second.
  * @AMIGO_METRIC_GPU_MEMORY: GPU memory, GiB.
  * @AMIGO_METRIC_DIRTY_RATE: guest page-dirty rate, MiB/s.
+ * @AMIGO_METRIC_HOST_MEMORY: what the VM's memory costs its host, GiB: the
+ *   QEMU process's resident size (libvirt's `balloon.rss`). A pre-copy
+ *   migration fills the destination up to the pages the guest has touched,
+ *   page cache included, which the guest's own "in use" figure leaves out.
  *
  * What the collector measures per domain and the history store keeps. A
  * missing reading is NAN, never 0.
@@ -28,6 +32,7 @@ typedef enum {
   AMIGO_METRIC_DISK_WRITE,
   AMIGO_METRIC_GPU_MEMORY,
   AMIGO_METRIC_DIRTY_RATE,
+  AMIGO_METRIC_HOST_MEMORY,
   AMIGO_METRIC_LAST
 } AmigoMetric;
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "amigo-collector.h"
+#include "amigo-domstats-text.h"
 #include "amigo-error.h"
 #include "amigo-time.h"
 
@@ -100,7 +101,7 @@ amigo_bench_feed_new (const char * const *files, GError **error)
 
     if (!g_file_get_contents (files[i], &text, NULL, error))
       goto out;
-    if (!amigo_collector_params_from_domstats_text (text, &name, &params, &n, error)) {
+    if (!amigo_domstats_text_parse (text, &name, &params, &n, error)) {
       g_prefix_error (error, "%s: ", files[i]);
       goto out;
     }

@@ -11,6 +11,7 @@
 typedef enum {
   KEY_STRING,
   KEY_DURATION,
+  KEY_URI,
 } KeyType;
 
 /* Every key amigod knows: adding one = one line here plus docs. */
@@ -20,7 +21,7 @@ static const struct {
   KeyType type;
   gsize offset;
 } conf_keys[] = {
-  { "daemon", "uri", KEY_STRING, G_STRUCT_OFFSET (AmigoConf, uri) },
+  { "daemon", "uri", KEY_URI, G_STRUCT_OFFSET (AmigoConf, uri) },
   { "daemon", "interval", KEY_DURATION, G_STRUCT_OFFSET (AmigoConf, interval_usec) },
   { "daemon", "state_dir", KEY_STRING, G_STRUCT_OFFSET (AmigoConf, state_dir) },
   { "daemon", "metadata_interval", KEY_DURATION, G_STRUCT_OFFSET (AmigoConf, metadata_interval_usec) },
@@ -155,6 +156,54 @@ is_known (const char *group, const char *key)
   return FALSE;
 }
 
+/* A libvirt URI is 'driver[+transport]://[host][/path][?params]'. libvirt's
+ * own parser is not public, and a URI it cannot parse would only show up as a
+ * connection retried forever, so the shape is checked here: a scheme, then
+ * '://', then printable ASCII without spaces. A space or '#' is most likely a
+ * comment after the value, which a key file does not allow. */
+static gboolean
+check_uri (const char *uri, GError **error)
+{
+  const char *p = uri;
+  const char *sep;
+
+  for (const char *c = uri; *c != '\0'; c++) {
+    if (*c == '#' || g_ascii_isspace (*c)) {
+      g_autofree char *head = g_strndup (uri, c - uri);
+      g_autofree char *tail = g_strdup (c);
+
+      g_strstrip (tail);
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                   "[daemon] uri: unexpected '%s' after '%s'; a comment goes on a line of its own",
+                   tail, head);
+      return FALSE;
+    }
+  }
+  sep = strstr (uri, "://");
+  if (sep != NULL && g_ascii_isalpha (*p)) {
+    gboolean plus = FALSE;
+
+    for (p++; p < sep; p++) {
+      if (*p == '+' && !plus && p[1] != ':') {
+        plus = TRUE;
+        continue;
+      }
+      if (!g_ascii_isalnum (*p) && *p != '-' && *p != '.')
+        break;
+    }
+    if (p == sep) {
+      for (p = sep + 3; *p != '\0' && *p > 0x20 && *p < 0x7f; p++)
+        ;
+      if (*p == '\0')
+        return TRUE;
+    }
+  }
+  g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+               "[daemon] uri: expected a libvirt URI 'driver[+transport]://[host]/path' like "
+               "'qemu:///system' or 'qemu+ssh://host/system', got '%s'", uri);
+  return FALSE;
+}
+
 static gboolean
 set_string (char **field, const char *value)
 {
@@ -239,11 +288,16 @@ amigo_conf_load_file (AmigoConf *self,
         goto fail;
       }
       g_strstrip (value);
-      if (conf_keys[i].type == KEY_STRING) {
+      if (conf_keys[i].type != KEY_DURATION) {
         if (*value == '\0') {
           g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
                        "%s:%u: [%s] %s: expected a value, got an empty string",
                        path, lineno, groups[g], keys[k]);
+          goto fail;
+        }
+        if (conf_keys[i].type == KEY_URI && !check_uri (value, &local_error)) {
+          g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "%s:%u: %s",
+                       path, lineno, local_error->message);
           goto fail;
         }
         set_string (G_STRUCT_MEMBER_P (&parsed, conf_keys[i].offset), value);
@@ -311,6 +365,9 @@ amigo_conf_validate (const AmigoConf *self, GError **error)
 {
   const AmigoHistoryOptions *h = &self->history;
 
+  /* again here for AMIGOD_URI, which has no line to name */
+  if (!check_uri (self->uri, error))
+    return FALSE;
   if (self->interval_usec < AMIGO_USEC_PER_SEC || self->interval_usec > AMIGO_USEC_PER_HOUR) {
     g_autofree char *d = amigo_duration_format (self->interval_usec);
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,

@@ -4,10 +4,9 @@
 #include <gio/gio.h>
 
 #include "amigo-metric.h"
+#include "amigo-uuid.h"
 
 G_BEGIN_DECLS
-
-#define AMIGO_UUID_STRING_LEN 37   /* VIR_UUID_STRING_BUFLEN, without libvirt */
 
 /**
  * AmigoTrackedDomain:
@@ -18,7 +17,7 @@ G_BEGIN_DECLS
  * What the service shows of one domain. The daemon owns these.
  */
 typedef struct {
-  char uuid[AMIGO_UUID_STRING_LEN];
+  char uuid[AMIGO_UUID_BUFLEN];
   char *name;
   AmigoSample last;
 } AmigoTrackedDomain;

@@ -14,6 +14,7 @@
 
 #include "amigo-error.h"
 #include "amigo-model-private.h"
+#include "amigo-stats.h"
 
 /* The interval looks at no more than this many recent samples: 3.5 days at
  * 5 min. It keeps forecast() O(horizon * 1008) whatever the history length. */
@@ -26,59 +27,9 @@ typedef struct {
   double *tail; /* the last n_tail samples (NAN kept), for the intervals */
 } AmigoModelLast;
 
-static void
-swap_d (double *a, double *b)
-{
-  double t = *a;
-  *a = *b;
-  *b = t;
-}
-
-/* Quickselect with a three-way partition: afterwards v[k] holds the k-th
- * smallest value, the values before it are <= and after it are >=. Values
- * equal to the pivot are gathered in the middle and never looked at again,
- * so heavily tied data (CPU series whose changes are mostly 0) stays O(n)
- * instead of going quadratic as a strict-< partition does. Expected O(n). */
-static void
-select_kth (double *v, gsize n, gsize k)
-{
-  gsize lo = 0, hi = n; /* the k-th lies in [lo, hi) */
-
-  while (hi - lo > 1) {
-    gsize a = lo, mid = lo + (hi - lo) / 2, b = hi - 1;
-    gsize lt = lo, i = lo, gt = hi; /* [lo,lt) < p, [lt,i) == p, [gt,hi) > p */
-    double pivot;
-
-    /* median of three */
-    if (v[mid] < v[a])
-      swap_d (&v[mid], &v[a]);
-    if (v[b] < v[a])
-      swap_d (&v[b], &v[a]);
-    if (v[b] < v[mid])
-      swap_d (&v[b], &v[mid]);
-    pivot = v[mid];
-    while (i < gt) {
-      double x = v[i];
-
-      if (x < pivot)
-        swap_d (&v[lt++], &v[i++]);
-      else if (x > pivot)
-        swap_d (&v[i], &v[--gt]);
-      else
-        i++;
-    }
-    if (k < lt)
-      hi = lt;
-    else if (k >= gt)
-      lo = gt;
-    else
-      return;
-  }
-}
-
 /* The @quantile quantile of values[0..n) by linear interpolation between
  * order statistics (Hyndman & Fan type 7), given that every value outside
- * [from, n) is <= the ones inside (as select_kth leaves them). */
+ * [from, n) is <= the ones inside (as amigo_kth_smallest() leaves them). */
 static double
 quantile_in (double *values, gsize from, gsize n, double quantile)
 {
@@ -87,7 +38,7 @@ quantile_in (double *values, gsize from, gsize n, double quantile)
   double frac = pos - (double) k, above;
 
   k = MAX (k, from);
-  select_kth (values + from, n - from, k - from);
+  amigo_kth_smallest (values + from, n - from, k - from);
   if (frac <= 0.0 || k + 1 >= n)
     return values[k];
   above = values[k + 1];
@@ -134,7 +85,7 @@ band_quantile (const double *v, gsize n, double quantile, double *band)
     }
     if (below <= k && top < below + nb) {
       kb = k - below;
-      select_kth (band, nb, kb);
+      amigo_kth_smallest (band, nb, kb);
       if (top == k)
         return band[kb];
       above = band[kb + 1];
@@ -215,13 +166,8 @@ amigo_model_last_value (const double *values, gsize n_values)
 }
 
 gboolean
-amigo_model_last_change_interval (const double *tail,
-                                  gsize n_tail,
-                                  gsize step,
-                                  double quantile,
-                                  double *scratch,
-                                  double *ret_low,
-                                  double *ret_high)
+amigo_model_last_change_interval (const double *tail, gsize n_tail, gsize step, double quantile,
+                                  double *scratch, double *ret_low, double *ret_high)
 {
   gsize n = 0;
 
@@ -240,14 +186,8 @@ amigo_model_last_change_interval (const double *tail,
 }
 
 gboolean
-amigo_model_last_fill (const double *tail,
-                       gsize n_tail,
-                       double base,
-                       gsize horizon,
-                       double quantile,
-                       double *ret_mean,
-                       double *ret_lower,
-                       double *ret_upper)
+amigo_model_last_fill (const double *tail, gsize n_tail, double base, gsize horizon, double quantile,
+                       double *ret_mean, double *ret_lower, double *ret_upper)
 {
   g_autofree double *scratch = g_new (double, 2 * MAX (n_tail, 1));
   double low = 0.0, high = 0.0, known_low = 0.0, known_high = 0.0;
@@ -297,13 +237,8 @@ last_fit (const AmigoSeries *history, const AmigoModelOptions *options, GError *
 }
 
 static gboolean
-last_forecast (const AmigoModel *model,
-               gsize horizon,
-               double quantile,
-               double *ret_mean,
-               double *ret_lower,
-               double *ret_upper,
-               GError **error)
+last_forecast (const AmigoModel *model, gsize horizon, double quantile, double *ret_mean, double *ret_lower,
+               double *ret_upper, GError **error)
 {
   const AmigoModelLast *self = (const AmigoModelLast *) model;
 

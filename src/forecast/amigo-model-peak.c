@@ -57,13 +57,8 @@ peak_fit (const AmigoSeries *history, const AmigoModelOptions *options, GError *
 }
 
 static gboolean
-peak_forecast (const AmigoModel *model,
-               gsize horizon,
-               double quantile,
-               double *ret_mean,
-               double *ret_lower,
-               double *ret_upper,
-               GError **error)
+peak_forecast (const AmigoModel *model, gsize horizon, double quantile, double *ret_mean, double *ret_lower,
+               double *ret_upper, GError **error)
 {
   const AmigoModelPeak *self = (const AmigoModelPeak *) model;
 
@@ -71,16 +66,10 @@ peak_forecast (const AmigoModel *model,
   return TRUE;
 }
 
-static void
-peak_free (AmigoModel *model)
-{
-  g_free (model);
-}
-
 const AmigoModelClass amigo_model_class_peak = {
   .name = "peak",
   .min_history = 1,
   .fit = peak_fit,
   .forecast = peak_forecast,
-  .free = peak_free,
+  .free = amigo_model_free_struct,
 };

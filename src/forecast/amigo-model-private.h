@@ -30,6 +30,9 @@ gboolean amigo_model_last_fill (const double *tail, gsize n_tail, double base, g
 /* Steps per season: options->season, or one day of history->step_usec (at least 1). */
 gsize amigo_model_seasonal_naive_period (const AmigoSeries *history, const AmigoModelOptions *options);
 
+/* The free of a member whose model is one g_new'ed struct. */
+void amigo_model_free_struct (AmigoModel *model);
+
 /* Fills @horizon steps of a flat forecast (the same mean, lower and upper
  * bound at every step); @ret_lower may be NULL. */
 void amigo_model_fill_flat (gsize horizon,

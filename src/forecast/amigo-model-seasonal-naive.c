@@ -99,13 +99,8 @@ snaive_fit (const AmigoSeries *history, const AmigoModelOptions *options, GError
 }
 
 static gboolean
-snaive_forecast (const AmigoModel *model,
-                 gsize horizon,
-                 double quantile,
-                 double *ret_mean,
-                 double *ret_lower,
-                 double *ret_upper,
-                 GError **error)
+snaive_forecast (const AmigoModel *model, gsize horizon, double quantile, double *ret_mean, double *ret_lower,
+                 double *ret_upper, GError **error)
 {
   const AmigoModelSeasonalNaive *self = (const AmigoModelSeasonalNaive *) model;
   g_autofree double *scratch = NULL;

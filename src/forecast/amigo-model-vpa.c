@@ -260,13 +260,8 @@ amigo_model_vpa_recommendation (const AmigoModel *model)
 }
 
 static gboolean
-vpa_forecast (const AmigoModel *model,
-              gsize horizon,
-              double quantile,
-              double *ret_mean,
-              double *ret_lower,
-              double *ret_upper,
-              GError **error)
+vpa_forecast (const AmigoModel *model, gsize horizon, double quantile, double *ret_mean, double *ret_lower,
+              double *ret_upper, GError **error)
 {
   const AmigoModelVpa *self = (const AmigoModelVpa *) model;
 
@@ -275,16 +270,10 @@ vpa_forecast (const AmigoModel *model,
   return TRUE;
 }
 
-static void
-vpa_free (AmigoModel *model)
-{
-  g_free (model);
-}
-
 const AmigoModelClass amigo_model_class_vpa = {
   .name = "vpa",
   .min_history = 1,
   .fit = vpa_fit,
   .forecast = vpa_forecast,
-  .free = vpa_free,
+  .free = amigo_model_free_struct,
 };

@@ -55,13 +55,8 @@ amigo_model_fit (const AmigoModelClass *klass,
 }
 
 gboolean
-amigo_model_forecast (const AmigoModel *model,
-                      gsize horizon,
-                      double quantile,
-                      double *ret_mean,
-                      double *ret_lower,
-                      double *ret_upper,
-                      GError **error)
+amigo_model_forecast (const AmigoModel *model, gsize horizon, double quantile, double *ret_mean,
+                      double *ret_lower, double *ret_upper, GError **error)
 {
   g_return_val_if_fail (model != NULL, FALSE);
   if (horizon == 0) {
@@ -76,6 +71,34 @@ amigo_model_forecast (const AmigoModel *model,
   return model->klass->forecast (model, horizon, quantile, ret_mean, ret_lower, ret_upper, error);
 }
 
+AmigoModel *
+amigo_model_warm_start (const AmigoModel *prev,
+                        const AmigoSeries *history,
+                        const AmigoModelOptions *options,
+                        GError **error)
+{
+  AmigoModelOptions defaults = { 0 };
+
+  g_return_val_if_fail (prev != NULL, NULL);
+  if (prev->klass->warm_start == NULL) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED, "model '%s' cannot warm start", prev->klass->name);
+    return NULL;
+  }
+  return prev->klass->warm_start (prev, history, options != NULL ? options : &defaults, error);
+}
+
+AmigoModel *
+amigo_model_update (const AmigoModel *prev, const AmigoSeries *history, GError **error)
+{
+  g_return_val_if_fail (prev != NULL, NULL);
+  if (prev->klass->update == NULL) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED, "model '%s' cannot be updated without a fit",
+                 prev->klass->name);
+    return NULL;
+  }
+  return prev->klass->update (prev, history, error);
+}
+
 const char *
 amigo_model_name (const AmigoModel *model)
 {
@@ -88,6 +111,12 @@ amigo_model_free (AmigoModel *model)
   if (model == NULL)
     return;
   model->klass->free (model);
+}
+
+void
+amigo_model_free_struct (AmigoModel *model)
+{
+  g_free (model);
 }
 
 void

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-json.h"
 #include "amigo-time.h"
 
 /* A correction never exceeds a factor of 4 either way: past migrations may
@@ -201,20 +202,6 @@ amigo_overhead_calibration_to_json (const AmigoOverheadCalibration *calibration)
   return json_generator_to_data (gen, NULL);
 }
 
-static gboolean
-get_number (JsonObject *o, const char *name, double *ret, GError **error)
-{
-  JsonNode *n = json_object_get_member (o, name);
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) ||
-      (json_node_get_value_type (n) != G_TYPE_DOUBLE && json_node_get_value_type (n) != G_TYPE_INT64)) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "calibration member '%s' is missing or not a number", name);
-    return FALSE;
-  }
-  *ret = json_node_get_double (n);
-  return TRUE;
-}
-
 gboolean
 amigo_overhead_calibration_from_json (const char *json,
                                       AmigoOverheadCalibration *ret,
@@ -238,7 +225,7 @@ amigo_overhead_calibration_from_json (const char *json,
   }
   o = json_node_get_object (json_parser_get_root (parser));
   for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-    if (!get_number (o, names[i], &v[i], error))
+    if (!amigo_json_get_double (o, "calibration JSON", "", names[i], FALSE, &v[i], error))
       return FALSE;
     if (i < 3 && !(fabs (v[i]) <= LOG_RATIO_BOUND + 1e-9)) {
       g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,

@@ -8,17 +8,18 @@
 
 #include "amigo/amigo-selector.h"
 #include "amigo-error.h"
-#include "amigo-model-lstm.h"
+#include "amigo-stats.h"
 #include "amigo-time.h"
 
-/* Refit policy (docs/evaluation.md, "Refit policy"). The first LSTM fit of
- * a series trains the registry's epochs, each over a random 1/LSTM_FIT_THIN
- * of the training windows; a warm refit trains LSTM_REFIT_EPOCHS passes,
- * each over a random 1/LSTM_REFIT_THIN of the windows of the history since
- * the previous fit. */
-#define LSTM_FIT_THIN 2
-#define LSTM_REFIT_EPOCHS 1
-#define LSTM_REFIT_THIN 8
+/* Refit policy (docs/evaluation.md, "Refit policy") of a method that can
+ * warm start (the LSTM): its first fit of a series trains the model's
+ * default epochs, each over a random 1/TRAIN_FIT_THIN of the training
+ * windows; a warm refit trains TRAIN_REFIT_EPOCHS passes, each over a
+ * random 1/TRAIN_REFIT_THIN of the windows of the history since the
+ * previous fit. */
+#define TRAIN_FIT_THIN 2
+#define TRAIN_REFIT_EPOCHS 1
+#define TRAIN_REFIT_THIN 8
 
 
 typedef struct {
@@ -74,14 +75,6 @@ amigo_evaluate_options_check (const AmigoEvaluateOptions *options, GError **erro
   return TRUE;
 }
 
-double
-amigo_evaluate_pinball (double quantile, double actual, double reservation)
-{
-  if (actual >= reservation)
-    return quantile * (actual - reservation);
-  return (1.0 - quantile) * (reservation - actual);
-}
-
 static int
 compare_doubles (gconstpointer a, gconstpointer b)
 {
@@ -117,7 +110,7 @@ amigo_evaluate_metrics (const AmigoWindowOutcome *outcomes, gsize n_outcomes, do
       covered++;
     sum_reservation += o->reservation;
     sum_peak += o->peak;
-    sum_pinball += amigo_evaluate_pinball (quantile, o->peak, o->reservation) / o->scale;
+    sum_pinball += amigo_pinball_loss (quantile, o->peak, o->reservation) / o->scale;
     if (o->peak > 0)
       ratios[n_ratios++] = o->reservation / o->peak - 1.0;
   }
@@ -254,7 +247,7 @@ typedef enum {
 static RefitKind
 refit_kind (const AmigoModelClass *klass)
 {
-  return klass == amigo_model_class_lookup ("lstm") ? REFIT_PERIODIC : REFIT_EVERY_ORIGIN;
+  return klass->warm_start != NULL && klass->update != NULL ? REFIT_PERIODIC : REFIT_EVERY_ORIGIN;
 }
 
 /* Methods whose fit grows faster than the history they see get at most
@@ -262,7 +255,7 @@ refit_kind (const AmigoModelClass *klass)
 static gboolean
 bounded_training (const AmigoModelClass *klass)
 {
-  return klass == amigo_model_class_lookup ("arima") || klass == amigo_model_class_lookup ("lstm");
+  return klass->costly_fit;
 }
 
 /* One method's model along the series being replayed. */
@@ -293,26 +286,21 @@ model_at_origin (AmigoEvaluation *self, const AmigoModelClass *klass, AmigoResou
     return amigo_model_fit (klass, history, &options, error);
 
   if (state->model == NULL) {
-    AmigoModelLstmConfig config;
-
-    amigo_model_lstm_config_init (&config);
-    config.thin = LSTM_FIT_THIN;
-    model = amigo_model_lstm_fit_with (history, &options, &config, error);
+    options.thin = TRAIN_FIT_THIN;
+    model = amigo_model_fit (klass, history, &options, error);
     if (model == NULL)
       return NULL;
     state->fitted_at = origin;
   } else if (origin - state->fitted_at >= refit) {
     g_autoptr(GError) local_error = NULL;
     AmigoModelOptions warm = options;
-    AmigoModelLstmConfig config;
 
     /* warm start from the current weights, on what came since the last fit
      * (at least the last day: a few hours hold too few training windows) */
     warm.max_train = MIN (train, MAX (day, origin - state->fitted_at));
-    amigo_model_lstm_config_init (&config);
-    config.epochs = LSTM_REFIT_EPOCHS;
-    config.thin = LSTM_REFIT_THIN;
-    model = amigo_model_lstm_fit_from_with (state->model, history, &warm, &config, &local_error);
+    warm.epochs = TRAIN_REFIT_EPOCHS;
+    warm.thin = TRAIN_REFIT_THIN;
+    model = amigo_model_warm_start (state->model, history, &warm, &local_error);
     if (model != NULL)
       state->fitted_at = origin;
     else
@@ -320,7 +308,7 @@ model_at_origin (AmigoEvaluation *self, const AmigoModelClass *klass, AmigoResou
                local_error->message);
   }
   if (model == NULL) {
-    model = amigo_model_lstm_update (state->model, history, error);
+    model = amigo_model_update (state->model, history, error);
     if (model == NULL)
       return NULL;
   }

@@ -73,7 +73,6 @@ typedef struct {
   gsize failures;
 } AmigoMetrics;
 
-double amigo_evaluate_pinball (double quantile, double actual, double reservation);
 void amigo_evaluate_metrics (const AmigoWindowOutcome *outcomes, gsize n_outcomes, double quantile,
                              AmigoMetrics *ret_metrics);
 

@@ -6,56 +6,36 @@
  * went backwards, a field missing in either reading, a device that cannot be
  * matched, a non-positive time step) yields NAN for that metric only: the
  * history must never see a spike or a zero that did not happen. See
- * docs/collector.md for every derivation. */
+ * docs/collector.md for every derivation. This file keeps each domain's
+ * state and talks to libvirt; amigo-collector-reading.c decodes records. */
 #include "amigo-collector.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "amigo-collector-reading.h"
+#include "amigo-domain-job.h"
 #include "amigo-error.h"
 #include "amigo-time.h"
 
-#define AMIGO_COLLECTOR_MAX_DEVICE_INDEX 65535
-#define AMIGO_DOMSTATS_MAX_PARAMS 65536
-#define AMIGO_DOMSTATS_MAX_LINE_SHOWN 80
-
-#if LIBVIR_CHECK_VERSION(7, 2, 0)
-#define AMIGO_DIRTYRATE_MEASURING VIR_DOMAIN_DIRTYRATE_MEASURING
-#define AMIGO_DIRTYRATE_MEASURED VIR_DOMAIN_DIRTYRATE_MEASURED
-#else
-#define AMIGO_DIRTYRATE_MEASURING 1
-#define AMIGO_DIRTYRATE_MEASURED 2
-#endif
-
-/* Counter pair of one device: [0] = rx bytes / read requests,
- * [1] = tx bytes / write requests. */
-enum { COUNTER_A, COUNTER_B, N_COUNTERS };
-
-typedef struct {
-  guint64 value[N_COUNTERS];
-  gboolean has[N_COUNTERS];
-} DevCounters;
-
-/* One record, decoded. */
-typedef struct {
-  gboolean has_cpu;
-  guint64 cpu_ns;
-  double memory_gib;
-  double dirty_mib;
-  gboolean net_known;        /* net.count present: interface stats were collected */
-  gboolean net_unnamed;      /* an interface with counters but no name */
-  GHashTable *nets;          /* name -> DevCounters */
-  gboolean block_known;
-  gboolean block_unnamed;
-  GHashTable *disks;         /* name -> DevCounters (top of each chain only) */
-} Reading;
+/* Whether amigo set a domain's balloon statistics period. */
+typedef enum {
+  STATS_PERIOD_UNSET,        /* not asked, or asking failed and may be retried */
+  STATS_PERIOD_SET,          /* set by amigo to DomainState.stats_period_sec */
+  STATS_PERIOD_UNSUPPORTED,  /* the domain or driver cannot: never asked again */
+} StatsPeriodState;
 
 typedef struct {
   char *name;
   gboolean primed;
   gint64 now_usec;
   int libvirt_id;            /* -1 = unknown (fed through ingest only) */
-  Reading last;
+  AmigoCollectorReading last;
+  /* a job of each kind handed out (or waiting to be) and not reported back
+   * by amigo_collector_job_done(): no second one is asked for */
+  gboolean job_pending[AMIGO_DOMAIN_JOB_LAST];
+  StatsPeriodState stats_period;
+  int stats_period_sec;
 } DomainState;
 
 struct _AmigoCollector {
@@ -64,400 +44,84 @@ struct _AmigoCollector {
   gpointer augment_data;
   AmigoGpuSource *gpu_source;
   int dirty_rate_period_sec;
-  virConnectPtr dirty_rate_unsupported;   /* a reference: the connection whose driver said no */
+  gboolean dirty_rate_unsupported;        /* the driver of polled_conn said no */
+  virConnectPtr polled_conn;              /* a reference: the connection of the last poll */
+  gint64 interval_usec;
+  GArray *jobs;                           /* AmigoDomainJob, for amigo_collector_take_jobs() */
 };
 
-/* --- typed params --- */
-
-static gboolean
-param_get_u64 (const virTypedParameter *p, guint64 *ret)
-{
-  switch (p->type) {
-  case VIR_TYPED_PARAM_INT:
-    if (p->value.i < 0)
-      return FALSE;
-    *ret = (guint64) p->value.i;
-    return TRUE;
-  case VIR_TYPED_PARAM_UINT:
-    *ret = p->value.ui;
-    return TRUE;
-  case VIR_TYPED_PARAM_LLONG:
-    if (p->value.l < 0)
-      return FALSE;
-    *ret = (guint64) p->value.l;
-    return TRUE;
-  case VIR_TYPED_PARAM_ULLONG:
-    *ret = p->value.ul;
-    return TRUE;
-  case VIR_TYPED_PARAM_DOUBLE:
-    if (!isfinite (p->value.d) || p->value.d < 0.0 || p->value.d >= 1.8e19)
-      return FALSE;
-    *ret = (guint64) p->value.d;
-    return TRUE;
-  default:
-    return FALSE;
-  }
-}
-
-static gboolean
-param_get_double (const virTypedParameter *p, double *ret)
-{
-  guint64 u;
-
-  if (p->type == VIR_TYPED_PARAM_DOUBLE) {
-    if (!isfinite (p->value.d))
-      return FALSE;
-    *ret = p->value.d;
-    return TRUE;
-  }
-  if (p->type == VIR_TYPED_PARAM_LLONG) {
-    *ret = (double) p->value.l;
-    return TRUE;
-  }
-  if (p->type == VIR_TYPED_PARAM_INT) {
-    *ret = (double) p->value.i;
-    return TRUE;
-  }
-  if (!param_get_u64 (p, &u))
-    return FALSE;
-  *ret = (double) u;
-  return TRUE;
-}
-
-static gboolean
-param_get_int (const virTypedParameter *p, gint64 *ret)
-{
-  double d;
-
-  if (!param_get_double (p, &d) || d != floor (d) || fabs (d) > 1e15)
-    return FALSE;
-  *ret = (gint64) d;
-  return TRUE;
-}
-
-/* --- decoding one record --- */
-
-typedef struct {
-  char *name;
-  gboolean has_backing;
-  guint backing;
-  DevCounters c;
-} TmpDev;
-
-static void
-tmp_dev_free (gpointer p)
-{
-  TmpDev *d = p;
-  g_free (d->name);
-  g_free (d);
-}
-
-static void
-reading_clear (Reading *r)
-{
-  g_clear_pointer (&r->nets, g_hash_table_unref);
-  g_clear_pointer (&r->disks, g_hash_table_unref);
-  memset (r, 0, sizeof *r);
-}
-
-static void
-reading_init (Reading *r)
-{
-  memset (r, 0, sizeof *r);
-  r->memory_gib = NAN;
-  r->dirty_mib = NAN;
-  r->nets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  r->disks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-}
-
-/* "net.3.rx.bytes" with @prefix "net." -> *ret_index 3, *ret_field "rx.bytes" */
-static gboolean
-split_device_key (const char *key, const char *prefix, guint *ret_index, const char **ret_field)
-{
-  const char *p = key + strlen (prefix);
-  const char *dot = strchr (p, '.');
-  char digits[16];
-  guint64 idx;
-
-  if (dot == NULL || dot == p || (gsize) (dot - p) >= sizeof digits)
-    return FALSE;
-  memcpy (digits, p, dot - p);
-  digits[dot - p] = '\0';
-  if (!g_ascii_string_to_unsigned (digits, 10, 0, AMIGO_COLLECTOR_MAX_DEVICE_INDEX, &idx, NULL))
-    return FALSE;
-  *ret_index = (guint) idx;
-  *ret_field = dot + 1;
-  return TRUE;
-}
-
-static TmpDev *
-tmp_dev_get (GHashTable *table, guint idx)
-{
-  TmpDev *d = g_hash_table_lookup (table, GUINT_TO_POINTER (idx));
-  if (d == NULL) {
-    d = g_new0 (TmpDev, 1);
-    g_hash_table_insert (table, GUINT_TO_POINTER (idx), d);
-  }
-  return d;
-}
-
-static void
-dev_add (DevCounters *into, const DevCounters *c)
-{
-  for (guint k = 0; k < N_COUNTERS; k++) {
-    if (!c->has[k])
-      continue;
-    into->value[k] = into->has[k] ? into->value[k] + c->value[k] : c->value[k];
-    into->has[k] = TRUE;
-  }
-}
-
-/* Adds one device's counters to @into under its name; a device without a
- * name that has counters sets *@ret_unnamed (its traffic cannot be matched
- * from one reading to the next). */
-static void
-reading_add_dev (GHashTable *into, TmpDev *d, gboolean *ret_unnamed)
-{
-  DevCounters *c;
-
-  if (d->name == NULL || d->name[0] == '\0') {
-    if (d->c.has[COUNTER_A] || d->c.has[COUNTER_B])
-      *ret_unnamed = TRUE;
-    return;
-  }
-  c = g_hash_table_lookup (into, d->name);
-  if (c == NULL) {
-    c = g_new0 (DevCounters, 1);
-    g_hash_table_insert (into, g_strdup (d->name), c);
-  }
-  dev_add (c, &d->c);
-}
-
-/* Interfaces: keyed by name; two entries with one name (should not happen)
- * add up, consistently from one reading to the next. */
-static void
-reading_take_nets (Reading *r, GHashTable *tmp)
-{
-  GHashTableIter it;
-  gpointer value;
-
-  g_hash_table_iter_init (&it, tmp);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    reading_add_dev (r->nets, value, &r->net_unnamed);
-}
-
-/* Disks: with VIR_CONNECT_GET_ALL_DOMAINS_STATS_BACKING libvirt lists every
- * image of a backing chain under the disk's name; only the top of the chain
- * (lowest backingIndex, none = 0) carries the guest's requests. */
-static void
-reading_take_disks (Reading *r, GHashTable *tmp)
-{
-  g_autoptr(GHashTable) top = g_hash_table_new (g_str_hash, g_str_equal);  /* name -> min backing */
-  GHashTableIter it;
-  gpointer value;
-
-  g_hash_table_iter_init (&it, tmp);
-  while (g_hash_table_iter_next (&it, NULL, &value)) {
-    TmpDev *d = value;
-    guint b = d->has_backing ? d->backing : 0;
-    gpointer old;
-
-    if (d->name == NULL || d->name[0] == '\0')
-      continue;
-    if (!g_hash_table_lookup_extended (top, d->name, NULL, &old) || b < GPOINTER_TO_UINT (old))
-      g_hash_table_insert (top, d->name, GUINT_TO_POINTER (b));
-  }
-
-  g_hash_table_iter_init (&it, tmp);
-  while (g_hash_table_iter_next (&it, NULL, &value)) {
-    TmpDev *d = value;
-
-    if (d->name != NULL && d->name[0] != '\0' &&
-        (d->has_backing ? d->backing : 0) != GPOINTER_TO_UINT (g_hash_table_lookup (top, d->name)))
-      continue;
-    reading_add_dev (r->disks, d, &r->block_unnamed);
-  }
-}
-
-static void
-memory_from_balloon (Reading *r, gboolean has_rss, guint64 rss,
-                     gboolean has_available, guint64 available,
-                     gboolean has_usable, guint64 usable,
-                     gboolean has_unused, guint64 unused)
-{
-  /* Guest-reported first (kB): available is MemTotal, usable is
-   * MemAvailable, so available - usable is what the guest really needs
-   * (page cache it can drop excluded). Without usable, available - unused
-   * (MemTotal - MemFree, caches included). Without guest figures the host's
-   * view, the RSS of the QEMU process. */
-  double kib = NAN;
-
-  if (has_available && has_usable && usable <= available)
-    kib = (double) (available - usable);
-  else if (has_available && has_unused && unused <= available)
-    kib = (double) (available - unused);
-  else if (has_rss)
-    kib = (double) rss;
-  r->memory_gib = kib * 1024.0 / AMIGO_BYTES_PER_GIB;
-}
-
-static void
-reading_decode (Reading *r, virTypedParameterPtr params, int nparams)
-{
-  g_autoptr(GHashTable) nets = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, tmp_dev_free);
-  g_autoptr(GHashTable) disks = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, tmp_dev_free);
-  gboolean has_rss = FALSE, has_available = FALSE, has_usable = FALSE, has_unused = FALSE;
-  guint64 rss = 0, available = 0, usable = 0, unused = 0;
-  gboolean has_status = FALSE, has_rate = FALSE;
-  gint64 status = -1;
-  double rate = NAN;
-
-  for (int i = 0; i < nparams; i++) {
-    const virTypedParameter *p = &params[i];
-    const char *key = p->field;
-    const char *field;
-    guint idx;
-
-    if (strnlen (key, VIR_TYPED_PARAM_FIELD_LENGTH) == VIR_TYPED_PARAM_FIELD_LENGTH)
-      continue;    /* not terminated: not a libvirt field */
-
-    if (g_str_equal (key, "cpu.time")) {
-      r->has_cpu = param_get_u64 (p, &r->cpu_ns);
-    } else if (g_str_equal (key, "balloon.rss")) {
-      has_rss = param_get_u64 (p, &rss);
-    } else if (g_str_equal (key, "balloon.available")) {
-      has_available = param_get_u64 (p, &available);
-    } else if (g_str_equal (key, "balloon.usable")) {
-      has_usable = param_get_u64 (p, &usable);
-    } else if (g_str_equal (key, "balloon.unused")) {
-      has_unused = param_get_u64 (p, &unused);
-    } else if (g_str_equal (key, "dirtyrate.calc_status")) {
-      has_status = param_get_int (p, &status);
-    } else if (g_str_equal (key, "dirtyrate.megabytes_per_second")) {
-      has_rate = param_get_double (p, &rate);
-    } else if (g_str_equal (key, "net.count")) {
-      guint64 n;
-      r->net_known = param_get_u64 (p, &n);
-    } else if (g_str_equal (key, "block.count")) {
-      guint64 n;
-      r->block_known = param_get_u64 (p, &n);
-    } else if (g_str_has_prefix (key, "net.") && split_device_key (key, "net.", &idx, &field)) {
-      TmpDev *d;
-      if (g_str_equal (field, "name")) {
-        if (p->type != VIR_TYPED_PARAM_STRING || p->value.s == NULL)
-          continue;
-        d = tmp_dev_get (nets, idx);
-        g_free (d->name);
-        d->name = g_strdup (p->value.s);
-      } else if (g_str_equal (field, "rx.bytes")) {
-        d = tmp_dev_get (nets, idx);
-        d->c.has[COUNTER_A] = param_get_u64 (p, &d->c.value[COUNTER_A]);
-      } else if (g_str_equal (field, "tx.bytes")) {
-        d = tmp_dev_get (nets, idx);
-        d->c.has[COUNTER_B] = param_get_u64 (p, &d->c.value[COUNTER_B]);
-      }
-    } else if (g_str_has_prefix (key, "block.") && split_device_key (key, "block.", &idx, &field)) {
-      TmpDev *d;
-      if (g_str_equal (field, "name")) {
-        if (p->type != VIR_TYPED_PARAM_STRING || p->value.s == NULL)
-          continue;
-        d = tmp_dev_get (disks, idx);
-        g_free (d->name);
-        d->name = g_strdup (p->value.s);
-      } else if (g_str_equal (field, "backingIndex")) {
-        guint64 b;
-        if (!param_get_u64 (p, &b) || b > G_MAXUINT)
-          continue;
-        d = tmp_dev_get (disks, idx);
-        d->has_backing = TRUE;
-        d->backing = (guint) b;
-      } else if (g_str_equal (field, "rd.reqs")) {
-        d = tmp_dev_get (disks, idx);
-        d->c.has[COUNTER_A] = param_get_u64 (p, &d->c.value[COUNTER_A]);
-      } else if (g_str_equal (field, "wr.reqs")) {
-        d = tmp_dev_get (disks, idx);
-        d->c.has[COUNTER_B] = param_get_u64 (p, &d->c.value[COUNTER_B]);
-      }
-    }
-  }
-
-  reading_take_nets (r, nets);
-  reading_take_disks (r, disks);
-  memory_from_balloon (r, has_rss, rss, has_available, available, has_usable, usable,
-                       has_unused, unused);
-  if (has_status && status == AMIGO_DIRTYRATE_MEASURED && has_rate && rate >= 0.0)
-    r->dirty_mib = rate;
-}
-
-/* --- deltas --- */
-
-/* Sum of the deltas of counter @k over the devices of @cur_devs matched by
- * name in @prev_devs, scaled and divided by @dt_sec. See docs/collector.md "Devices". */
-static double
-device_rate (gboolean known_prev, gboolean known_cur, gboolean unnamed,
-             GHashTable *prev_devs, GHashTable *cur_devs, guint k, double scale, double dt_sec)
-{
-  GHashTableIter it;
-  gpointer key, value;
-  double sum = 0.0;
-  guint matched = 0, eligible = 0;
-
-  if (!known_prev || !known_cur || unnamed)
-    return NAN;
-
-  g_hash_table_iter_init (&it, cur_devs);
-  while (g_hash_table_iter_next (&it, &key, &value)) {
-    const DevCounters *c = value;
-    const DevCounters *p = g_hash_table_lookup (prev_devs, key);
-
-    if (!c->has[k]) {
-      if (p != NULL && p->has[k])
-        return NAN;              /* a field that went missing */
-      continue;                  /* never had it (empty CD-ROM drive) */
-    }
-    eligible++;
-    if (p == NULL || !p->has[k])
-      continue;                  /* hot-plugged since: primes now */
-    if (c->value[k] < p->value[k])
-      return NAN;                /* counter reset */
-    sum += (double) (c->value[k] - p->value[k]);
-    matched++;
-  }
-  if (matched == 0)
-    return eligible == 0 ? 0.0 : NAN;
-  return sum * scale / dt_sec;
-}
-
-static void
-compute_rates (const Reading *prev, const Reading *cur, double dt_sec, AmigoSample *s)
-{
-  if (prev->has_cpu && cur->has_cpu && cur->cpu_ns >= prev->cpu_ns)
-    s->values[AMIGO_METRIC_CPU] = (double) (cur->cpu_ns - prev->cpu_ns) / 1e9 / dt_sec;
-
-  s->values[AMIGO_METRIC_NET_RX] =
-    device_rate (prev->net_known, cur->net_known, prev->net_unnamed || cur->net_unnamed,
-                 prev->nets, cur->nets, COUNTER_A, 8.0 / 1e6, dt_sec);
-  s->values[AMIGO_METRIC_NET_TX] =
-    device_rate (prev->net_known, cur->net_known, prev->net_unnamed || cur->net_unnamed,
-                 prev->nets, cur->nets, COUNTER_B, 8.0 / 1e6, dt_sec);
-  s->values[AMIGO_METRIC_DISK_READ] =
-    device_rate (prev->block_known, cur->block_known,
-                 prev->block_unnamed || cur->block_unnamed,
-                 prev->disks, cur->disks, COUNTER_A, 1.0, dt_sec);
-  s->values[AMIGO_METRIC_DISK_WRITE] =
-    device_rate (prev->block_known, cur->block_known,
-                 prev->block_unnamed || cur->block_unnamed,
-                 prev->disks, cur->disks, COUNTER_B, 1.0, dt_sec);
-}
-
 /* --- the collector --- */
+
+/* The statistics period asked of a domain that has none: one update per poll. */
+static int
+stats_period_for_interval (gint64 interval_usec)
+{
+  gint64 sec = (interval_usec + AMIGO_USEC_PER_SEC - 1) / AMIGO_USEC_PER_SEC;
+  return (int) CLAMP (sec, 1, G_MAXINT);
+}
+
+/* AmigoCollectorBalloon figures older than this are missing, not current: three of the
+ * guest's updates, and never less than two polls (the guest's last update
+ * and a poll drift apart by up to one period). */
+static gint64
+stale_after_usec (const AmigoCollector *self, const DomainState *st)
+{
+  int period_sec = st->stats_period == STATS_PERIOD_SET ? st->stats_period_sec
+                                                        : stats_period_for_interval (self->interval_usec);
+  return MAX (3 * (gint64) period_sec * AMIGO_USEC_PER_SEC, 2 * self->interval_usec);
+}
+
+static void
+queue_job (AmigoCollector *self, DomainState *st, const char *key, AmigoDomainJobKind kind, int arg)
+{
+  AmigoDomainJob job = { { 0 }, kind, arg };
+
+  if (st->job_pending[kind])
+    return;
+  g_strlcpy (job.uuid, key, sizeof job.uuid);
+  g_array_append_val (self->jobs, job);
+  st->job_pending[kind] = TRUE;
+}
+
+/* The job-taking calls this reading asks for; made by the caller, off the
+ * main loop (see amigo_collector_take_jobs()). */
+static void
+queue_jobs (AmigoCollector *self, DomainState *st, const char *key, const AmigoCollectorReading *r, gint64 age_sec)
+{
+  const AmigoCollectorBalloon *b = &r->balloon;
+
+  /* A new measurement once the previous one is over, as long as the driver
+   * has not said it cannot. */
+  if (self->dirty_rate_period_sec > 0 && !self->dirty_rate_unsupported &&
+      !(r->has_dirty_status && r->dirty_status == AMIGO_DIRTYRATE_MEASURING))
+    queue_job (self, st, key, AMIGO_DOMAIN_JOB_DIRTY_RATE, self->dirty_rate_period_sec);
+
+  /* Without a statistics period QEMU keeps the figures the guest sent when
+   * its balloon driver started (libvirt 9.0: last-update frozen at boot),
+   * so they would soon read as stale: ask for one update per poll, once, as
+   * soon as the figures are older than that period (plus the second
+   * last-update is rounded to), before they go stale. */
+  if (b->has_rss && st->stats_period == STATS_PERIOD_UNSET &&
+      (!b->has_last_update || age_sec > stats_period_for_interval (self->interval_usec) + 1))
+    queue_job (self, st, key, AMIGO_DOMAIN_JOB_STATS_PERIOD, stats_period_for_interval (self->interval_usec));
+}
+
+/* Drops the jobs not yet taken for domain @key (which is going away). */
+static void
+drop_jobs (AmigoCollector *self, const char *key)
+{
+  for (guint i = self->jobs->len; i > 0; i--) {
+    if (g_str_equal (g_array_index (self->jobs, AmigoDomainJob, i - 1).uuid, key))
+      g_array_remove_index (self->jobs, i - 1);
+  }
+}
 
 static void
 domain_state_free (gpointer p)
 {
   DomainState *st = p;
   g_free (st->name);
-  reading_clear (&st->last);
+  amigo_collector_reading_clear (&st->last);
   g_free (st);
 }
 
@@ -471,6 +135,8 @@ amigo_collector_new (void)
   if (virInitialize () < 0)
     g_debug ("virInitialize failed");
   self->domains = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, domain_state_free);
+  self->interval_usec = AMIGO_COLLECTOR_DEFAULT_INTERVAL_USEC;
+  self->jobs = g_array_new (FALSE, TRUE, sizeof (AmigoDomainJob));
   return self;
 }
 
@@ -481,8 +147,9 @@ amigo_collector_free (AmigoCollector *self)
     return;
   g_hash_table_unref (self->domains);
   amigo_gpu_source_free (self->gpu_source);
-  if (self->dirty_rate_unsupported != NULL)
-    virConnectClose (self->dirty_rate_unsupported);
+  if (self->polled_conn != NULL)
+    virConnectClose (self->polled_conn);
+  g_array_unref (self->jobs);
   g_free (self);
 }
 
@@ -499,8 +166,10 @@ amigo_collector_ingest (AmigoCollector *self,
 {
   g_autofree char *key = NULL;
   DomainState *st;
-  Reading cur;
+  AmigoCollectorReading cur;
   AmigoSample sample;
+  gboolean fresh;
+  gint64 age_sec;
 
   g_return_val_if_fail (self != NULL, FALSE);
 
@@ -516,12 +185,8 @@ amigo_collector_ingest (AmigoCollector *self,
   }
 
   key = g_ascii_strdown (uuid, -1);
-  reading_init (&cur);
-  reading_decode (&cur, params, nparams);
-
-  amigo_sample_init (&sample, wall_usec);
-  sample.values[AMIGO_METRIC_MEMORY] = cur.memory_gib;
-  sample.values[AMIGO_METRIC_DIRTY_RATE] = cur.dirty_mib;
+  amigo_collector_reading_init (&cur);
+  amigo_collector_reading_decode (&cur, params, nparams);
 
   st = g_hash_table_lookup (self->domains, key);
   if (st == NULL) {
@@ -529,6 +194,20 @@ amigo_collector_ingest (AmigoCollector *self,
     st->libvirt_id = -1;
     g_hash_table_insert (self->domains, g_strdup (key), st);
   }
+
+  /* A figure stamped in the future (the clock stepped back) is not stale. */
+  age_sec = cur.balloon.has_last_update ? wall_usec / AMIGO_USEC_PER_SEC - cur.balloon.last_update : 0;
+  fresh = age_sec <= stale_after_usec (self, st) / AMIGO_USEC_PER_SEC;
+  if (!fresh)
+    g_debug ("domain '%s': balloon statistics from %" G_GINT64_FORMAT " s ago, treated as missing",
+             uuid, age_sec);
+
+  amigo_sample_init (&sample, wall_usec);
+  sample.values[AMIGO_METRIC_MEMORY] = amigo_collector_reading_guest_memory_gib (&cur.balloon, fresh);
+  if (cur.balloon.has_rss)
+    sample.values[AMIGO_METRIC_HOST_MEMORY] = (double) cur.balloon.rss * 1024.0 / AMIGO_BYTES_PER_GIB;
+  sample.values[AMIGO_METRIC_DIRTY_RATE] = cur.dirty_mib;
+  queue_jobs (self, st, key, &cur, age_sec);
   if (name != NULL && g_strcmp0 (st->name, name) != 0) {
     if (st->name != NULL)
       g_debug ("domain '%s' renamed from '%s' to '%s'", uuid, st->name, name);
@@ -539,14 +218,14 @@ amigo_collector_ingest (AmigoCollector *self,
   if (st->primed) {
     gint64 dt_usec = now_usec - st->now_usec;
     if (dt_usec > 0)
-      compute_rates (&st->last, &cur, (double) dt_usec / AMIGO_USEC_PER_SEC, &sample);
+      amigo_collector_reading_rates (&st->last, &cur, (double) dt_usec / AMIGO_USEC_PER_SEC, &sample);
     else
       g_debug ("domain '%s': time step of %" G_GINT64_FORMAT " us, rates unknown", uuid, dt_usec);
   }
 
   /* Whatever happened, this reading is the next baseline (re-priming after
    * a reset or a gap). */
-  reading_clear (&st->last);
+  amigo_collector_reading_clear (&st->last);
   st->last = cur;
   st->now_usec = now_usec;
   st->primed = TRUE;
@@ -566,6 +245,7 @@ amigo_collector_forget (AmigoCollector *self, const char *uuid)
     return;
   key = g_ascii_strdown (uuid, -1);
   g_hash_table_remove (self->domains, key);
+  drop_jobs (self, key);
   amigo_gpu_source_forget (self->gpu_source, key);
 }
 
@@ -582,6 +262,7 @@ amigo_collector_prune (AmigoCollector *self, GHashTable *seen_uuids)
       continue;
     g_debug ("domain '%s' is gone, forgetting its counters", (const char *) key);
     amigo_gpu_source_forget (self->gpu_source, key);
+    drop_jobs (self, key);
     g_hash_table_iter_remove (&it);
   }
 }
@@ -628,36 +309,59 @@ amigo_collector_set_dirty_rate_period (AmigoCollector *self, int period_sec)
   self->dirty_rate_period_sec = MAX (period_sec, 0);
 }
 
-static void
-maybe_start_dirty_rate (AmigoCollector *self, virDomainPtr dom, const char *uuid,
-                        virTypedParameterPtr params, int nparams)
+void
+amigo_collector_set_interval (AmigoCollector *self, gint64 interval_usec)
 {
-#if LIBVIR_CHECK_VERSION(7, 2, 0)
-  int status = -1;
+  g_return_if_fail (self != NULL);
+  self->interval_usec = interval_usec > 0 ? interval_usec : AMIGO_COLLECTOR_DEFAULT_INTERVAL_USEC;
+}
 
-  if (self->dirty_rate_period_sec <= 0)
-    return;
-  if (virTypedParamsGetInt (params, nparams, "dirtyrate.calc_status", &status) < 0)
-    virResetLastError ();
-  if (status == AMIGO_DIRTYRATE_MEASURING)
-    return;
-  if (self->dirty_rate_unsupported != NULL && self->dirty_rate_unsupported == virDomainGetConnect (dom))
-    return;
-  if (virDomainStartDirtyRateCalc (dom, self->dirty_rate_period_sec, 0) < 0) {
-    /* A driver without it says so for every domain, every poll: ask this
-     * connection no more (a new connection is asked again). */
-    if (virGetLastErrorCode () == VIR_ERR_NO_SUPPORT) {
-      /* held, so that a later connection cannot reuse its address */
-      if (self->dirty_rate_unsupported != NULL)
-        virConnectClose (self->dirty_rate_unsupported);
-      self->dirty_rate_unsupported = virDomainGetConnect (dom);
-      virConnectRef (self->dirty_rate_unsupported);
+GArray *
+amigo_collector_take_jobs (AmigoCollector *self)
+{
+  GArray *jobs;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  jobs = g_steal_pointer (&self->jobs);
+  self->jobs = g_array_new (FALSE, TRUE, sizeof (AmigoDomainJob));
+  return jobs;
+}
+
+void
+amigo_collector_job_done (AmigoCollector *self, const AmigoDomainJob *job, const GError *error)
+{
+  g_autofree char *key = NULL;
+  gboolean unsupported;
+  DomainState *st;
+
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (job != NULL && (guint) job->kind < AMIGO_DOMAIN_JOB_LAST);
+
+  key = g_ascii_strdown (job->uuid, -1);
+  unsupported = g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED);
+  if (error != NULL)
+    g_debug ("domain '%s': %s job failed: %s", key, amigo_domain_job_kind_to_string (job->kind),
+             error->message);
+
+  /* A driver without it says so for every domain, every poll: ask this
+   * connection no more (a new connection is asked again). */
+  if (job->kind == AMIGO_DOMAIN_JOB_DIRTY_RATE && unsupported)
+    self->dirty_rate_unsupported = TRUE;
+
+  st = g_hash_table_lookup (self->domains, key);
+  if (st == NULL)
+    return;                  /* gone (or restarted) meanwhile */
+  st->job_pending[job->kind] = FALSE;
+  if (job->kind == AMIGO_DOMAIN_JOB_STATS_PERIOD) {
+    if (error == NULL) {
+      st->stats_period = STATS_PERIOD_SET;
+      st->stats_period_sec = job->arg;
+    } else {
+      /* anything but "cannot" (a migration's job timed out the call) is
+       * asked again after the next poll */
+      st->stats_period = unsupported ? STATS_PERIOD_UNSUPPORTED : STATS_PERIOD_UNSET;
     }
-    g_debug ("domain '%s': cannot start a dirty-rate calculation: %s", uuid,
-             virGetLastErrorMessage ());
-    virResetLastError ();
   }
-#endif
 }
 
 static int
@@ -702,6 +406,14 @@ amigo_collector_poll (AmigoCollector *self,
     g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_NOT_CONNECTED,
                          "no libvirt connection to poll");
     return FALSE;
+  }
+  if (conn != self->polled_conn) {
+    /* held, so that a later connection cannot reuse its address */
+    virConnectRef (conn);
+    if (self->polled_conn != NULL)
+      virConnectClose (self->polled_conn);
+    self->polled_conn = conn;
+    self->dirty_rate_unsupported = FALSE;
   }
 
   n = get_all_stats (conn, &records);
@@ -765,8 +477,6 @@ amigo_collector_poll (AmigoCollector *self,
       virResetLastError ();
     }
 
-    maybe_start_dirty_rate (self, rec->dom, key, rec->params, rec->nparams);
-
     ds.name = g_strdup (name);
     g_array_append_val (samples, ds);
     g_hash_table_add (seen, g_steal_pointer (&key));
@@ -777,164 +487,5 @@ amigo_collector_poll (AmigoCollector *self,
 
   if (ret_samples != NULL)
     *ret_samples = g_steal_pointer (&samples);
-  return TRUE;
-}
-
-/* --- `virsh domstats` text --- */
-
-static gboolean
-is_key_char (char c)
-{
-  return g_ascii_isalnum (c) || c == '.' || c == '_' || c == '-';
-}
-
-static char *
-shown_line (const char *line)
-{
-  g_autofree char *cut = g_strndup (line, AMIGO_DOMSTATS_MAX_LINE_SHOWN);
-  return g_strescape (cut, NULL);
-}
-
-static gboolean
-add_typed_value (virTypedParameterPtr *params, int *nparams, int *maxparams,
-                 const char *key, const char *value)
-{
-  guint64 u;
-  gint64 l;
-  gboolean want_string = g_str_has_suffix (key, ".name") || g_str_has_suffix (key, ".path") ||
-                         value[0] == '\0';
-  int rc;
-
-  if (!want_string && g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT64, &u, NULL)) {
-    rc = virTypedParamsAddULLong (params, nparams, maxparams, key, u);
-  } else if (!want_string && g_ascii_string_to_signed (value, 10, G_MININT64, G_MAXINT64, &l, NULL)) {
-    rc = virTypedParamsAddLLong (params, nparams, maxparams, key, l);
-  } else {
-    char *end = NULL;
-    double d = want_string ? NAN : g_ascii_strtod (value, &end);
-    if (!want_string && end != value && *end == '\0' && isfinite (d) && strchr (value, '.') != NULL)
-      rc = virTypedParamsAddDouble (params, nparams, maxparams, key, d);
-    else
-      rc = virTypedParamsAddString (params, nparams, maxparams, key, value);
-  }
-  return rc == 0;
-}
-
-gboolean
-amigo_collector_params_from_domstats_text (const char *text,
-                                           char **ret_name,
-                                           virTypedParameterPtr *ret_params,
-                                           int *ret_nparams,
-                                           GError **error)
-{
-  g_auto(GStrv) lines = NULL;
-  g_autoptr(GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autofree char *name = NULL;
-  virTypedParameterPtr params = NULL;
-  int nparams = 0, maxparams = 0;
-  gboolean ok = FALSE;
-
-  if (text == NULL) {
-    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "no domstats text given");
-    return FALSE;
-  }
-  if (virInitialize () < 0) {
-    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED, "cannot initialize libvirt");
-    return FALSE;
-  }
-
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++) {
-    char *line = g_strstrip (lines[i]);   /* also drops a '\r' */
-    guint lineno = i + 1;
-    const char *eq;
-    g_autofree char *key = NULL;
-    const char *value;
-
-    if (line[0] == '\0' || line[0] == '#')
-      continue;
-
-    if (g_str_has_prefix (line, "Domain:")) {
-      const char *q1 = strchr (line, '\'');
-      const char *q2 = strrchr (line, '\'');
-      if (name != NULL) {
-        g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
-                     "domstats line %u: a second domain; give one domain's statistics", lineno);
-        goto out;
-      }
-      if (q1 == NULL || q2 == q1 || q2[1] != '\0' || q1 != line + strlen ("Domain: ") ||
-          q2 - q1 - 1 == 0) {
-        g_autofree char *shown = shown_line (line);
-        g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
-                     "domstats line %u: expected \"Domain: 'name'\", got '%s'", lineno, shown);
-        goto out;
-      }
-      name = g_strndup (q1 + 1, q2 - q1 - 1);
-      continue;
-    }
-
-    if (name == NULL) {
-      g_autofree char *shown = shown_line (line);
-      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
-                   "domstats line %u: expected \"Domain: 'name'\" first, got '%s'", lineno, shown);
-      goto out;
-    }
-
-    eq = strchr (line, '=');
-    if (eq == NULL || eq == line || (gsize) (eq - line) >= VIR_TYPED_PARAM_FIELD_LENGTH) {
-      g_autofree char *shown = shown_line (line);
-      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
-                   "domstats line %u: expected 'key=value', got '%s'", lineno, shown);
-      goto out;
-    }
-    key = g_strndup (line, eq - line);
-    for (const char *c = key; *c != '\0'; c++) {
-      if (!is_key_char (*c)) {
-        g_autofree char *shown = shown_line (line);
-        g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
-                     "domstats line %u: expected 'key=value', got '%s'", lineno, shown);
-        goto out;
-      }
-    }
-    value = eq + 1;
-    if (g_hash_table_contains (keys, key)) {
-      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
-                   "domstats line %u: key '%s' given twice", lineno, key);
-      goto out;
-    }
-    if (nparams >= AMIGO_DOMSTATS_MAX_PARAMS) {
-      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
-                   "domstats line %u: more than %d statistics", lineno, AMIGO_DOMSTATS_MAX_PARAMS);
-      goto out;
-    }
-    if (!add_typed_value (&params, &nparams, &maxparams, key, value)) {
-      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
-                   "domstats line %u: cannot store '%s': %s", lineno, key, virGetLastErrorMessage ());
-      virResetLastError ();
-      goto out;
-    }
-    g_hash_table_add (keys, g_steal_pointer (&key));
-  }
-
-  if (name == NULL) {
-    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
-                         "domstats text has no \"Domain: 'name'\" line");
-    goto out;
-  }
-  ok = TRUE;
-
-out:
-  if (!ok) {
-    virTypedParamsFree (params, nparams);
-    return FALSE;
-  }
-  if (ret_name != NULL)
-    *ret_name = g_steal_pointer (&name);
-  if (ret_params != NULL)
-    *ret_params = params;
-  else
-    virTypedParamsFree (params, nparams);
-  if (ret_nparams != NULL)
-    *ret_nparams = nparams;
   return TRUE;
 }

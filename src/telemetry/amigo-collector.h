@@ -5,6 +5,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "amigo-domain-job.h"
 #include "amigo-gpu-source.h"
 #include "amigo-metric.h"
 
@@ -70,7 +71,9 @@ void amigo_domain_sample_clear (AmigoDomainSample *s);
                                AMIGO_COLLECTOR_STATS_DIRTYRATE)
 
 /* Polls every active (running or paused) domain of @conn with
- * virConnectGetAllDomainStats, ingests each record, prunes vanished domains
+ * virConnectGetAllDomainStats (NOWAIT: it never waits behind a domain's job;
+ * the job-taking calls it wants made are left for
+ * amigo_collector_take_jobs()), ingests each record, prunes vanished domains
  * (and forgets a domain whose libvirt id changed, i.e. that was restarted or
  * came back from a migration); *ret_samples = GArray of #AmigoDomainSample
  * (with clear func set). @now_usec is monotonic (deltas), @wall_usec is
@@ -98,29 +101,40 @@ void amigo_collector_set_augment_func (AmigoCollector *self,
                                        AmigoCollectorAugmentFunc func,
                                        gpointer user_data);
 
-/* Parses `virsh domstats` text output (one domain: "Domain: 'name'" then
- * "  key=value" lines; blank lines and lines starting with '#' are skipped)
- * into typed params (caller frees with virTypedParamsFree). Values that are
- * integers become ULLONG (LLONG when negative), decimals DOUBLE, the rest and
- * every `*.name` / `*.path` STRING. AMIGO_ERROR_BAD_DATA naming the line on
- * garbage. */
-gboolean amigo_collector_params_from_domstats_text (const char *text,
-                                                    char **ret_name,
-                                                    virTypedParameterPtr *ret_params,
-                                                    int *ret_nparams,
-                                                    GError **error);
-
 /* GPU source: set on the collector (which takes ownership of @source, freeing
  * any previous one); NULL = none (GPU memory stays NAN). Only
  * amigo_collector_poll() reads it: amigo_collector_ingest() has no domain. */
 void amigo_collector_set_gpu_source (AmigoCollector *self, AmigoGpuSource *source);
 
-/* When @period_sec > 0, amigo_collector_poll() starts a libvirt dirty-rate
- * calculation of @period_sec seconds (virDomainStartDirtyRateCalc) on every
- * domain whose previous one is finished, so that the next polls can report
- * the page-dirty rate. 0 (the default) = only report measurements someone
- * else started. */
+/* When @period_sec > 0, the collector asks for a libvirt dirty-rate
+ * calculation of @period_sec seconds (an #AMIGO_DOMAIN_JOB_DIRTY_RATE job) on
+ * every domain whose previous one is finished, so that the next polls can
+ * report the page-dirty rate. 0 (the default) = only report measurements
+ * someone else started. */
 void amigo_collector_set_dirty_rate_period (AmigoCollector *self, int period_sec);
+
+#define AMIGO_COLLECTOR_DEFAULT_INTERVAL_USEC (10 * G_USEC_PER_SEC)
+
+/* The caller's poll interval (default AMIGO_COLLECTOR_DEFAULT_INTERVAL_USEC;
+ * <= 0 restores it). It sets the balloon statistics period asked of a domain
+ * that has none (#AMIGO_DOMAIN_JOB_STATS_PERIOD, the interval rounded up to
+ * whole seconds) and the age past which a guest's memory figures are missing
+ * rather than current (see docs/collector.md "Memory"). */
+void amigo_collector_set_interval (AmigoCollector *self, gint64 interval_usec);
+
+/* The job-taking calls the last poll wants made (GArray of AmigoDomainJob,
+ * never NULL, possibly empty). The caller runs them off the main loop, at
+ * most one at a time per domain, and reports each back. Every job handed
+ * out must be reported, a skipped one too (with an error): until then no
+ * other job of its kind is asked for that domain. */
+GArray *amigo_collector_take_jobs (AmigoCollector *self);
+
+/* Reports the end of a job handed out by amigo_collector_take_jobs() (main
+ * thread). @error NULL on success. A failed dirty-rate start with
+ * AMIGO_ERROR_NOT_SUPPORTED (libvirt's VIR_ERR_NO_SUPPORT) stops asking that
+ * driver, as before; a statistics period that cannot be set is not asked
+ * again for that domain, one that failed otherwise is. */
+void amigo_collector_job_done (AmigoCollector *self, const AmigoDomainJob *job, const GError *error);
 
 /* Number of domains whose state the collector keeps. */
 guint amigo_collector_get_n_domains (AmigoCollector *self);

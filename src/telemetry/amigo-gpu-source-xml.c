@@ -12,156 +12,71 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-xml.h"
 
 /* 64 TiB, as amigo-metadata allows: anything above is a typo, and the two
  * must agree or the summary of such a domain could not be written. */
 #define AMIGO_GPU_XML_MAX_GIB 65536.0
-#define AMIGO_GPU_XML_MAX_DEPTH 256
-
-typedef struct {
-  char *prefix;   /* "" for the default namespace */
-  char *uri;
-  guint depth;
-} NsDecl;
 
 typedef struct {
   const char *namespace_uri;  /* NULL = any URI containing "amigo" */
-  guint depth;
-  guint metadata_depth;       /* depth of <metadata>, 0 when outside */
-  gboolean in_devices;
-  guint devices_depth;
-  GArray *ns;                 /* NsDecl */
   gboolean declared;
   double declared_gib;
-  guint hostdevs;
-} ParseState;
-
-static void
-ns_decl_clear (gpointer p)
-{
-  NsDecl *d = p;
-  g_free (d->prefix);
-  g_free (d->uri);
-}
-
-static const char *
-lookup_ns (ParseState *st, const char *prefix)
-{
-  for (guint i = st->ns->len; i > 0; i--) {
-    NsDecl *d = &g_array_index (st->ns, NsDecl, i - 1);
-    if (g_str_equal (d->prefix, prefix))
-      return d->uri;
-  }
-  return NULL;
-}
+} Declared;
 
 static gboolean
-namespace_matches (ParseState *st, const char *uri)
+namespace_matches (const Declared *d, const char *uri)
 {
   if (uri == NULL)
     return FALSE;
-  if (st->namespace_uri != NULL)
-    return g_str_equal (uri, st->namespace_uri);
+  if (d->namespace_uri != NULL)
+    return g_str_equal (uri, d->namespace_uri);
   return strstr (uri, "amigo") != NULL;
 }
 
-static void
-on_start (GMarkupParseContext *ctx,
-          const char *element,
-          const char **attr_names,
-          const char **attr_values,
-          gpointer user_data,
-          GError **error)
+/* Adds up the <gpu memory_gib=…> declarations anywhere below @el. */
+static gboolean
+add_declared (Declared *d, const AmigoXmlElement *el, GError **error)
 {
-  ParseState *st = user_data;
-  const char *colon;
-  g_autofree char *prefix = NULL;
-  const char *local;
+  for (guint i = 0; i < el->children->len; i++) {
+    const AmigoXmlElement *child = g_ptr_array_index (el->children, i);
 
-  st->depth++;
-  if (st->depth > AMIGO_GPU_XML_MAX_DEPTH) {
-    g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
-                 "elements nested deeper than %d", AMIGO_GPU_XML_MAX_DEPTH);
-    return;
-  }
+    if (g_str_equal (child->name, "gpu") && namespace_matches (d, child->ns_uri)) {
+      const char *value = amigo_xml_element_get_attr (child, "memory_gib");
+      char *end = NULL;
+      double gib;
 
-  for (guint i = 0; attr_names[i] != NULL; i++) {
-    NsDecl d = { NULL, NULL, st->depth };
-    if (g_str_equal (attr_names[i], "xmlns"))
-      d.prefix = g_strdup ("");
-    else if (g_str_has_prefix (attr_names[i], "xmlns:"))
-      d.prefix = g_strdup (attr_names[i] + strlen ("xmlns:"));
-    else
-      continue;
-    d.uri = g_strdup (attr_values[i]);
-    g_array_append_val (st->ns, d);
-  }
-
-  colon = strchr (element, ':');
-  prefix = colon != NULL ? g_strndup (element, colon - element) : g_strdup ("");
-  local = colon != NULL ? colon + 1 : element;
-
-  if (st->depth == 1) {
-    if (!g_str_equal (element, "domain"))
-      g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
-                   "root element is '%s', not 'domain'", element);
-    return;
-  }
-  if (st->depth == 2 && g_str_equal (element, "metadata")) {
-    st->metadata_depth = st->depth;
-    return;
-  }
-  if (st->depth == 2 && g_str_equal (element, "devices")) {
-    st->in_devices = TRUE;
-    st->devices_depth = st->depth;
-    return;
-  }
-  if (st->in_devices && st->depth == st->devices_depth + 1 && g_str_equal (element, "hostdev")) {
-    const char *type = NULL;
-    for (guint i = 0; attr_names[i] != NULL; i++)
-      if (g_str_equal (attr_names[i], "type"))
-        type = attr_values[i];
-    if (g_strcmp0 (type, "pci") == 0 || g_strcmp0 (type, "mdev") == 0)
-      st->hostdevs++;
-    return;
-  }
-  if (st->metadata_depth > 0 && st->depth > st->metadata_depth && g_str_equal (local, "gpu") &&
-      namespace_matches (st, lookup_ns (st, prefix))) {
-    const char *value = NULL;
-    char *end = NULL;
-    double gib;
-
-    for (guint i = 0; attr_names[i] != NULL; i++)
-      if (g_str_equal (attr_names[i], "memory_gib"))
-        value = attr_values[i];
-    if (value == NULL) {
-      g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_MISSING_ATTRIBUTE,
-                   "element '%s' has no 'memory_gib' attribute", element);
-      return;
+      if (value == NULL)
+        return amigo_xml_element_error (child, error, "domain XML", "element '%s' has no 'memory_gib' attribute",
+                                        child->qname);
+      gib = g_ascii_strtod (value, &end);
+      if (end == value || *end != '\0' || !isfinite (gib) || gib < 0.0 || gib > AMIGO_GPU_XML_MAX_GIB)
+        return amigo_xml_element_error (child, error, "domain XML",
+                                        "memory_gib '%s' of element '%s' is not a size in GiB", value,
+                                        child->qname);
+      d->declared = TRUE;
+      d->declared_gib += gib;
     }
-    gib = g_ascii_strtod (value, &end);
-    if (end == value || *end != '\0' || !isfinite (gib) || gib < 0.0 || gib > AMIGO_GPU_XML_MAX_GIB) {
-      g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
-                   "memory_gib '%s' of element '%s' is not a size in GiB", value, element);
-      return;
-    }
-    st->declared = TRUE;
-    st->declared_gib += gib;
+    if (!add_declared (d, child, error))
+      return FALSE;
   }
+  return TRUE;
 }
 
-static void
-on_end (GMarkupParseContext *ctx, const char *element, gpointer user_data, GError **error)
+/* PCI and mediated host devices: each may be a GPU. */
+static guint
+count_hostdevs (const AmigoXmlElement *devices)
 {
-  ParseState *st = user_data;
+  guint n = 0;
 
-  while (st->ns->len > 0 && g_array_index (st->ns, NsDecl, st->ns->len - 1).depth == st->depth)
-    g_array_set_size (st->ns, st->ns->len - 1);
-  if (st->depth == st->metadata_depth)
-    st->metadata_depth = 0;
-  if (st->in_devices && st->depth == st->devices_depth)
-    st->in_devices = FALSE;
-  st->depth--;
+  for (guint i = 0; i < devices->children->len; i++) {
+    const AmigoXmlElement *dev = g_ptr_array_index (devices->children, i);
+    const char *type = amigo_xml_element_get_attr (dev, "type");
+
+    if (g_str_equal (dev->qname, "hostdev") && (g_strcmp0 (type, "pci") == 0 || g_strcmp0 (type, "mdev") == 0))
+      n++;
+  }
+  return n;
 }
 
 gboolean
@@ -170,35 +85,33 @@ amigo_gpu_source_xml_parse (const char *xml,
                             double *ret_gib,
                             GError **error)
 {
-  static const GMarkupParser parser = { on_start, on_end, NULL, NULL, NULL };
-  g_autoptr(GMarkupParseContext) ctx = NULL;
-  g_autoptr(GArray) ns = g_array_new (FALSE, TRUE, sizeof (NsDecl));
-  g_autoptr(GError) local_error = NULL;
-  ParseState st = { 0 };
+  g_autoptr(AmigoXmlElement) root = NULL;
+  Declared d = { namespace_uri, FALSE, 0.0 };
+  guint hostdevs = 0;
 
   if (xml == NULL) {
     g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "no domain XML given");
     return FALSE;
   }
-  g_array_set_clear_func (ns, ns_decl_clear);
-  st.ns = ns;
-  st.namespace_uri = namespace_uri;
-  ctx = g_markup_parse_context_new (&parser, 0, &st, NULL);
-  if (!g_markup_parse_context_parse (ctx, xml, -1, &local_error) ||
-      !g_markup_parse_context_end_parse (ctx, &local_error)) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
-                 "domain XML: %s", local_error->message);
+  root = amigo_xml_parse (xml, AMIGO_XML_MAX_DOMAIN_XML_BYTES, "domain XML", error);
+  if (root == NULL)
     return FALSE;
-  }
-  if (st.depth != 0 || st.ns->len != 0) {
-    g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "domain XML is truncated");
-    return FALSE;
+  if (!g_str_equal (root->qname, "domain"))
+    return amigo_xml_element_error (root, error, "domain XML", "root element is '%s', not 'domain'", root->qname);
+
+  for (guint i = 0; i < root->children->len; i++) {
+    const AmigoXmlElement *child = g_ptr_array_index (root->children, i);
+
+    if (g_str_equal (child->qname, "metadata") && !add_declared (&d, child, error))
+      return FALSE;
+    if (g_str_equal (child->qname, "devices"))
+      hostdevs += count_hostdevs (child);
   }
 
   if (ret_gib != NULL) {
-    if (st.declared)
-      *ret_gib = st.declared_gib;
-    else if (st.hostdevs > 0)
+    if (d.declared)
+      *ret_gib = d.declared_gib;
+    else if (hostdevs > 0)
       *ret_gib = NAN;
     else
       *ret_gib = 0.0;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helper of test-collector-guest.sh: polls the machine's libvirtd with
- * amigo_collector_poll() for a while and checks what it reads for a guest
- * spinning one vCPU (about one core) and an idle one (about nothing).
+ * amigo_collector_poll() for a while, runs the job-taking calls it hands out
+ * after each poll (as amigod does off its main loop), and checks what it reads
+ * for a guest spinning one vCPU (about one core) and an idle one (about
+ * nothing). The idle guest is defined without a balloon statistics period:
+ * its memory figures come once the collector's job has set one.
  *
  * usage: test-collector-guest URI BURN_NAME IDLE_NAME SECONDS */
 #include <math.h>
@@ -9,6 +12,7 @@
 #include <stdlib.h>
 
 #include "amigo-collector.h"
+#include "amigo-domain-job.h"
 #include "amigo-time.h"
 
 #define POLL_USEC (2 * AMIGO_USEC_PER_SEC)
@@ -19,8 +23,11 @@ typedef struct {
   guint cpu_n;
   guint seen;
   guint memory_n;
+  guint host_memory_n;
+  double host_memory_sum;
   guint gpu_zero_n;
   guint dirty_n;
+  double configured_gib;
 } Tally;
 
 /* What the scheduler says about the burning guest over the whole window,
@@ -75,10 +82,52 @@ tally (Tally *t, const AmigoDomainSample *ds)
   }
   if (isfinite (v[AMIGO_METRIC_MEMORY]) && v[AMIGO_METRIC_MEMORY] > 0.0)
     t->memory_n++;
+  if (isfinite (v[AMIGO_METRIC_HOST_MEMORY]) && v[AMIGO_METRIC_HOST_MEMORY] > 0.0) {
+    t->host_memory_n++;
+    t->host_memory_sum += v[AMIGO_METRIC_HOST_MEMORY];
+  }
   if (v[AMIGO_METRIC_GPU_MEMORY] == 0.0)
     t->gpu_zero_n++;
   if (isfinite (v[AMIGO_METRIC_DIRTY_RATE]) && v[AMIGO_METRIC_DIRTY_RATE] >= 0.0)
     t->dirty_n++;
+}
+
+/* Runs the jobs the last poll handed out, one after the other. */
+static void
+run_jobs (AmigoCollector *collector, virConnectPtr conn, gint64 t_usec, guint *ret_n_ok, guint *ret_n_failed)
+{
+  g_autoptr(GArray) jobs = amigo_collector_take_jobs (collector);
+
+  for (guint i = 0; i < jobs->len; i++) {
+    const AmigoDomainJob *job = &g_array_index (jobs, AmigoDomainJob, i);
+    g_autoptr(GError) error = NULL;
+
+    if (amigo_domain_job_run (conn, job, &error)) {
+      (*ret_n_ok)++;
+      if (job->kind == AMIGO_DOMAIN_JOB_STATS_PERIOD)
+        printf ("%6.1f  %s: statistics period set to %d s\n", (double) t_usec / AMIGO_USEC_PER_SEC, job->uuid,
+                job->arg);
+    } else {
+      (*ret_n_failed)++;
+      printf ("job %s failed: %s\n", amigo_domain_job_kind_to_string (job->kind), error->message);
+    }
+    amigo_collector_job_done (collector, job, error);
+  }
+}
+
+/* The guest's configured memory, GiB. */
+static double
+configured_gib (virConnectPtr conn, const char *name)
+{
+  virDomainPtr dom = virDomainLookupByName (conn, name);
+  virDomainInfo info;
+  double gib = NAN;
+
+  if (dom != NULL && virDomainGetInfo (dom, &info) == 0)
+    gib = (double) info.maxMem / (1024.0 * 1024.0);
+  if (dom != NULL)
+    virDomainFree (dom);
+  return gib;
 }
 
 int
@@ -90,6 +139,7 @@ main (int argc, char **argv)
   virConnectPtr conn;
   gint64 start, seconds;
   double burn_mean, idle_mean;
+  guint jobs_ok = 0, jobs_failed = 0;
   gboolean ok = TRUE;
 
   if (argc != 5) {
@@ -108,12 +158,13 @@ main (int argc, char **argv)
   collector = amigo_collector_new ();
   amigo_collector_set_gpu_source (collector, amigo_gpu_source_xml_new (NULL, 0));
   amigo_collector_set_dirty_rate_period (collector, 1);
+  amigo_collector_set_interval (collector, POLL_USEC);
   sched.name = burn.name;
   amigo_collector_set_augment_func (collector, watch_sched, &sched);
 
   start = g_get_monotonic_time ();
-  printf ("%6s  %-28s %6s %8s %8s %8s %8s\n", "t/s", "domain", "cores", "mem/GiB", "rd/s", "gpu/GiB",
-          "dirty");
+  printf ("%6s  %-28s %6s %8s %8s %8s %8s %8s\n", "t/s", "domain", "cores", "mem/GiB", "host/GiB",
+          "rd/s", "gpu/GiB", "dirty");
   for (gint64 next = start; next <= start + seconds * AMIGO_USEC_PER_SEC; next += POLL_USEC) {
     g_autoptr(GError) error = NULL;
     g_autoptr(GArray) samples = NULL;
@@ -133,19 +184,24 @@ main (int argc, char **argv)
       if (t == NULL)
         continue;
       tally (t, ds);
-      printf ("%6.1f  %-28s %6.3f %8.3f %8.1f %8.1f %8.1f\n", (double) (now - start) / AMIGO_USEC_PER_SEC,
+      printf ("%6.1f  %-28s %6.3f %8.3f %8.3f %8.1f %8.1f %8.1f\n", (double) (now - start) / AMIGO_USEC_PER_SEC,
               ds->name, ds->sample.values[AMIGO_METRIC_CPU], ds->sample.values[AMIGO_METRIC_MEMORY],
-              ds->sample.values[AMIGO_METRIC_DISK_READ], ds->sample.values[AMIGO_METRIC_GPU_MEMORY],
+              ds->sample.values[AMIGO_METRIC_HOST_MEMORY], ds->sample.values[AMIGO_METRIC_DISK_READ],
+              ds->sample.values[AMIGO_METRIC_GPU_MEMORY],
               ds->sample.values[AMIGO_METRIC_DIRTY_RATE]);
     }
     fflush (stdout);
+    run_jobs (collector, conn, now - start, &jobs_ok, &jobs_failed);
   }
+  burn.configured_gib = configured_gib (conn, burn.name);
+  idle.configured_gib = configured_gib (conn, idle.name);
   virConnectClose (conn);
 
   burn_mean = burn.cpu_n > 0 ? burn.cpu_sum / burn.cpu_n : NAN;
   idle_mean = idle.cpu_n > 0 ? idle.cpu_sum / idle.cpu_n : NAN;
   printf ("burn: %.3f cores over %u rated polls; idle: %.3f cores over %u rated polls\n",
           burn_mean, burn.cpu_n, idle_mean, idle.cpu_n);
+  printf ("jobs run: %u, failed: %u\n", jobs_ok, jobs_failed);
 
   for (Tally *t = &burn; t != NULL; t = t == &burn ? &idle : NULL) {
     if (t->seen < 5 || t->cpu_n + 1 < t->seen) {
@@ -153,8 +209,21 @@ main (int argc, char **argv)
               t->name, t->seen, t->cpu_n);
       ok = FALSE;
     }
-    if (t->memory_n != t->seen) {
+    double host_mean = t->host_memory_n > 0 ? t->host_memory_sum / t->host_memory_n : NAN;
+
+    /* the idle guest has no statistics period until the collector's job sets
+     * one: its boot-time figures are stale for a poll or two */
+    if (t->memory_n + 2 < t->seen) {
       printf ("FAIL: '%s' has memory in %u of %u polls\n", t->name, t->memory_n, t->seen);
+      ok = FALSE;
+    }
+    printf ("'%s': host_memory %.3f GiB (mean of %u polls), configured %.3f GiB\n", t->name, host_mean,
+            t->host_memory_n, t->configured_gib);
+    /* QEMU holds the guest's touched pages plus its own code and buffers:
+     * more than nothing, less than the guest plus half a GiB */
+    if (t->host_memory_n != t->seen || !(host_mean > 0.01 && host_mean < t->configured_gib + 0.5)) {
+      printf ("FAIL: '%s' host memory %.3f GiB in %u of %u polls\n", t->name, host_mean, t->host_memory_n,
+              t->seen);
       ok = FALSE;
     }
 #if LIBVIR_CHECK_VERSION(7, 2, 0)

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "amigo-collector.h"
+#include "amigo-domain-job.h"
+#include "amigo-domstats-text.h"
 #include "amigo-error.h"
 #include "amigo-time.h"
 
@@ -17,6 +19,9 @@
 #define T0 (1000 * SEC)
 #define WALL0 G_GINT64_CONSTANT (1795650441000000)
 #define FIXTURE_DIR AMIGO_TEST_SRCDIR "/../fixtures"
+/* libvirt's virDomainDirtyRateStatus values */
+#define AMIGO_TEST_DIRTYRATE_MEASURING 1
+#define AMIGO_TEST_DIRTYRATE_MEASURED 2
 
 /* --- building records by hand --- */
 
@@ -450,6 +455,290 @@ test_ingest_bad_args (void **state)
   assert_int_equal (amigo_collector_get_n_domains (c), 0);
 }
 
+/* --- memory as the host holds it, and the age of the guest's figures --- */
+
+/* A guest reading with balloon statistics last updated @age_sec before the
+ * ingest's wall clock (WALL0 + now - T0). */
+static void
+rec_balloon (Rec *r, gint64 now, gint64 age_sec)
+{
+  rec_ull (r, "balloon.rss", 3 * 1024 * 1024);          /* QEMU holds 3 GiB */
+  rec_ull (r, "balloon.available", 4 * 1024 * 1024);    /* MemTotal 4 GiB */
+  rec_ull (r, "balloon.usable", 3 * 1024 * 1024);       /* MemAvailable 3 GiB: uses 1 GiB */
+  rec_ull (r, "balloon.last-update", (WALL0 + (now - T0)) / SEC - age_sec);
+}
+
+static AmigoSample
+ingest_balloon (AmigoCollector *c, const char *uuid, gint64 now, gint64 age_sec)
+{
+  Rec r = { 0 };
+  AmigoSample s;
+
+  rec_balloon (&r, now, age_sec);
+  s = ingest (c, uuid, "m", &r, now);
+  rec_clear (&r);
+  return s;
+}
+
+/* The host's cost is QEMU's resident size whatever the guest says; the
+ * guest's own figure counts only while it is recent: with a 2 s interval
+ * (and so a 2 s period), older than 6 s it is missing, not current. */
+static void
+test_memory_age (void **state)
+{
+  g_autoptr(AmigoCollector) c = amigo_collector_new ();
+  AmigoSample s;
+
+  amigo_collector_set_interval (c, 2 * SEC);
+  s = ingest_balloon (c, UUID_A, T0, 1);
+  assert_close (s.values[AMIGO_METRIC_MEMORY], 1.0, 1e-9);
+  assert_close (s.values[AMIGO_METRIC_HOST_MEMORY], 3.0, 1e-9);
+  s = ingest_balloon (c, UUID_A, T0 + 2 * SEC, 6);
+  assert_close (s.values[AMIGO_METRIC_MEMORY], 1.0, 1e-9);
+  s = ingest_balloon (c, UUID_A, T0 + 4 * SEC, 7);
+  assert_true (isnan (s.values[AMIGO_METRIC_MEMORY]));
+  assert_close (s.values[AMIGO_METRIC_HOST_MEMORY], 3.0, 1e-9);
+  /* stamped in the future (the clock stepped back): not stale */
+  s = ingest_balloon (c, UUID_A, T0 + 6 * SEC, -3600);
+  assert_close (s.values[AMIGO_METRIC_MEMORY], 1.0, 1e-9);
+
+  /* a 10 s interval: two polls (20 s) is the bound */
+  amigo_collector_set_interval (c, 10 * SEC);
+  s = ingest_balloon (c, UUID_A, T0 + 8 * SEC, 19);
+  assert_close (s.values[AMIGO_METRIC_MEMORY], 1.0, 1e-9);
+  s = ingest_balloon (c, UUID_A, T0 + 10 * SEC, 31);
+  assert_true (isnan (s.values[AMIGO_METRIC_MEMORY]));
+}
+
+/* --- job-taking calls, asked of the caller --- */
+
+static GArray *
+take_jobs_of_kind (AmigoCollector *c, AmigoDomainJobKind kind, guint want)
+{
+  GArray *jobs = amigo_collector_take_jobs (c);
+
+  assert_non_null (jobs);
+  for (guint i = 0; i < jobs->len; i++)
+    assert_int_equal (g_array_index (jobs, AmigoDomainJob, i).kind, kind);
+  assert_int_equal (jobs->len, want);
+  return jobs;
+}
+
+static void
+ingest_dirty (AmigoCollector *c, const char *uuid, gint64 now, int calc_status)
+{
+  Rec r = { 0 };
+
+  rec_ull (&r, "cpu.time", 1000);
+  if (calc_status >= 0)
+    assert_int_equal (virTypedParamsAddInt (&r.p, &r.n, &r.max, "dirtyrate.calc_status", calc_status), 0);
+  ingest (c, uuid, "d", &r, now);
+  rec_clear (&r);
+}
+
+/* A dirty-rate measurement is asked for when none runs, once until the
+ * caller reports it done; a driver that cannot is asked no more. */
+static void
+test_jobs_dirty_rate (void **state)
+{
+  g_autoptr(AmigoCollector) c = amigo_collector_new ();
+  g_autoptr(GArray) jobs = NULL;
+  g_autoptr(GError) no_support = g_error_new_literal (AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED, "no");
+  g_autoptr(GError) busy = g_error_new_literal (AMIGO_ERROR, AMIGO_ERROR_BUSY, "job timed out");
+  AmigoDomainJob job;
+
+  /* period 0: nothing is asked */
+  ingest_dirty (c, UUID_A, T0, -1);
+  g_clear_pointer (&jobs, g_array_unref);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_DIRTY_RATE, 0);
+
+  amigo_collector_set_dirty_rate_period (c, 3);
+  ingest_dirty (c, "6695EB01-F6A4-8304-79AA-97F2502E193F", T0 + SEC, -1);
+  g_clear_pointer (&jobs, g_array_unref);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_DIRTY_RATE, 1);
+  job = g_array_index (jobs, AmigoDomainJob, 0);
+  assert_string_equal (job.uuid, UUID_A);
+  assert_int_equal (job.arg, 3);
+
+  /* still in the caller's hands: not asked twice */
+  ingest_dirty (c, UUID_A, T0 + 2 * SEC, -1);
+  g_clear_pointer (&jobs, g_array_unref);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_DIRTY_RATE, 0);
+
+  /* started; measuring: nothing; measured: the next one */
+  amigo_collector_job_done (c, &job, NULL);
+  ingest_dirty (c, UUID_A, T0 + 3 * SEC, AMIGO_TEST_DIRTYRATE_MEASURING);
+  g_clear_pointer (&jobs, g_array_unref);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_DIRTY_RATE, 0);
+  ingest_dirty (c, UUID_A, T0 + 4 * SEC, AMIGO_TEST_DIRTYRATE_MEASURED);
+  g_clear_pointer (&jobs, g_array_unref);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_DIRTY_RATE, 1);
+
+  /* a failure that passes (a migration held the domain): asked again */
+  amigo_collector_job_done (c, &job, busy);
+  ingest_dirty (c, UUID_A, T0 + 5 * SEC, AMIGO_TEST_DIRTYRATE_MEASURED);
+  g_clear_pointer (&jobs, g_array_unref);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_DIRTY_RATE, 1);
+
+  /* the driver cannot: no domain is asked again */
+  amigo_collector_job_done (c, &job, no_support);
+  ingest_dirty (c, UUID_A, T0 + 6 * SEC, AMIGO_TEST_DIRTYRATE_MEASURED);
+  ingest_dirty (c, UUID_B, T0 + 6 * SEC, -1);
+  g_clear_pointer (&jobs, g_array_unref);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_DIRTY_RATE, 0);
+}
+
+/* A domain whose balloon figures are older than one period of one poll
+ * (rounded up to whole seconds) is asked for that period (none set: QEMU
+ * keeps the boot-time figures), once; one that cannot is not asked again. */
+static void
+test_jobs_stats_period (void **state)
+{
+  g_autoptr(AmigoCollector) c = amigo_collector_new ();
+  g_autoptr(GArray) jobs = NULL;
+  g_autoptr(GError) invalid = g_error_new_literal (AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED, "no balloon");
+  g_autoptr(GError) timeout = g_error_new_literal (AMIGO_ERROR, AMIGO_ERROR_BUSY, "job timed out");
+  AmigoDomainJob job_a, job_b;
+  Rec r = { 0 };
+
+  amigo_collector_set_interval (c, 2500 * 1000);
+  /* figures as recent as a 3 s period makes them: nothing to ask */
+  ingest_balloon (c, UUID_A, T0, 4);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_STATS_PERIOD, 0);
+  /* older, though not yet stale (9 s): asked before they are */
+  ingest_balloon (c, "a0000000-0000-4000-8000-000000000002", T0, 5);
+  g_clear_pointer (&jobs, g_array_unref);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_STATS_PERIOD, 1);
+
+  ingest_balloon (c, UUID_A, T0 + SEC, 600);
+  ingest_balloon (c, UUID_B, T0 + SEC, 600);
+  g_clear_pointer (&jobs, g_array_unref);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_STATS_PERIOD, 2);
+  job_a = g_array_index (jobs, AmigoDomainJob, 0);
+  job_b = g_array_index (jobs, AmigoDomainJob, 1);
+  assert_string_equal (job_a.uuid, UUID_A);
+  assert_int_equal (job_a.arg, 3);
+
+  /* set: never asked again, even while the figures stay old */
+  amigo_collector_job_done (c, &job_a, NULL);
+  ingest_balloon (c, UUID_A, T0 + 2 * SEC, 600);
+  /* a call that timed out behind a migration: asked again */
+  amigo_collector_job_done (c, &job_b, timeout);
+  ingest_balloon (c, UUID_B, T0 + 2 * SEC, 600);
+  g_clear_pointer (&jobs, g_array_unref);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_STATS_PERIOD, 1);
+  assert_string_equal (g_array_index (jobs, AmigoDomainJob, 0).uuid, UUID_B);
+  /* a domain that cannot (no balloon device): never again */
+  amigo_collector_job_done (c, &job_b, invalid);
+  ingest_balloon (c, UUID_B, T0 + 3 * SEC, 600);
+  g_clear_pointer (&jobs, g_array_unref);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_STATS_PERIOD, 0);
+
+  /* no age at all next to the host's figure: asked too */
+  rec_ull (&r, "balloon.rss", 1024);
+  ingest (c, "a0000000-0000-4000-8000-000000000001", "n", &r, T0);
+  rec_clear (&r);
+  g_clear_pointer (&jobs, g_array_unref);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_STATS_PERIOD, 1);
+
+  /* a job for a domain the collector forgot is ignored */
+  amigo_collector_forget (c, UUID_A);
+  amigo_collector_job_done (c, &job_a, NULL);
+  assert_int_equal (amigo_collector_get_n_domains (c), 3);
+}
+
+/* A domain that goes away takes its jobs not yet handed out with it. */
+static void
+test_jobs_dropped_with_domain (void **state)
+{
+  g_autoptr(AmigoCollector) c = amigo_collector_new ();
+  g_autoptr(GArray) jobs = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+  amigo_collector_set_dirty_rate_period (c, 1);
+  ingest_dirty (c, UUID_A, T0, -1);
+  ingest_dirty (c, UUID_B, T0, -1);
+  g_hash_table_add (seen, (gpointer) UUID_B);
+  amigo_collector_prune (c, seen);
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_DIRTY_RATE, 1);
+  assert_string_equal (g_array_index (jobs, AmigoDomainJob, 0).uuid, UUID_B);
+}
+
+/* The calls themselves, against libvirt's test driver: it can set a
+ * statistics period but has no dirty-rate calculation, and says so in a way
+ * the collector recognises. */
+static void
+test_domain_job_run (void **state)
+{
+  g_autoptr(GError) error = NULL;
+  virConnectPtr conn = virConnectOpen ("test:///default");
+  virDomainPtr dom;
+  AmigoDomainJob job = { { 0 }, AMIGO_DOMAIN_JOB_STATS_PERIOD, 4 };
+  g_autofree char *xml = NULL;
+
+  assert_non_null (conn);
+  dom = virDomainLookupByName (conn, "test");
+  assert_non_null (dom);
+  assert_int_equal (virDomainGetUUIDString (dom, job.uuid), 0);
+
+  assert_true (amigo_domain_job_run (conn, &job, &error));
+  assert_null (error);
+  xml = virDomainGetXMLDesc (dom, 0);
+  assert_non_null (strstr (xml, "<stats period='4'/>"));
+
+  job.kind = AMIGO_DOMAIN_JOB_DIRTY_RATE;
+  job.arg = 1;
+  assert_false (amigo_domain_job_run (conn, &job, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED));
+  assert_non_null (strstr (error->message, "cannot start a dirty-rate calculation (1 s)"));
+  assert_non_null (strstr (error->message, job.uuid));
+  g_clear_error (&error);
+
+  g_strlcpy (job.uuid, UUID_B, sizeof job.uuid);
+  assert_false (amigo_domain_job_run (conn, &job, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND));
+  assert_non_null (strstr (error->message, "domain '" UUID_B "': cannot find it"));
+  g_clear_error (&error);
+
+  job.arg = 0;
+  assert_false (amigo_domain_job_run (conn, &job, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
+  g_clear_error (&error);
+  assert_false (amigo_domain_job_run (NULL, &job, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_CONNECTED));
+  assert_string_equal (amigo_domain_job_kind_to_string (AMIGO_DOMAIN_JOB_STATS_PERIOD), "stats-period");
+  assert_string_equal (amigo_domain_job_kind_to_string (AMIGO_DOMAIN_JOB_LAST), "unknown");
+
+  virDomainFree (dom);
+  virConnectClose (conn);
+}
+
+/* A poll itself makes no job-taking call: it hands them out. */
+static void
+test_poll_hands_out_jobs (void **state)
+{
+  g_autoptr(AmigoCollector) c = amigo_collector_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) samples = NULL;
+  g_autoptr(GArray) jobs = NULL;
+  virConnectPtr conn = virConnectOpen ("test:///default");
+
+  assert_non_null (conn);
+  amigo_collector_set_dirty_rate_period (c, 1);
+  assert_true (amigo_collector_poll (c, conn, T0, WALL0, &samples, &error));
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_DIRTY_RATE, 1);
+  assert_false (amigo_domain_job_run (conn, &g_array_index (jobs, AmigoDomainJob, 0), &error));
+  amigo_collector_job_done (c, &g_array_index (jobs, AmigoDomainJob, 0), error);
+  g_clear_error (&error);
+  g_clear_pointer (&samples, g_array_unref);
+  g_clear_pointer (&jobs, g_array_unref);
+
+  /* the test driver has no dirty rate: not asked again on this connection */
+  assert_true (amigo_collector_poll (c, conn, T0 + 2 * SEC, WALL0 + 2 * SEC, &samples, &error));
+  jobs = take_jobs_of_kind (c, AMIGO_DOMAIN_JOB_DIRTY_RATE, 0);
+  virConnectClose (conn);
+}
+
 /* --- `virsh domstats` text --- */
 
 static char *
@@ -488,7 +777,7 @@ test_fixture_plausible (void **state)
     AmigoSample s;
 
     text = read_fixture (i, &when);
-    assert_true (amigo_collector_params_from_domstats_text (text, &name, &params, &nparams, &error));
+    assert_true (amigo_domstats_text_parse (text, &name, &params, &nparams, &error));
     assert_null (error);
     assert_string_equal (name, "collector-fixture");
     assert_true (nparams > 40);
@@ -521,7 +810,7 @@ assert_domstats_error (const char *text, const char *needle)
   virTypedParameterPtr params = NULL;
   int nparams = -1;
 
-  assert_false (amigo_collector_params_from_domstats_text (text, &name, &params, &nparams, &error));
+  assert_false (amigo_domstats_text_parse (text, &name, &params, &nparams, &error));
   assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA));
   if (strstr (error->message, needle) == NULL)
     fail_msg ("error '%s' does not say '%s'", error->message, needle);
@@ -555,7 +844,7 @@ test_domstats_types (void **state)
   double d = 0;
   const char *str = NULL;
 
-  assert_true (amigo_collector_params_from_domstats_text (
+  assert_true (amigo_domstats_text_parse (
     "# comment\r\nDomain: 'it''s'\r\n  cpu.time=18446744073709551615\r\n  x.neg=-3\n  x.d=2.5\n"
     "  net.0.name=1234\n  dirtyrate.calc_mode=page-sampling\n  x.empty=\n",
     &name, &params, &nparams, &error));
@@ -621,7 +910,7 @@ test_domstats_fuzz (void **state)
       }
       }
     }
-    if (!amigo_collector_params_from_domstats_text (s->str, &name, &params, &nparams, &error)) {
+    if (!amigo_domstats_text_parse (s->str, &name, &params, &nparams, &error)) {
       assert_non_null (error);
       assert_non_null (strstr (error->message, "domstats"));
       continue;
@@ -748,6 +1037,12 @@ main (void)
     cmocka_unit_test (test_memory_sources),
     cmocka_unit_test (test_dirty_rate),
     cmocka_unit_test (test_ingest_bad_args),
+    cmocka_unit_test (test_memory_age),
+    cmocka_unit_test (test_jobs_dirty_rate),
+    cmocka_unit_test (test_jobs_stats_period),
+    cmocka_unit_test (test_jobs_dropped_with_domain),
+    cmocka_unit_test (test_domain_job_run),
+    cmocka_unit_test (test_poll_hands_out_jobs),
     cmocka_unit_test (test_fixture_plausible),
     cmocka_unit_test (test_domstats_garbage),
     cmocka_unit_test (test_domstats_types),

@@ -282,6 +282,111 @@ test_conf_missing_and_binary_file (void **state)
   assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG));
 }
 
+/* A comment after the URI is part of the value in a key file: it used to be
+ * accepted and the connection then retried forever. It is refused at start
+ * with the file and line, as is anything that is not a libvirt URI. */
+static void
+test_conf_bad_uri (void **state)
+{
+  Fixture *f = *state;
+  static const struct {
+    const char *uri;
+    const char *what;
+  } bad[] = {
+    { "qemu:///system  # local", "unexpected '# local' after 'qemu:///system'; a comment goes on a line of its own" },
+    { "qemu:///system#local", "unexpected '#local' after 'qemu:///system'" },
+    { "qemu+ssh://host/system extra", "unexpected 'extra' after 'qemu+ssh://host/system'" },
+    { "qemu", "expected a libvirt URI 'driver[+transport]://[host]/path' like 'qemu:///system'" },
+    { "/var/run/libvirt/libvirt-sock", "got '/var/run/libvirt/libvirt-sock'" },
+    { "qemu:/system", "got 'qemu:/system'" },
+    { "://host/system", "got '://host/system'" },
+    { "qemu+://host/system", "got 'qemu+://host/system'" },
+    { "qemu+ssh+tcp://host/system", "got 'qemu+ssh+tcp://host/system'" },
+    { "1qemu:///system", "got '1qemu:///system'" },
+    { "qem\xc3\xbc:///system", "expected a libvirt URI" },
+    { "qemu:///syst\xc3\xa9m", "expected a libvirt URI" },
+  };
+  static const char *good[] = {
+    "qemu:///system", "qemu:///session", "test:///default", "qemu+ssh://root@host.example/system",
+    "qemu+tcp://10.77.0.2/system", "qemu+unix:///system?socket=/run/libvirt/virtqemud-sock",
+    "qemu+tls://[fe80::1]:16514/system", "ch:///system", "esx://host/?no_verify=1",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (AmigoConf) conf = amigo_conf_new ();
+    g_autofree char *text = g_strdup_printf ("[daemon]\n# where libvirt is\nuri = %s\n", bad[i].uri);
+    g_autofree char *msg = load_error (f, text, conf, NULL);
+    g_autofree char *prefix = g_strdup_printf ("%s:3: [daemon] uri: ", f->path);
+
+    assert_non_null (msg);
+    assert_true (g_str_has_prefix (msg, prefix));
+    assert_non_null (strstr (msg, bad[i].what));
+    assert_string_equal (conf->uri, "qemu:///system");
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++) {
+    g_autoptr (AmigoConf) conf = amigo_conf_new ();
+    g_autofree char *text = g_strdup_printf ("[daemon]\nuri = %s\n", good[i]);
+    g_autofree char *msg = load_error (f, text, conf, NULL);
+
+    assert_null (msg);
+    assert_string_equal (conf->uri, good[i]);
+  }
+}
+
+/* AMIGOD_URI has no line to name, but is checked the same way. */
+static void
+test_conf_bad_env_uri (void **state)
+{
+  g_autoptr (AmigoConf) conf = amigo_conf_new ();
+  g_autoptr (GError) error = NULL;
+
+  g_setenv ("AMIGOD_URI", "qemu:///system # local", TRUE);
+  amigo_conf_apply_env (conf);
+  g_unsetenv ("AMIGOD_URI");
+  assert_false (amigo_conf_validate (conf, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG));
+  assert_non_null (strstr (error->message, "[daemon] uri: unexpected '# local'"));
+}
+
+/* The README's example is what users paste: it must load as it is, with no
+ * warning, and so must the installed example data/amigod.conf. */
+static void
+test_conf_shipped_examples (void **state)
+{
+  Fixture *f = *state;
+  g_autofree char *readme_path = g_build_filename (AMIGO_TEST_SRCDIR, "..", "..", "README.md", NULL);
+  g_autofree char *example_path = g_build_filename (AMIGO_TEST_SRCDIR, "..", "..", "data", "amigod.conf", NULL);
+  g_autofree char *readme = NULL;
+  g_autofree char *example = NULL;
+  g_autofree char *msg = NULL;
+  g_autofree char *block = NULL;
+  g_autoptr (AmigoConf) conf = amigo_conf_new ();
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  const char *start;
+  const char *end;
+
+  assert_true (g_file_get_contents (readme_path, &readme, NULL, NULL));
+  start = strstr (readme, "```ini\n");
+  assert_non_null (start);
+  start += strlen ("```ini\n");
+  end = strstr (start, "```");
+  assert_non_null (end);
+  block = g_strndup (start, end - start);
+  msg = load_error (f, block, conf, warnings);
+  if (msg != NULL)
+    print_error ("README.md example: %s\n", msg);
+  assert_null (msg);
+  assert_int_equal (warnings->len, 0);
+  assert_string_equal (conf->uri, "qemu:///system");
+  assert_int_equal (conf->history.retention_usec, 14 * AMIGO_USEC_PER_DAY);
+
+  assert_true (g_file_get_contents (example_path, &example, NULL, NULL));
+  g_clear_pointer (&msg, g_free);
+  msg = load_error (f, example, conf, warnings);
+  assert_null (msg);
+  assert_int_equal (warnings->len, 0);
+}
+
 static void
 test_conf_env_overrides (void **state)
 {
@@ -310,6 +415,9 @@ main (void)
     cmocka_unit_test_setup_teardown (test_conf_inconsistent_values, setup, teardown),
     cmocka_unit_test_setup_teardown (test_conf_unknown_keys_warn, setup, teardown),
     cmocka_unit_test_setup_teardown (test_conf_missing_and_binary_file, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_conf_bad_uri, setup, teardown),
+    cmocka_unit_test (test_conf_bad_env_uri),
+    cmocka_unit_test_setup_teardown (test_conf_shipped_examples, setup, teardown),
     cmocka_unit_test (test_conf_env_overrides),
   };
   return cmocka_run_group_tests_name ("conf", tests, NULL, NULL);

@@ -58,9 +58,6 @@ test_evaluate_metrics_by_hand (void **state)
   amigo_evaluate_metrics (NULL, 0, 0.9, &m);
   assert_int_equal (m.windows, 0);
   assert_true (isnan (m.coverage) && isnan (m.slack) && isnan (m.slack_median) && isnan (m.pinball));
-
-  assert_close (amigo_evaluate_pinball (0.95, 10.0, 8.0), 0.95 * 2.0);
-  assert_close (amigo_evaluate_pinball (0.95, 8.0, 10.0), 0.05 * 2.0);
 }
 
 static void
@@ -267,7 +264,7 @@ test_evaluate_lstm_refit_policy (void **state)
 {
   const gsize n = 5 * 288;
   const gint64 step = 300 * AMIGO_USEC_PER_SEC;
-  g_autofree double *values = g_new (double, n);
+  g_autofree double *values = NULL;
   g_autoptr(AmigoEvaluation) evaluation = NULL;
   g_autoptr(GError) error = NULL;
   AmigoSeries series = { G_GINT64_CONSTANT (1375308000) * AMIGO_USEC_PER_SEC, step, n, NULL };
@@ -275,8 +272,10 @@ test_evaluate_lstm_refit_policy (void **state)
   guint64 rng = 99;
   gsize expected = 0;
 
+  /* skip() leaves the frame without cleanup: allocate after it */
   if (amigo_model_class_lookup ("lstm") == NULL)
     skip ();
+  values = g_new (double, n);
   for (gsize i = 0; i < n; i++) {
     rng = rng * G_GUINT64_CONSTANT (6364136223846793005) + G_GUINT64_CONSTANT (1442695040888963407);
     values[i] = 4.0 + 2.0 * sin (2.0 * G_PI * (double) i / 288.0) + 0.4 * ((double) (rng >> 11) / 9007199254740992.0);
@@ -352,8 +351,8 @@ test_evaluate_cli (void **state)
   g_autofree char *dir = NULL;
   g_autofree char *good = NULL;
   g_autofree char *garbage = NULL;
-  g_autoptr(GString) trace = g_string_new ("# amigo-trace v1\ntime_s,cpu_cores\n");
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GString) trace = NULL;
+  g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
@@ -361,6 +360,8 @@ test_evaluate_cli (void **state)
 
   if (binary == NULL)
     skip ();
+  trace = g_string_new ("# amigo-trace v1\ntime_s,cpu_cores\n");
+  parser = json_parser_new ();
   dir = g_dir_make_tmp ("amigo-replay-cli-XXXXXX", NULL);
   for (guint i = 0; i < 3 * 288; i++)
     g_string_append_printf (trace, "%u,%g\n", 1000000 + 300 * i, 1.0 + (i % 288) / 288.0);
@@ -455,7 +456,7 @@ test_evaluate_plot (void **state)
   g_autofree char *png = NULL;
   g_autofree char *bad = NULL;
   g_autofree char *data = NULL;
-  g_autoptr(GArray) track = g_array_new (FALSE, FALSE, sizeof (AmigoTrackPoint));
+  g_autoptr(GArray) track = NULL;
   g_autoptr(GError) error = NULL;
   double values[48];
   const gint64 step = 300 * AMIGO_USEC_PER_SEC;
@@ -465,6 +466,7 @@ test_evaluate_plot (void **state)
 
   if (gnuplot == NULL)
     skip ();
+  track = g_array_new (FALSE, FALSE, sizeof (AmigoTrackPoint));
   for (guint i = 0; i < G_N_ELEMENTS (values); i++)
     values[i] = i == 20 ? NAN : 1.0 + (i % 12) / 12.0;
   for (guint m = 0; m < 2; m++) {

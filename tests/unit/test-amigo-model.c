@@ -79,6 +79,47 @@ test_model_rejects_bad_calls (void **state)
   amigo_model_free (NULL);
 }
 
+/* The optional operations: a model without them says so instead of
+ * crashing; the LSTM has both, and an update forecasts without training. */
+static void
+test_model_optional_operations (void **state)
+{
+  double values[400];
+  AmigoSeries series = { 0, 5 * AMIGO_USEC_PER_MIN, G_N_ELEMENTS (values), values };
+  AmigoModelOptions options = { .seed = 1, .epochs = 1, .thin = 4 };
+  double mean[4], upper[4];
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AmigoModel) last = NULL;
+  g_autoptr(AmigoModel) lstm = NULL;
+  g_autoptr(AmigoModel) warm = NULL;
+  g_autoptr(AmigoModel) moved = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    values[i] = 2.0 + sin (i * 2.0 * G_PI / 48.0);
+
+  last = amigo_model_fit (amigo_model_class_lookup ("last"), &series, NULL, &error);
+  assert_non_null (last);
+  assert_null (amigo_model_warm_start (last, &series, NULL, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED));
+  assert_non_null (strstr (error->message, "'last'"));
+  g_clear_error (&error);
+  assert_null (amigo_model_update (last, &series, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED));
+  g_clear_error (&error);
+
+  lstm = amigo_model_fit (amigo_model_class_lookup ("lstm"), &series, &options, &error);
+  assert_null (error);
+  assert_non_null (lstm);
+  warm = amigo_model_warm_start (lstm, &series, &options, &error);
+  assert_null (error);
+  assert_string_equal (amigo_model_name (warm), "lstm");
+  moved = amigo_model_update (warm, &series, &error);
+  assert_null (error);
+  assert_true (amigo_model_forecast (moved, 4, 0.95, mean, NULL, upper, &error));
+  for (guint h = 0; h < 4; h++)
+    assert_true (isfinite (mean[h]) && upper[h] >= mean[h]);
+}
+
 static void
 test_resource_names (void **state)
 {
@@ -98,6 +139,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_model_registry),
     cmocka_unit_test (test_model_rejects_bad_calls),
+    cmocka_unit_test (test_model_optional_operations),
     cmocka_unit_test (test_resource_names),
   };
   return cmocka_run_group_tests_name ("model", tests, NULL, NULL);

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "amigo-error.h"
 #include "amigo-time.h"
@@ -399,6 +400,60 @@ test_registry_finite (void **state)
   assert_true (isfinite (fc.window_mean));
 }
 
+/* A model whose first fit in the process is slow (a cold cache) and every
+ * later one instant. */
+static guint slow_once_fits;
+
+static AmigoModel *
+slow_once_fit (const AmigoSeries *history, const AmigoModelOptions *options, GError **error)
+{
+  if (slow_once_fits++ == 0) {
+    /* 5 ms of this thread's CPU time (what the selector measures) */
+    clock_t start = clock ();
+    volatile double x = 0.0;
+    while (clock () - start < CLOCKS_PER_SEC / 200)
+      x += 1.0;
+  }
+  return overfit_fit (history, options, error);
+}
+
+static const AmigoModelClass slow_once_class = { "slow_once", 2, slow_once_fit, overfit_forecast, overfit_free };
+
+/* What a model cost in one selector does not decide whether it competes
+ * in another: a new selector measures it again (no process-wide state). */
+static void
+test_model_cost_per_selector (void **state)
+{
+  const gsize n = 8 * DAY;
+  g_autofree double *v = g_new (double, n);
+  const AmigoModelClass *classes[] = { &slow_once_class, NULL };
+  AmigoSelectorOptions o;
+  AmigoWindowForecast fc;
+  guint32 s = 29;
+  guint before;
+
+  for (gsize i = 0; i < n; i++)
+    v[i] = 2.0 + sin (2 * G_PI * i / DAY) + 0.1 * noise (&s);
+  amigo_selector_options_init (&o);
+  o.registry_origins = 19;
+  o.model_budget_usec = 200;
+  {
+    g_autoptr(AmigoSelector) first = amigo_selector_new (&o);
+    amigo_selector_set_classes (first, classes);
+    assert_true (forecast (first, v, n, &fc));
+    /* over the budget at its first fit: left out after one fit */
+    assert_int_equal (slow_once_fits, 1);
+  }
+  before = slow_once_fits;
+  {
+    g_autoptr(AmigoSelector) second = amigo_selector_new (&o);
+    amigo_selector_set_classes (second, classes);
+    assert_true (forecast (second, v, n, &fc));
+  }
+  /* measured again, found cheap, backtested at every origin */
+  assert_int_equal (slow_once_fits - before, 19);
+}
+
 int
 main (void)
 {
@@ -414,6 +469,7 @@ main (void)
     cmocka_unit_test (test_cap_only_at_a_ceiling),
     cmocka_unit_test (test_bad_input),
     cmocka_unit_test (test_registry_finite),
+    cmocka_unit_test (test_model_cost_per_selector),
   };
   return cmocka_run_group_tests_name ("selector", tests, NULL, NULL);
 }
