@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-resource-map.h"
 #include "amigo-time.h"
 #include "amigo-uuid.h"
 
@@ -117,16 +118,17 @@ metric_series_clear (MetricSeries *ms)
 static gboolean
 read_metrics (AmigoForecaster *self, const char *uuid, gint64 now_usec, MetricSeries *ms, GError **error)
 {
-  gint64 step = self->options.step_usec;
-  /* The bin holding "now" is still filling: the series ends before it. */
-  gint64 to = now_usec - now_usec % step - 1;
-  gint64 from = to + 1 - self->options.history_usec;
+  /* The last bin holds "now" and is still filling: its mean so far stands
+   * for it, so a domain minutes old already has a request. */
+  gint64 to = now_usec;
+  gint64 from = now_usec - self->options.history_usec;
 
   memset (ms, 0, sizeof (*ms));
   for (guint m = 0; m < AMIGO_METRIC_LAST; m++) {
     gint64 start;
 
-    if (!amigo_history_series (self->history, uuid, m, step, MAX (from, 0), to, FALSE, &ms->metrics[m],
+    if (!amigo_history_series (self->history, uuid, m, self->options.step_usec, MAX (from, 0), to, FALSE,
+                               &ms->metrics[m],
                                &start, error)) {
       metric_series_clear (ms);
       return FALSE;
@@ -143,21 +145,6 @@ metric_at (const MetricSeries *ms, AmigoMetric m, guint i)
   return g_array_index (ms->metrics[m], double, i);
 }
 
-/* A sum of metrics that make one resource (received + transmitted): a
- * known part counts, NAN only if no part is known. */
-static double
-sum_at (const MetricSeries *ms, const AmigoMetric *parts, guint n_parts, guint i)
-{
-  double sum = NAN;
-
-  for (guint p = 0; p < n_parts; p++) {
-    double v = metric_at (ms, parts[p], i);
-    if (isfinite (v))
-      sum = isfinite (sum) ? sum + v : v;
-  }
-  return sum;
-}
-
 static gboolean
 any_finite (const double *v, guint n)
 {
@@ -168,24 +155,15 @@ any_finite (const double *v, guint n)
   return FALSE;
 }
 
-/* The resources' series, from the first bin where anything is known.
- * Memory is the VM's cost to its host (QEMU's resident size) where it was
- * recorded, else the guest's own figure: a pre-copy migration fills the
- * destination up to the pages the guest touched. @ret_values holds
- * AMIGO_RESOURCE_LAST rows of @ret_n values, the last @ret_n bins of @ms. */
+/* The resources' series (amigo-resource-map.h), from the first bin where
+ * anything is known. Memory is the VM's cost to its host (QEMU's resident
+ * size) where it was recorded, else the guest's own figure: a pre-copy
+ * migration fills the destination up to the pages the guest touched, page
+ * cache included. @ret_values holds AMIGO_RESOURCE_LAST rows of @ret_n
+ * values, the last @ret_n bins of @ms. */
 static gboolean
 build_resources (const MetricSeries *ms, double **ret_values, guint *ret_n, GError **error)
 {
-  static const struct {
-    AmigoMetric parts[2];
-    guint n_parts;
-  } map[AMIGO_RESOURCE_LAST] = {
-    [AMIGO_RESOURCE_CPU] = { { AMIGO_METRIC_CPU }, 1 },
-    [AMIGO_RESOURCE_MEMORY] = { { AMIGO_METRIC_MEMORY }, 1 },
-    [AMIGO_RESOURCE_NETWORK] = { { AMIGO_METRIC_NET_RX, AMIGO_METRIC_NET_TX }, 2 },
-    [AMIGO_RESOURCE_DISK] = { { AMIGO_METRIC_DISK_READ, AMIGO_METRIC_DISK_WRITE }, 2 },
-    [AMIGO_RESOURCE_GPU_MEMORY] = { { AMIGO_METRIC_GPU_MEMORY }, 1 },
-  };
   g_autofree double *all = g_new (double, (gsize) AMIGO_RESOURCE_LAST * MAX (ms->n, 1));
   guint first = ms->n;
   gboolean host_memory = FALSE;
@@ -194,15 +172,19 @@ build_resources (const MetricSeries *ms, double **ret_values, guint *ret_n, GErr
     if (isfinite (metric_at (ms, AMIGO_METRIC_HOST_MEMORY, i)))
       host_memory = TRUE;
   }
-  for (guint r = 0; r < AMIGO_RESOURCE_LAST; r++) {
-    for (guint i = 0; i < ms->n; i++) {
-      double v;
-      if (r == AMIGO_RESOURCE_MEMORY && host_memory)
-        v = metric_at (ms, AMIGO_METRIC_HOST_MEMORY, i);
-      else
-        v = sum_at (ms, map[r].parts, map[r].n_parts, i);
-      all[(gsize) r * ms->n + i] = v;
-      if (isfinite (v) && i < first)
+  for (guint i = 0; i < ms->n; i++) {
+    AmigoSample sample;
+    double v[AMIGO_RESOURCE_LAST];
+
+    amigo_sample_init (&sample, 0);
+    for (guint m = 0; m < AMIGO_METRIC_LAST; m++)
+      sample.values[m] = metric_at (ms, m, i);
+    amigo_resource_values_from_sample (&sample, v);
+    if (host_memory)
+      v[AMIGO_RESOURCE_MEMORY] = sample.values[AMIGO_METRIC_HOST_MEMORY];
+    for (guint r = 0; r < AMIGO_RESOURCE_LAST; r++) {
+      all[(gsize) r * ms->n + i] = v[r];
+      if (isfinite (v[r]) && i < first)
         first = i;
     }
   }
