@@ -16,7 +16,19 @@ G_BEGIN_DECLS
 /**
  * AmigoOverheadInput:
  * @memory_bytes: guest memory to transfer (bytes in use), > 0.
- * @dirty_rate_bytes_s: rate at which the guest dirties pages, bytes/s (>= 0).
+ * @dirty_rate_bytes_s: rate at which the guest dirties pages, bytes/s (>= 0);
+ *   ignored when @dirty_rate_unknown.
+ * @dirty_rate_unknown: nothing measured the dirty rate: the estimate is the
+ *   expensive case, never the quiet one. Round 1 sends all memory; since
+ *   nothing says the guest is quiet, round 2 sends all of it again; then
+ *   the switch-over is assumed to happen within the downtime limit (the
+ *   pause the operator allows), so 3 rounds, 2 x memory + what the link
+ *   carries in the limit, and @converges FALSE (the convergence is assumed,
+ *   not shown). A guest whose whole memory fits in the limit still converges
+ *   after round 1. (Taking the dirty rate as the link rate instead was
+ *   rejected: pre-copy never converges then, so the estimate would be set by
+ *   @max_iterations -- 31 x memory, 35 minutes for 8 GiB at 1 Gbit/s -- and
+ *   claim a minute-long pause, for a guest that may well be idle.)
  * @link_bytes_s: migration bandwidth, bytes/s (> 0).
  * @downtime_limit_usec: largest stop-and-copy pause allowed (> 0).
  * @max_iterations: pre-copy rounds before giving up on convergence (>= 1).
@@ -25,6 +37,7 @@ G_BEGIN_DECLS
 typedef struct {
   guint64 memory_bytes;
   double dirty_rate_bytes_s;
+  gboolean dirty_rate_unknown;
   double link_bytes_s;
   gint64 downtime_limit_usec;
   guint max_iterations;
@@ -39,9 +52,13 @@ void amigo_overhead_input_init (AmigoOverheadInput *input);
  * @bytes_sent: total bytes over the link.
  * @duration_usec: start of migration to end of stop-and-copy.
  * @downtime_usec: expected pause of the guest.
- * @converges: FALSE when the dirty set never shrinks under the downtime limit
- *   within @max_iterations; then @downtime_usec is the pause a forced
- *   switch-over would cost.
+ * @converges: TRUE when the model shows the dirty set shrinking under the
+ *   downtime limit within @max_iterations. FALSE when it never does (then
+ *   @downtime_usec is the pause a forced switch-over would cost) or when the
+ *   dirty rate is unknown and the switch-over at the limit is assumed
+ *   (AmigoOverheadInput.dirty_rate_unknown).
+ * @dirty_rate_known: FALSE if the estimate rests on the assumed expensive
+ *   case for an unknown dirty rate.
  * @first_round_usec: time to send all memory once: the destination's memory
  *   fill reaches the guest's memory in use at that point.
  * @cpu_cores: extra destination CPU while pages arrive.
@@ -54,6 +71,7 @@ typedef struct {
   gint64 duration_usec;
   gint64 downtime_usec;
   gboolean converges;
+  gboolean dirty_rate_known;
   gint64 first_round_usec;
   double cpu_cores;
   double network_mbit_s;

@@ -14,7 +14,10 @@ G_BEGIN_DECLS
  * AmigoVmHistory:
  * @resources: one series per resource in its unit (amigo_resource_unit());
  *   n_values 0 = absent.
- * @dirty_rate_bytes_s: guest page-dirty rate; NAN = unknown.
+ * @dirty_rate_bytes_s: guest page-dirty rate; NAN (or negative) = unknown:
+ *   the migration is then estimated as the expensive case, the whole
+ *   memory sent twice (AmigoOverheadInput.dirty_rate_unknown), never as a
+ *   quiet guest.
  * @memory_bytes: guest memory size (0 = unknown: the memory forecast is used).
  * @label: an administrator's class; UNKNOWN = none (classify from history).
  */
@@ -74,6 +77,9 @@ void amigo_reservation_options_init (AmigoReservationOptions *options);
  * @overhead: transient extra demand of the migration on the destination.
  * @model: method chosen by the selector.
  * @score: its backtest pinball loss (NAN for a class prior).
+ * @coverage: share of its backtest windows the calibrated bound covered
+ *   (AmigoWindowForecast.coverage); NAN for a class prior, and when read
+ *   from a reservation JSON written before it was recorded.
  */
 typedef struct {
   gboolean present;
@@ -83,6 +89,7 @@ typedef struct {
   double overhead;
   char model[32];
   double score;
+  double coverage;
 } AmigoResourceReservation;
 
 /**
@@ -93,7 +100,9 @@ typedef struct {
  * @start_usec: migration start used.
  * @end_usec: end of the covered window (start + duration + settle).
  * @classification: class, confidence and features.
- * @migration: the overhead model's estimate.
+ * @migration: the overhead model's estimate; its @dirty_rate_known says
+ *   whether it rests on a measured dirty rate or on the expensive case
+ *   assumed for an unknown one.
  */
 typedef struct {
   AmigoResourceReservation resources[AMIGO_RESOURCE_LAST];

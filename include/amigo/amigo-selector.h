@@ -52,12 +52,19 @@ void amigo_selector_options_init (AmigoSelectorOptions *options);
  * @window_mean: expected mean of the series over the window.
  * @score: in-sample backtest pinball loss of that bound (series units,
  *   lower is better); NAN when the class prior was used.
+ * @coverage: share of the backtest's windows whose peak the calibrated
+ *   bound covered, in [0, 1] (before the forecast's cap and floor; a
+ *   registered model: on its backtest origins); NAN when the class prior
+ *   was used. In-sample, since the correction was learnt on the same
+ *   windows: about the quantile or above, lower only where ties or a
+ *   short backtest leave the rank coarse.
  */
 typedef struct {
   char model[32];
   double window_upper;
   double window_mean;
   double score;
+  double coverage;
 } AmigoWindowForecast;
 
 typedef struct _AmigoSelector AmigoSelector;

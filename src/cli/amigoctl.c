@@ -11,31 +11,12 @@
 #include "amigo-dbus-generated.h"
 #include "amigo-error.h"
 #include "amigo-format.h"
+#include "amigo-format-forecast.h"
 #include "amigo-metric.h"
 #include "amigo-time.h"
-
-/* Exit statuses, documented in --help and docs/dbus-api.md. */
-enum {
-  EXIT_OK = 0,
-  EXIT_FAILURE_OTHER = 1,
-  EXIT_BAD_ARGS = 2,
-  EXIT_NO_DAEMON = 3,
-  EXIT_NO_DOMAIN = 4,
-};
+#include "amigoctl.h"
 
 #define CALL_TIMEOUT_MSEC 10000
-
-typedef struct {
-  gboolean json;
-  gboolean session;
-  char *bus_address;
-  char *since;
-  char *from;
-  char *to;
-  gint64 from_usec;
-  gint64 to_usec;
-  AmigoDaemon1 *proxy;
-} Cli;
 
 static void
 cli_clear (Cli *cli)
@@ -45,6 +26,10 @@ cli_clear (Cli *cli)
   g_clear_pointer (&cli->since, g_free);
   g_clear_pointer (&cli->from, g_free);
   g_clear_pointer (&cli->to, g_free);
+  g_clear_pointer (&cli->window, g_free);
+  g_clear_pointer (&cli->settle, g_free);
+  g_clear_pointer (&cli->link, g_free);
+  g_clear_pointer (&cli->plot, g_free);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Cli, cli_clear)
 
@@ -58,10 +43,7 @@ typedef struct {
   const char *description;
 } Command;
 
-static int
-fail (int status, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static int
+int
 fail (int status, const char *format, ...)
 {
   g_autofree char *msg = NULL;
@@ -74,8 +56,7 @@ fail (int status, const char *format, ...)
   return status;
 }
 
-/* Maps a failed call onto the exit status and says what went wrong. */
-static int
+int
 fail_call (GError *error)
 {
   if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
@@ -94,7 +75,7 @@ fail_call (GError *error)
   return fail (EXIT_FAILURE_OTHER, "%s", error->message);
 }
 
-static void
+void
 print_and_free (char *text)
 {
   fputs (text, stdout);
@@ -102,32 +83,6 @@ print_and_free (char *text)
 }
 
 /* ---- status ---- */
-
-static JsonNode *
-variant_to_json (GVariant *v)
-{
-  JsonNode *node = json_node_new (JSON_NODE_VALUE);
-
-  if (g_variant_is_of_type (v, G_VARIANT_TYPE_STRING))
-    json_node_set_string (node, g_variant_get_string (v, NULL));
-  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_BOOLEAN))
-    json_node_set_boolean (node, g_variant_get_boolean (v));
-  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT64))
-    json_node_set_int (node, g_variant_get_int64 (v));
-  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT64))
-    json_node_set_int (node, (gint64) g_variant_get_uint64 (v));
-  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT32))
-    json_node_set_int (node, g_variant_get_uint32 (v));
-  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT32))
-    json_node_set_int (node, g_variant_get_int32 (v));
-  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_DOUBLE) && isfinite (g_variant_get_double (v)))
-    json_node_set_double (node, g_variant_get_double (v));
-  else {
-    g_autofree char *text = g_variant_print (v, FALSE);
-    json_node_set_string (node, text);
-  }
-  return node;
-}
 
 static int
 cmd_status (Cli *cli, int argc, char **argv)
@@ -138,26 +93,19 @@ cmd_status (Cli *cli, int argc, char **argv)
   gboolean connected = FALSE;
   guint32 domains = 0;
   gint64 uptime = 0, interval = 0, last_poll = 0;
-  guint64 store_bytes = 0;
+  guint64 store_bytes = 0, samples_lost = 0;
+  gboolean store_ok = TRUE;
+  gint64 failing_since = 0;
+  const char *store_error = "";
   g_autofree char *s_uptime = NULL, *s_interval = NULL, *s_poll = NULL, *s_store = NULL;
+  g_autofree char *s_failing = NULL;
   g_autofree char *s_ago = NULL;
 
   if (!amigo_daemon1_call_get_status_sync (cli->proxy, &status, NULL, &error))
     return fail_call (error);
 
   if (cli->json) {
-    g_autoptr (JsonNode) root = json_node_new (JSON_NODE_OBJECT);
-    JsonObject *obj = json_object_new ();
-    GVariantIter iter;
-    const char *key;
-    GVariant *value;
-
-    g_variant_iter_init (&iter, status);
-    while (g_variant_iter_next (&iter, "{&sv}", &key, &value)) {
-      json_object_set_member (obj, key, variant_to_json (value));
-      g_variant_unref (value);
-    }
-    json_node_take_object (root, obj);
+    g_autoptr (JsonNode) root = amigo_format_variant_to_json (status);
     print_and_free (amigo_format_json (root));
     return EXIT_OK;
   }
@@ -171,6 +119,11 @@ cmd_status (Cli *cli, int argc, char **argv)
   g_variant_lookup (status, "interval_usec", "x", &interval);
   g_variant_lookup (status, "last_poll_usec", "x", &last_poll);
   g_variant_lookup (status, "store_bytes", "t", &store_bytes);
+  g_variant_lookup (status, "store_ok", "b", &store_ok);
+  g_variant_lookup (status, "store_failing_since_usec", "x", &failing_since);
+  g_variant_lookup (status, "store_samples_lost", "t", &samples_lost);
+  g_variant_lookup (status, "store_error", "&s", &store_error);
+  s_failing = amigo_format_time (failing_since);
   s_uptime = amigo_format_duration (uptime);
   s_interval = amigo_format_duration (interval);
   s_poll = amigo_format_time (last_poll);
@@ -189,6 +142,11 @@ cmd_status (Cli *cli, int argc, char **argv)
     printf ("Last poll:  none yet\n");
   printf ("State dir:  %s\n", state_dir);
   printf ("Store size: %s\n", s_store);
+  if (store_ok)
+    printf ("Store:      ok (%" G_GUINT64_FORMAT " samples lost since amigod started)\n", samples_lost);
+  else
+    printf ("Store:      FAILING since %s: %s (%" G_GUINT64_FORMAT " samples lost)\n",
+            s_failing, store_error, samples_lost);
   return EXIT_OK;
 }
 
@@ -418,7 +376,22 @@ static const Command commands[] = {
   { "domains", check_no_args, cmd_domains, "", "List the tracked domains with their latest usage" },
   { "history", check_history, cmd_history, "DOMAIN RESOURCE",
     "Show one resource's history of one domain" },
+  { "forecast", check_forecast, cmd_forecast, "DOMAIN",
+    "Show the domain's reservation request for a migration starting now" },
+  { "label", check_label, cmd_label, "DOMAIN CLASS|--clear",
+    "Label the domain with a workload class (root only)" },
 };
+
+static char *
+command_names (void)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    g_string_append_printf (s, "%s%s", i == 0 ? "" : i + 1 == G_N_ELEMENTS (commands) ? " or " : ", ",
+                            commands[i].name);
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
 
 static char *
 commands_help (void)
@@ -437,6 +410,10 @@ commands_help (void)
   g_string_append (s,
                    "\n\nTimes (--from, --to): ISO 8601 ('2026-11-25T10:00:00Z'), '@SECONDS', 'now', or a\n"
                    "duration ago ('2h'). Default range: the last hour.\n\n"
+                   "forecast: --window DURATION (0 = the overhead model's estimate, at most 7d),\n"
+                   "--settle DURATION (at most 1d), --link BANDWIDTH (10G, 1000M: bit/s, 1M to 1T);\n"
+                   "by default amigod's configured values. --plot FILE.png draws the last day of each\n"
+                   "resource with the bound and reservation (needs gnuplot).\n\n"
                    "Exit status: 0 ok, 1 other failure, 2 bad arguments, 3 amigod not running,\n"
                    "4 no such domain.");
   return g_string_free (s, FALSE);
@@ -471,6 +448,11 @@ main (int argc, char **argv)
     { "since", 0, 0, G_OPTION_ARG_STRING, &cli.since, "history: from this long ago (e.g. 1h, 30m)", "DURATION" },
     { "from", 0, 0, G_OPTION_ARG_STRING, &cli.from, "history: start of the range", "TIME" },
     { "to", 0, 0, G_OPTION_ARG_STRING, &cli.to, "history: end of the range (default now)", "TIME" },
+    { "window", 0, 0, G_OPTION_ARG_STRING, &cli.window, "forecast: the migration window (e.g. 1h)", "DURATION" },
+    { "settle", 0, 0, G_OPTION_ARG_STRING, &cli.settle, "forecast: time to cover after switch-over", "DURATION" },
+    { "link", 0, 0, G_OPTION_ARG_STRING, &cli.link, "forecast: migration link bandwidth (e.g. 10G)", "BANDWIDTH" },
+    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &cli.plot, "forecast: draw the history and the request", "FILE.png" },
+    { "clear", 0, 0, G_OPTION_ARG_NONE, &cli.clear, "label: remove the domain's label", NULL },
     { NULL }
   };
 
@@ -482,16 +464,26 @@ main (int argc, char **argv)
   g_option_context_set_description (context, help);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return fail (EXIT_BAD_ARGS, "%s (see --help)", error->message);
-  if (argc < 2)
-    return fail (EXIT_BAD_ARGS, "expected a command: status, domains or history (see --help)");
+  if (argc < 2) {
+    g_autofree char *names = command_names ();
+    return fail (EXIT_BAD_ARGS, "expected a command: %s (see --help)", names);
+  }
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++) {
     if (strcmp (argv[1], commands[i].name) == 0)
       command = &commands[i];
   }
-  if (command == NULL)
-    return fail (EXIT_BAD_ARGS, "unknown command '%s': expected status, domains or history", argv[1]);
+  if (command == NULL) {
+    g_autofree char *names = command_names ();
+    return fail (EXIT_BAD_ARGS, "unknown command '%s': expected %s", argv[1], names);
+  }
   if (command->fn != cmd_history && (cli.since != NULL || cli.from != NULL || cli.to != NULL))
     return fail (EXIT_BAD_ARGS, "%s: --since, --from and --to only apply to 'history'", command->name);
+  if (command->fn != cmd_forecast && (cli.window != NULL || cli.settle != NULL || cli.link != NULL ||
+                                      cli.plot != NULL))
+    return fail (EXIT_BAD_ARGS, "%s: --window, --settle, --link and --plot only apply to 'forecast'",
+                 command->name);
+  if (command->fn != cmd_label && cli.clear)
+    return fail (EXIT_BAD_ARGS, "%s: --clear only applies to 'label'", command->name);
   status = command->check (&cli, argc - 2, argv + 2);
   if (status != EXIT_OK)
     return status;

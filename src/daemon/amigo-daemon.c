@@ -20,6 +20,7 @@
 #include "amigo-history.h"
 #include "amigo-log.h"
 #include "amigo-metadata.h"
+#include "amigo-ratelimit.h"
 #include "amigo-time.h"
 #include "amigo-watchdog.h"
 
@@ -44,6 +45,7 @@ struct _AmigoDaemon {
   GPtrArray *domain_list;      /* the same, borrowed, for the service */
   GHashTable *known_history;   /* uuids with local history (or already looked at) */
   GHashTable *warned;          /* messages logged once */
+  AmigoRatelimit *ratelimit;   /* store warnings: one per kind per 10 min */
 
   gint64 start_mono_usec;
   gint64 last_poll_wall_usec;
@@ -108,6 +110,22 @@ warn_once (AmigoDaemon *self, const char *uuid, const char *name, const char *me
   amigo_log_domain (G_LOG_LEVEL_WARNING, uuid, name, "%s", message);
 }
 
+/* Logs @message unless one of @kind went out in the last 10 minutes; the
+ * next one says how many were held back. */
+static void
+warn_by_kind (AmigoDaemon *self, const char *kind, const char *message)
+{
+  guint suppressed = 0;
+
+  if (!amigo_ratelimit_check (self->ratelimit, kind, now_mono (self), &suppressed))
+    return;
+  if (suppressed > 0)
+    amigo_log_domain (G_LOG_LEVEL_WARNING, NULL, NULL, "%s (%u more '%s' warnings in the last 10 min)",
+                      message, suppressed, kind);
+  else
+    amigo_log_domain (G_LOG_LEVEL_WARNING, NULL, NULL, "%s", message);
+}
+
 /* ---- D-Bus backend ---- */
 
 static guint64
@@ -140,6 +158,7 @@ static void
 backend_get_status (gpointer user_data, GVariantDict *dict)
 {
   AmigoDaemon *self = user_data;
+  AmigoHistoryHealth health;
 
   g_variant_dict_insert (dict, "version", "s", AMIGO_VERSION);
   g_variant_dict_insert (dict, "uptime_usec", "x", g_get_monotonic_time () - self->start_mono_usec);
@@ -157,6 +176,11 @@ backend_get_status (gpointer user_data, GVariantDict *dict)
     self->store_bytes_mono_usec = g_get_monotonic_time ();
   }
   g_variant_dict_insert (dict, "store_bytes", "t", self->store_bytes);
+  amigo_history_get_health (self->history, &health);
+  g_variant_dict_insert (dict, "store_ok", "b", health.ok);
+  g_variant_dict_insert (dict, "store_failing_since_usec", "x", health.failing_since_usec);
+  g_variant_dict_insert (dict, "store_samples_lost", "t", health.samples_lost);
+  g_variant_dict_insert (dict, "store_error", "s", health.last_error);
 }
 
 static GPtrArray *
@@ -353,6 +377,7 @@ poll_once (AmigoDaemon *self)
   gint64 mono = now_mono (self);
   gint64 wall = now_wall (self);
 
+  amigo_history_set_now (self->history, wall);
   if (conn == NULL)
     return;
   if (!amigo_collector_poll (self->collector, conn, mono, wall, &samples, &error)) {
@@ -383,11 +408,10 @@ poll_once (AmigoDaemon *self)
     }
     d->last = s->sample;
     g_hash_table_add (seen, d->uuid);
-    if (!amigo_history_append (self->history, d->uuid, d->name, &s->sample, &append_error)) {
-      g_autofree char *line = g_strdup_printf ("cannot store the sample of '%s': %s",
-                                               d->name, append_error->message);
-      warn_once (self, d->uuid, d->name, line);
-    }
+    /* A refused sample is reported by the store's warnings, by kind. */
+    if (!amigo_history_append (self->history, d->uuid, d->name, &s->sample, &append_error))
+      amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "cannot store the sample of '%s': %s",
+                        d->name, append_error->message);
   }
 
   g_hash_table_iter_init (&iter, self->domains);
@@ -403,14 +427,16 @@ poll_once (AmigoDaemon *self)
     g_ptr_array_add (self->domain_list, d);
 
   g_clear_error (&error);
-  if (!amigo_history_flush (self->history, &error)) {
-    g_autofree char *line = g_strdup_printf ("cannot flush the history store '%s': %s",
-                                             self->conf->state_dir, error->message);
-    warn_once (self, NULL, NULL, line);
-  }
+  /* The store says once when writing fails and once when it recovers. */
+  if (!amigo_history_flush (self->history, &error))
+    g_debug ("cannot flush the history store '%s': %s", self->conf->state_dir, error->message);
   store_warnings = amigo_history_take_warnings (self->history);
-  for (guint i = 0; store_warnings != NULL && i < store_warnings->len; i++)
-    warn_once (self, NULL, NULL, g_ptr_array_index (store_warnings, i));
+  for (guint i = 0; i < store_warnings->len; i++) {
+    AmigoHistoryWarning *w = g_ptr_array_index (store_warnings, i);
+    g_autofree char *line = w->count > 1 ? g_strdup_printf ("%s (and %u more like it)", w->message, w->count - 1)
+                                         : g_strdup (w->message);
+    warn_by_kind (self, amigo_history_warning_kind_to_string (w->kind), line);
+  }
 
   self->last_poll_wall_usec = wall;
   notify_status (self);
@@ -535,6 +561,7 @@ amigo_daemon_new (AmigoConf *conf, const AmigoDaemonOptions *options, GError **e
   self->domain_list = g_ptr_array_new ();
   self->known_history = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->ratelimit = amigo_ratelimit_new (10 * AMIGO_USEC_PER_MIN, 64);
   self->loop = g_main_loop_new (NULL, FALSE);
 
   if (g_mkdir_with_parents (conf->state_dir, 0750) < 0) {
@@ -604,6 +631,7 @@ amigo_daemon_free (AmigoDaemon *self)
   g_clear_pointer (&self->domains, g_hash_table_unref);
   g_clear_pointer (&self->known_history, g_hash_table_unref);
   g_clear_pointer (&self->warned, g_hash_table_unref);
+  g_clear_pointer (&self->ratelimit, amigo_ratelimit_free);
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->conf, amigo_conf_free);
   g_free (self);

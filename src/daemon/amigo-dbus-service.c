@@ -205,6 +205,8 @@ handle_get_history (AmigoDaemon1 *skeleton,
   GError *error = NULL;
   AmigoMetric metric;
   GVariantBuilder builder;
+  guint n_known = 0;
+  gint64 newest_start_usec = 0;
 
   if (!amigo_metric_from_string (resource, &metric)) {
     g_autofree char *valid = amigo_dbus_service_valid_resources ();
@@ -229,6 +231,22 @@ handle_get_history (AmigoDaemon1 *skeleton,
     }
   }
 
+  /* No reply may come near the bus's message limit (128 MiB by default,
+   * less on some buses): rather than cut the range silently, say how much
+   * it holds and where the newest points that fit begin. */
+  for (guint i = points->len; i-- > 0;) {
+    const AmigoHistoryPoint *p = &g_array_index (points, AmigoHistoryPoint, i);
+    if (!isfinite (p->mean))
+      continue;
+    if (++n_known > AMIGO_DBUS_MAX_HISTORY_POINTS)
+      return return_error (invocation,
+                           g_error_new (AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                                        "the range holds more than %u points, the most one reply carries: "
+                                        "ask for a shorter range (the newest %u begin at %" G_GINT64_FORMAT " us)",
+                                        AMIGO_DBUS_MAX_HISTORY_POINTS, AMIGO_DBUS_MAX_HISTORY_POINTS,
+                                        newest_start_usec));
+    newest_start_usec = p->time_usec;
+  }
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(xdd)"));
   for (guint i = 0; i < points->len; i++) {
     const AmigoHistoryPoint *p = &g_array_index (points, AmigoHistoryPoint, i);

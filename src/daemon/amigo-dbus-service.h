@@ -52,6 +52,10 @@ typedef struct {
   gint64 retention_usec;
 } AmigoDbusServiceBackend;
 
+/* The most points one GetHistory reply carries (24 bytes each: 2.4 MB,
+ * far below the bus's message limit). */
+#define AMIGO_DBUS_MAX_HISTORY_POINTS 100000u
+
 typedef struct _AmigoDbusService AmigoDbusService;
 
 /* @backend is copied; @user_data is passed to its functions. */

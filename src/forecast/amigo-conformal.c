@@ -85,6 +85,22 @@ mean_loss (const AmigoBacktest *bt, const double *base, AmigoForm form, double o
   return m > 0 ? loss / m : INFINITY;
 }
 
+/* Share of the backtest's windows (with a known peak and base) whose peak
+ * the corrected bound covered; NAN if there is none. */
+double
+amigo_conformal_coverage (const AmigoBacktest *bt, const double *base, AmigoForm form, double offset)
+{
+  gsize covered = 0, m = 0;
+
+  for (gsize i = 0; i < bt->n_origins; i++) {
+    if (!isfinite (bt->actual[i]) || !isfinite (base[i]))
+      continue;
+    covered += bt->actual[i] <= amigo_conformal_apply (form, base[i], offset, bt->ratio_floor);
+    m++;
+  }
+  return m > 0 ? (double) covered / m : NAN;
+}
+
 /* Correction learned from every origin of the backtest; score = in-sample
  * pinball loss with it. (Scoring on a held-out last day was tried: on the
  * Bitbrains traces it lowered coverage and raised the loss.) */

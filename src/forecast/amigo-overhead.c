@@ -64,7 +64,7 @@ amigo_overhead_estimate (const AmigoOverheadInput *input,
                  "link bandwidth must be positive, got %g bytes/s", input->link_bytes_s);
     return FALSE;
   }
-  if (!(isfinite (input->dirty_rate_bytes_s) && input->dirty_rate_bytes_s >= 0)) {
+  if (!input->dirty_rate_unknown && !(isfinite (input->dirty_rate_bytes_s) && input->dirty_rate_bytes_s >= 0)) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
                  "page-dirty rate must be zero or positive, got %g bytes/s", input->dirty_rate_bytes_s);
     return FALSE;
@@ -92,12 +92,20 @@ amigo_overhead_estimate (const AmigoOverheadInput *input,
   /* Pre-copy as QEMU does it: the first round sends all memory; each next
    * round sends what the guest dirtied during the previous one (at most all
    * of memory); once what is left fits in the downtime limit the guest is
-   * paused and the rest is sent (stop-and-copy). */
+   * paused and the rest is sent (stop-and-copy). With the dirty rate
+   * unknown, all memory is dirty again after round 1, and after round 2 the
+   * switch-over is assumed to fit the limit (see amigo-overhead.h). */
+  e.dirty_rate_known = !input->dirty_rate_unknown;
   for (;;) {
     double round_s = remaining / bw;
+    gboolean assumed = input->dirty_rate_unknown && e.rounds >= 2;
 
-    if (e.rounds >= 1 && (round_s <= limit_s || e.rounds >= input->max_iterations)) {
-      e.converges = round_s <= limit_s;
+    if (e.rounds >= 1 && (assumed || round_s <= limit_s || e.rounds >= input->max_iterations)) {
+      e.converges = !assumed && round_s <= limit_s;
+      if (assumed) {
+        remaining = MIN (remaining, bw * limit_s);
+        round_s = remaining / bw;
+      }
       e.rounds++;
       bytes += remaining;
       t += round_s;
@@ -107,7 +115,10 @@ amigo_overhead_estimate (const AmigoOverheadInput *input,
     e.rounds++;
     bytes += remaining;
     t += round_s;
-    remaining = MIN ((double) input->memory_bytes, input->dirty_rate_bytes_s * round_s);
+    if (input->dirty_rate_unknown)
+      remaining = (double) input->memory_bytes;
+    else
+      remaining = MIN ((double) input->memory_bytes, input->dirty_rate_bytes_s * round_s);
   }
   e.bytes_sent = (guint64) bytes;
   e.duration_usec = (gint64) (t * AMIGO_USEC_PER_SEC);

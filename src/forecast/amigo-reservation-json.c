@@ -77,6 +77,8 @@ amigo_reservation_to_json (const AmigoReservation *reservation)
   add_int (b, "downtime_usec", m->downtime_usec);
   json_builder_set_member_name (b, "converges");
   json_builder_add_boolean_value (b, m->converges);
+  json_builder_set_member_name (b, "dirty_rate_known");
+  json_builder_add_boolean_value (b, m->dirty_rate_known);
   add_int (b, "first_round_usec", m->first_round_usec);
   add_double (b, "cpu_cores", m->cpu_cores);
   add_double (b, "network_mbit_s", m->network_mbit_s);
@@ -100,6 +102,7 @@ amigo_reservation_to_json (const AmigoReservation *reservation)
     json_builder_set_member_name (b, "model");
     json_builder_add_string_value (b, rr->model);
     add_double (b, "score", rr->score);
+    add_double (b, "coverage", rr->coverage);
     json_builder_end_object (b);
   }
   json_builder_end_object (b);
@@ -119,6 +122,18 @@ non_negative (const char *path, const char *name, double v, GError **error)
     return FALSE;
   }
   return TRUE;
+}
+
+/* A number added after version 1 was first written: absent (an older
+ * writer) or null reads as NAN, "not known". */
+static gboolean
+get_later_double (JsonObject *o, const char *path, const char *name, double *ret, GError **error)
+{
+  if (!json_object_has_member (o, name)) {
+    *ret = NAN;
+    return TRUE;
+  }
+  return amigo_json_get_double (o, "reservation JSON", path, name, TRUE, ret, error);
 }
 
 static gboolean
@@ -184,6 +199,13 @@ parse_migration (JsonObject *root, AmigoOverheadEstimate *m, GError **error)
   m->bytes_sent = (guint64) bytes;
   if (!amigo_json_get_boolean (o, "reservation JSON", "migration.", "converges", &m->converges, error))
     return FALSE;
+  /* Added after version 1 was first written: absent (an older writer, which
+   * took an unknown rate as 0) or null reads as FALSE, since nothing then
+   * vouches that the estimate rests on a measured rate. */
+  m->dirty_rate_known = FALSE;
+  if (json_object_has_member (o, "dirty_rate_known") && !json_object_get_null_member (o, "dirty_rate_known") &&
+      !amigo_json_get_boolean (o, "reservation JSON", "migration.", "dirty_rate_known", &m->dirty_rate_known, error))
+    return FALSE;
   return non_negative ("migration.", "cpu_cores", m->cpu_cores, error) &&
          non_negative ("migration.", "network_mbit_s", m->network_mbit_s, error) &&
          non_negative ("migration.", "memory_gib", m->memory_gib, error);
@@ -229,6 +251,13 @@ parse_resources (JsonObject *root, AmigoReservation *res, GError **error)
         !amigo_json_get_double (ro, "reservation JSON", path, "overhead", FALSE, &rr->overhead, error) ||
         !amigo_json_get_double (ro, "reservation JSON", path, "score", TRUE, &rr->score, error))
       return FALSE;
+    if (!get_later_double (ro, path, "coverage", &rr->coverage, error))
+      return FALSE;
+    if (!(isnan (rr->coverage) || (rr->coverage >= 0 && rr->coverage <= 1))) {
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
+                   "reservation JSON: '%scoverage' = %g is outside [0, 1]", path, rr->coverage);
+      return FALSE;
+    }
     if (!non_negative (path, "amount", rr->amount, error) ||
         !non_negative (path, "upper", rr->upper, error) ||
         !non_negative (path, "overhead", rr->overhead, error))

@@ -108,11 +108,11 @@ amigo_reservation_compute (const AmigoVmHistory *history,
     }
     in.memory_bytes = (guint64) (peak * AMIGO_BYTES_PER_GIB);
   }
-  /* An unknown dirty rate is taken as 0: the estimate is then the shortest
-   * possible migration; the reservation's window still holds the caller's
-   * duration, and calibration corrects the rest. */
-  in.dirty_rate_bytes_s = isfinite (history->dirty_rate_bytes_s) && history->dirty_rate_bytes_s > 0
-                            ? history->dirty_rate_bytes_s : 0.0;
+  /* An unknown dirty rate is the expensive case, never a quiet guest: the
+   * whole memory may be sent again (amigo-overhead.h). Taking it as 0 made
+   * the window the shortest migration possible. */
+  in.dirty_rate_unknown = !(isfinite (history->dirty_rate_bytes_s) && history->dirty_rate_bytes_s >= 0);
+  in.dirty_rate_bytes_s = in.dirty_rate_unknown ? 0.0 : history->dirty_rate_bytes_s;
   in.link_bytes_s = window->link_bytes_s;
   if (window->downtime_limit_usec > 0)
     in.downtime_limit_usec = window->downtime_limit_usec;
@@ -166,6 +166,7 @@ amigo_reservation_compute (const AmigoVmHistory *history,
     rr->upper = fc.window_upper;
     rr->mean = fc.window_mean;
     rr->score = fc.score;
+    rr->coverage = fc.coverage;
     g_strlcpy (rr->model, fc.model, sizeof (rr->model));
     switch (r) {
     case AMIGO_RESOURCE_CPU:

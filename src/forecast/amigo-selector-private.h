@@ -121,6 +121,7 @@ double amigo_conformal_apply (AmigoForm form, double base, double offset, double
 gsize amigo_conformal_min_origins (double q);
 double amigo_conformal_quantile (double *r, gsize n, double q);
 AmigoConformalFit amigo_conformal_calibrate (const AmigoBacktest *bt, const double *base, AmigoForm form);
+double amigo_conformal_coverage (const AmigoBacktest *bt, const double *base, AmigoForm form, double offset);
 
 /* ---- registered models (amigo-selector-registry.c) ------------------------ */
 

@@ -55,6 +55,7 @@ struct _AmigoSelector {
   double offset;
   double ratio_floor;
   double score;
+  double coverage;                 /* share of backtest windows covered */
   /* what the fitted estimators learnt (zero for the parameter-free ones) */
   double coef[AMIGO_ESTIMATOR_LAST][AMIGO_ESTIMATOR_MAX_COEF];
   gboolean median;                 /* the bound is the members' median */
@@ -189,6 +190,7 @@ select_prior (AmigoSelector *self, const double *v, gsize n, gsize h, gsize seas
   self->offset = prior->inflation * series_spread (v, n);
   self->ratio_floor = 0.0;
   self->score = NAN;
+  self->coverage = NAN;
   set_name (self, amigo_estimators[self->base]->name);
 }
 
@@ -379,6 +381,7 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
   self->form = AMIGO_FORM_ADD;
   self->offset = best.offset;
   self->score = best.score;
+  self->coverage = amigo_conformal_coverage (&bt, med, AMIGO_FORM_ADD, best.offset);
   g_snprintf (self->model, sizeof (self->model), "median:%s", amigo_estimators[best_base]->name);
   g_debug ("selector: median of the better half led by '%s', offset %g, score %g%s", amigo_estimators[best_base]->name,
            self->offset, self->score, self->short_backtest ? ", backtest too short: floored at the day's peak" : "");
@@ -429,6 +432,9 @@ reselect (AmigoSelector *self, const double *v, gsize n, gsize h, gsize season)
         self->form = AMIGO_FORM_ADD;
         self->offset = f.offset;
         self->score = f.score;
+        self->coverage = 0.0;
+        for (guint i = 0; i < r; i++)
+          self->coverage += (blocks[nb - r + i] <= fmax (uppers[i] + f.offset, 0.0)) / (double) r;
         set_name (self, classes[c]->name);
       }
     }
@@ -537,10 +543,15 @@ amigo_selector_forecast (AmigoSelector *self,
      * samples (a saturated CPU, a memory limit) is a limit: the bound never
      * goes above it. A maximum touched once is a spike, and the next window
      * may set a new record (memory grows): capping there would make that
-     * window a certain miss, so the bound is left as calibrated. Without
-     * the backtest to say more, the cap always holds. */
+     * window a certain miss, so the bound is left as calibrated. With a
+     * backtest too short to say more (or a registered model's), the cap
+     * always holds. The class prior is never capped: its headroom is what
+     * a young VM has instead of a backtest, and the maximum of a few
+     * minutes of history says nothing about the next hour (a guest that
+     * burnt one core for ten minutes would get exactly that core). */
     gsize from = n > AMIGO_BACKTEST_DAYS * season ? n - AMIGO_BACKTEST_DAYS * season : 0;
-    if (isfinite (cap) && (!self->median || self->short_backtest || pressed_against (v, from, n, cap, horizon)))
+    if (isfinite (cap) && !self->prior &&
+        (!self->median || self->short_backtest || pressed_against (v, from, n, cap, horizon)))
       upper = fmin (upper, cap);
   }
 
@@ -549,6 +560,7 @@ amigo_selector_forecast (AmigoSelector *self,
   ret->window_upper = upper;
   ret->window_mean = amigo_estimator_recent_mean (v, n, horizon);
   ret->score = self->score;
+  ret->coverage = self->coverage;
   return TRUE;
 }
 

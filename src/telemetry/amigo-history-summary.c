@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "amigo-history.h"
 #include "amigo-history-private.h"
-#include "amigo-history-summary.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
 
+#include "amigo-bytes.h"
 #include "amigo-error.h"
+#include "amigo-json.h"
 #include "amigo-time.h"
 
 /*
@@ -32,6 +32,177 @@
 #define RECENT_USEC (24 * AMIGO_USEC_PER_HOUR)
 
 typedef struct {
+  const char *uuid;
+  const char *name;              /* may be NULL */
+  gint64 step_usec;
+  gint64 retention_usec;
+  gint64 last_time_usec;         /* newest known time of the domain */
+} SummarySource;
+
+/* One regular series: @n bins of @step_usec from @start_usec; @mean and
+ * @max hold n * AMIGO_METRIC_LAST values, [bin * AMIGO_METRIC_LAST + metric]. */
+typedef struct {
+  gint64 start_usec;
+  gint64 step_usec;
+  guint n;
+  double *mean;
+  double *max;
+} SummarySeries;
+
+/* ---- reading the store ---- */
+
+static gboolean
+summary_source (AmigoHistory *self,
+                const char *uuid,
+                SummarySource *ret,
+                GError **error)
+{
+  AmigoHistoryDomain *d = amigo_history_lookup (self, uuid, error);
+
+  if (d == NULL)
+    return FALSE;
+  ret->uuid = d->uuid;
+  ret->name = d->name;
+  ret->step_usec = self->options.step_usec;
+  ret->retention_usec = self->options.retention_usec;
+  ret->last_time_usec = d->last_time_usec != AMIGO_HISTORY_NONE_MIN ? d->last_time_usec : self->newest_usec;
+  if (ret->last_time_usec == AMIGO_HISTORY_NONE_MIN) {
+    /* Only imported data: end at its newest record. */
+    g_autoptr(GArray) recs = amigo_history_collect_ds (self, d, 0, G_MAXINT64 / 2);
+    ret->last_time_usec = 0;
+    if (recs->len > 0) {
+      const AmigoHistoryDsRecord *r = &g_array_index (recs, AmigoHistoryDsRecord, recs->len - 1);
+      ret->last_time_usec = r->time_usec + (gint64) r->span_sec * AMIGO_USEC_PER_SEC - 1;
+    }
+  }
+  return TRUE;
+}
+
+static void
+summary_resample (AmigoHistory *self,
+                  const char *uuid,
+                  gint64 start,
+                  gint64 step,
+                  guint n,
+                  double *mean,
+                  double *max)
+{
+  AmigoHistoryDomain *d = g_hash_table_lookup (self->domains, uuid);
+  g_autoptr(GArray) recs = NULL;
+
+  if (d == NULL || n == 0) {
+    for (gsize i = 0; i < (gsize) n * M; i++)
+      mean[i] = max[i] = NAN;
+    return;
+  }
+  recs = amigo_history_collect_ds (self, d, start, start + (gint64) n * step - 1);
+  amigo_history_resample (recs, start, step, n, mean, max);
+}
+
+static gboolean
+summary_merge (AmigoHistory *self,
+               const char *uuid,
+               const char *name,
+               const SummarySeries *series,
+               guint n_series,
+               guint *ret_imported,
+               GError **error)
+{
+  g_autoptr(GArray) have = NULL;
+  AmigoHistoryDomain *d;
+  gint64 lo = G_MAXINT64, hi = G_MININT64, oldest_ok, newest_ok;
+  guint imported = 0;
+  char key[AMIGO_UUID_BUFLEN];
+
+  if (!amigo_history_normalize_uuid (uuid, key, error))
+    return FALSE;
+  if (ret_imported != NULL)
+    *ret_imported = 0;
+  if (n_series == 0)
+    return TRUE;
+  for (guint s = 0; s < n_series; s++) {
+    lo = MIN (lo, series[s].start_usec);
+    hi = MAX (hi, series[s].start_usec + (gint64) series[s].n * series[s].step_usec);
+  }
+  d = amigo_history_get_domain (self, key, TRUE, error);
+  if (d == NULL)
+    return FALSE;
+  if (d->name == NULL && name != NULL && *name != '\0' && g_utf8_validate (name, -1, NULL)) {
+    d->name = g_strdup (name);
+    d->header_ok = FALSE;
+  }
+  /* Existing intervals, to never overwrite (or double) a point. */
+  have = amigo_history_collect_ds (self, d, lo, hi);
+  oldest_ok = (self->newest_usec != AMIGO_HISTORY_NONE_MIN ? self->newest_usec : hi) - self->options.retention_usec;
+  /* A source whose clock was ahead cannot plant points in our future. */
+  newest_ok = amigo_history_wall_now (self) + self->options.future_bound_usec;
+
+  for (guint s = 0; s < n_series; s++) {
+    const SummarySeries *se = &series[s];
+    guint first_new = d->pending_ds->len;
+
+    for (guint b = 0; b < se->n; b++) {
+      AmigoHistoryDsRecord r = { 0 };
+      gint64 t0 = se->start_usec + (gint64) b * se->step_usec;
+      gint64 t1 = t0 + se->step_usec;
+      gboolean any = FALSE, overlaps = FALSE;
+      guint lo_i = 0, hi_i = have->len;
+
+      r.time_usec = t0;
+      r.span_sec = (guint32) (se->step_usec / AMIGO_USEC_PER_SEC);
+      r.flags = AMIGO_HISTORY_DS_FLAG_IMPORTED;
+      for (guint m = 0; m < M; m++) {
+        r.mean[m] = amigo_history_to_f32 (se->mean[(gsize) b * M + m]);
+        r.max[m] = amigo_history_to_f32 (se->max[(gsize) b * M + m]);
+        any = any || !isnan (r.mean[m]) || !isnan (r.max[m]);
+      }
+      if (!any || t1 <= oldest_ok || t0 > newest_ok)
+        continue;
+      if (d->bucket_start_usec != AMIGO_HISTORY_NONE_MIN && t1 > d->bucket_start_usec)
+        continue;
+      if (d->last_time_usec != AMIGO_HISTORY_NONE_MIN && t1 > amigo_history_align_down (d->last_time_usec, self->options.step_usec))
+        continue;
+      /* First existing record ending after t0 (sorted by start, and
+       * stored records of one domain do not overlap each other). */
+      while (lo_i < hi_i) {
+        guint mid = (lo_i + hi_i) / 2;
+        const AmigoHistoryDsRecord *e = &g_array_index (have, AmigoHistoryDsRecord, mid);
+        if (e->time_usec + (gint64) e->span_sec * AMIGO_USEC_PER_SEC <= t0)
+          lo_i = mid + 1;
+        else
+          hi_i = mid;
+      }
+      for (guint k = lo_i; k < have->len && k < lo_i + 2; k++)
+        if (g_array_index (have, AmigoHistoryDsRecord, k).time_usec < t1)
+          overlaps = TRUE;
+      /* Spans longer than the local step can start earlier and still
+       * overlap: check the one just before too. */
+      if (lo_i > 0) {
+        const AmigoHistoryDsRecord *e = &g_array_index (have, AmigoHistoryDsRecord, lo_i - 1);
+        if (e->time_usec + (gint64) e->span_sec * AMIGO_USEC_PER_SEC > t0)
+          overlaps = TRUE;
+      }
+      if (overlaps)
+        continue;
+      g_array_append_val (d->pending_ds, r);
+      imported++;
+    }
+    /* Later series must not overlap this one either. */
+    if (d->pending_ds->len > first_new) {
+      g_array_append_vals (have, &g_array_index (d->pending_ds, AmigoHistoryDsRecord, first_new),
+                           d->pending_ds->len - first_new);
+      g_array_sort (have, amigo_history_cmp_time);
+    }
+  }
+  if (ret_imported != NULL)
+    *ret_imported = imported;
+  return TRUE;
+}
+
+
+/* ---- export ---- */
+
+typedef struct {
   gint64 start_usec;
   gint64 step_usec;
   guint n;
@@ -39,22 +210,6 @@ typedef struct {
   double *mean;
   double *max;
 } ExportSeries;
-
-static void
-json_escape (GString *out, const char *s)
-{
-  g_string_append_c (out, '"');
-  for (; s != NULL && *s != '\0'; s++) {
-    guchar c = (guchar) *s;
-    if (c == '"' || c == '\\')
-      g_string_append_printf (out, "\\%c", c);
-    else if (c < 0x20)
-      g_string_append_printf (out, "\\u%04x", c);
-    else
-      g_string_append_c (out, (char) c);
-  }
-  g_string_append_c (out, '"');
-}
 
 static gboolean
 metric_has_values (const ExportSeries *se, guint m)
@@ -65,64 +220,72 @@ metric_has_values (const ExportSeries *se, guint m)
   return FALSE;
 }
 
-static void
-append_floats (GString *out, const ExportSeries *se, const double *values, guint m)
+/* base64 of the bins of one metric, little-endian float32 each. */
+static char *
+encode_floats (const ExportSeries *se, const double *values, guint m)
 {
   guint n = se->n - se->first;
   g_autofree guint8 *buf = g_new (guint8, (gsize) n * 4 + 1);
-  g_autofree char *b64 = NULL;
 
-  for (guint b = 0; b < n; b++) {
-    float f = (float) values[(gsize) (b + se->first) * M + m];
-    guint32 u;
-    if (!isfinite (f))
-      f = NAN;
-    memcpy (&u, &f, 4);
-    u = GUINT32_TO_LE (u);
-    memcpy (buf + 4 * b, &u, 4);
-  }
-  b64 = g_base64_encode (buf, (gsize) n * 4);
-  g_string_append_printf (out, "\"%s\"", b64);
+  for (guint b = 0; b < n; b++)
+    amigo_put_le_f32 (buf + 4 * b, amigo_history_to_f32 (values[(gsize) (b + se->first) * M + m]));
+  return g_base64_encode (buf, (gsize) n * 4);
 }
 
 static char *
-summary_build (const AmigoHistorySummarySource *src, ExportSeries *series, guint n_series)
+summary_build (const SummarySource *src, ExportSeries *series, guint n_series)
 {
-  GString *out = g_string_new ("{\"format\":\"" SUMMARY_FORMAT "\",\"version\":1,\"uuid\":");
-  gboolean first_series = TRUE;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
 
-  json_escape (out, src->uuid);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "format");
+  json_builder_add_string_value (b, SUMMARY_FORMAT);
+  json_builder_set_member_name (b, "version");
+  json_builder_add_int_value (b, SUMMARY_VERSION);
+  json_builder_set_member_name (b, "uuid");
+  json_builder_add_string_value (b, src->uuid);
   if (src->name != NULL) {
-    g_string_append (out, ",\"name\":");
-    json_escape (out, src->name);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, src->name);
   }
-  g_string_append (out, ",\"series\":[");
+  json_builder_set_member_name (b, "series");
+  json_builder_begin_array (b);
   for (guint s = 0; s < n_series; s++) {
     ExportSeries *se = &series[s];
-    gboolean first_metric = TRUE;
 
     if (se->first >= se->n)
       continue;
-    g_string_append_printf (out, "%s{\"step\":%" G_GINT64_FORMAT ",\"start\":%" G_GINT64_FORMAT ",\"n\":%u,\"metrics\":{",
-                            first_series ? "" : ",",
-                            se->step_usec / AMIGO_USEC_PER_SEC,
-                            (se->start_usec + (gint64) se->first * se->step_usec) / AMIGO_USEC_PER_SEC,
-                            se->n - se->first);
-    first_series = FALSE;
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "step");
+    json_builder_add_int_value (b, se->step_usec / AMIGO_USEC_PER_SEC);
+    json_builder_set_member_name (b, "start");
+    json_builder_add_int_value (b, (se->start_usec + (gint64) se->first * se->step_usec) / AMIGO_USEC_PER_SEC);
+    json_builder_set_member_name (b, "n");
+    json_builder_add_int_value (b, se->n - se->first);
+    json_builder_set_member_name (b, "metrics");
+    json_builder_begin_object (b);
     for (guint m = 0; m < M; m++) {
+      g_autofree char *mean = NULL;
+      g_autofree char *max = NULL;
+
       if (!metric_has_values (se, m))
         continue;
-      g_string_append_printf (out, "%s\"%s\":[", first_metric ? "" : ",", amigo_metric_to_string (m));
-      first_metric = FALSE;
-      append_floats (out, se, se->mean, m);
-      g_string_append_c (out, ',');
-      append_floats (out, se, se->max, m);
-      g_string_append_c (out, ']');
+      mean = encode_floats (se, se->mean, m);
+      max = encode_floats (se, se->max, m);
+      json_builder_set_member_name (b, amigo_metric_to_string (m));
+      json_builder_begin_array (b);
+      json_builder_add_string_value (b, mean);
+      json_builder_add_string_value (b, max);
+      json_builder_end_array (b);
     }
-    g_string_append (out, "}}");
+    json_builder_end_object (b);
+    json_builder_end_object (b);
   }
-  g_string_append (out, "]}");
-  return g_string_free (out, FALSE);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return amigo_json_to_string (root);
 }
 
 static guint
@@ -138,13 +301,13 @@ first_known_bin (const ExportSeries *se)
 char *
 amigo_history_export_summary (AmigoHistory *self, const char *uuid, gsize max_bytes, GError **error)
 {
-  AmigoHistorySummarySource src;
+  SummarySource src;
   ExportSeries series[2] = { { 0 } };
   gint64 end, step;
   char *text = NULL;
 
   g_return_val_if_fail (self != NULL, NULL);
-  if (!amigo_history_summary_source (self, uuid, &src, error))
+  if (!summary_source (self, uuid, &src, error))
     return NULL;
 
   step = src.step_usec;
@@ -163,7 +326,7 @@ amigo_history_export_summary (AmigoHistory *self, const char *uuid, gsize max_by
   for (guint s = 0; s < 2; s++) {
     series[s].mean = g_new (double, (gsize) MAX (series[s].n, 1) * M);
     series[s].max = g_new (double, (gsize) MAX (series[s].n, 1) * M);
-    amigo_history_summary_resample (self, src.uuid, series[s].start_usec, series[s].step_usec,
+    summary_resample (self, src.uuid, series[s].start_usec, series[s].step_usec,
                                     series[s].n, series[s].mean, series[s].max);
     series[s].first = first_known_bin (&series[s]);
   }
@@ -282,18 +445,14 @@ decode_floats (JsonNode *node, guint n, double *out, guint m, guint index, const
     return FALSE;
   }
   for (guint b = 0; b < n; b++) {
-    guint32 u;
-    float f;
-    memcpy (&u, bytes + 4 * b, 4);
-    u = GUINT32_FROM_LE (u);
-    memcpy (&f, &u, 4);
+    float f = amigo_get_le_f32 (bytes + 4 * b);
     out[(gsize) b * M + m] = isfinite (f) ? f : NAN;
   }
   return TRUE;
 }
 
 static void
-series_clear (AmigoHistorySummarySeries *series, guint n)
+series_clear (SummarySeries *series, guint n)
 {
   for (guint s = 0; s < n; s++) {
     g_free (series[s].mean);
@@ -302,7 +461,7 @@ series_clear (AmigoHistorySummarySeries *series, guint n)
 }
 
 static gboolean
-parse_series (JsonNode *node, guint index, guint *budget, AmigoHistorySummarySeries *se, GError **error)
+parse_series (JsonNode *node, guint index, guint *budget, SummarySeries *se, GError **error)
 {
   JsonObject *obj, *metrics;
   JsonNode *mnode;
@@ -368,7 +527,7 @@ amigo_history_import_summary (AmigoHistory *self, const char *uuid, const char *
 {
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) local = NULL;
-  AmigoHistorySummarySeries series[SUMMARY_MAX_SERIES] = { { 0 } };
+  SummarySeries series[SUMMARY_MAX_SERIES] = { { 0 } };
   JsonObject *root;
   JsonNode *node;
   JsonArray *arr;
@@ -435,7 +594,7 @@ amigo_history_import_summary (AmigoHistory *self, const char *uuid, const char *
   for (guint s = 0; s < n_series && ok; s++)
     ok = parse_series (json_array_get_element (arr, s), s, &budget, &series[s], error);
   if (ok)
-    ok = amigo_history_summary_merge (self, uuid, name, series, n_series, NULL, error);
+    ok = summary_merge (self, uuid, name, series, n_series, NULL, error);
   series_clear (series, n_series);
   return ok;
 }

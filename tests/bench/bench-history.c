@@ -85,6 +85,8 @@ run_intervals (AmigoHistory *h, guint domains, gint64 from, guint intervals, gin
 
   for (guint k = 0; k < intervals; k++) {
     gint64 t = from + (gint64) k * every;
+    /* The simulated wall clock: retention runs against it. */
+    amigo_history_set_now (h, t);
     for (guint d = 0; d < domains; d++) {
       AmigoSample s;
       make_uuid (d, uuid, sizeof uuid);

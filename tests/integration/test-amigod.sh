@@ -298,6 +298,18 @@ if [ -n "$POLICY" ] && [ -f "$SYSTEM_CONF" ] && [ "$(id -u)" -eq 0 ] && command 
     setpriv --reuid=nobody --regid=nogroup --clear-groups "$AMIGOCTL" --bus-address "$SYSADDR" status
   expect_status 0 "the read group may call GetHistory" \
     setpriv --reuid=nobody --regid=nogroup --clear-groups "$AMIGOCTL" --bus-address "$SYSADDR" history test cpu
+  # whatever amigod answers (a request, too little history), the policy lets
+  # the read group ask for a reservation request and only root label a domain
+  setpriv --reuid=nobody --regid=nogroup --clear-groups "$AMIGOCTL" --bus-address "$SYSADDR" forecast test \
+    >"$WORK/out" 2>"$WORK/err"
+  if grep -q "permission denied" "$WORK/err"; then
+    not_ok "the read group may call GetReservationRequest"; sed 's/^/#   err: /' "$WORK/err"
+  else
+    ok "the read group may call GetReservationRequest"
+  fi
+  expect_status 1 "the read group may not call SetWorkloadClass" \
+    setpriv --reuid=nobody --regid=nogroup --clear-groups "$AMIGOCTL" --bus-address "$SYSADDR" label test batch
+  expect_grep "$WORK/err" "permission denied: only root may label a domain" "says only root may label"
   expect_status 1 "anyone else is denied" \
     setpriv --reuid=nobody --regid=daemon --clear-groups "$AMIGOCTL" --bus-address "$SYSADDR" status
   expect_grep "$WORK/err" "permission denied" "says permission denied"

@@ -30,6 +30,7 @@ typedef struct {
   AmigoMetric queried_metric;
   gint64 queried_from_usec;
   gint64 queried_to_usec;
+  guint history_points;   /* > 0: query_history returns this many points */
 } FakeDaemon;
 
 typedef struct {
@@ -95,6 +96,17 @@ fake_query_history (gpointer user_data,
   if (strcmp (uuid, UUID_DB) == 0) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND, "no history for '%s'", uuid);
     return NULL;
+  }
+  if (fake->history_points > 0) {
+    /* A long range: one point a second ending at @to_usec, every tenth
+     * unknown. */
+    points = g_array_sized_new (FALSE, FALSE, sizeof (AmigoHistoryPoint), fake->history_points);
+    for (guint i = 0; i < fake->history_points; i++) {
+      AmigoHistoryPoint q = { to_usec - (gint64) (fake->history_points - 1 - i) * AMIGO_USEC_PER_SEC,
+                              i % 10 == 5 ? NAN : 1.0, 2.0 };
+      g_array_append_val (points, q);
+    }
+    return points;
   }
   points = g_array_new (FALSE, FALSE, sizeof (AmigoHistoryPoint));
   g_array_append_vals (points, p, G_N_ELEMENTS (p));
@@ -388,6 +400,36 @@ test_service_history_bad_args (void **state)
   assert_true (g_error_matches (e8, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND));
 }
 
+/* No reply can grow past what one message may carry: a range holding more
+ * points than the cap is refused with a message saying where the newest
+ * points that fit begin; one at the cap is served whole. */
+static void
+test_service_history_capped (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr (GVariant) points = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *want = NULL;
+  gint64 from = NOW_USEC - 12 * AMIGO_USEC_PER_DAY;
+  /* every tenth point is unknown: 9 known out of 10 */
+  guint at_cap = AMIGO_DBUS_MAX_HISTORY_POINTS / 9 * 10;
+
+  f->fake.history_points = at_cap;
+  assert_true (amigo_daemon1_call_get_history_sync (f->proxy, "web", "cpu", from, NOW_USEC,
+                                                    &points, NULL, &error));
+  assert_int_equal (g_variant_n_children (points), at_cap / 10 * 9);
+  assert_true (g_variant_n_children (points) <= AMIGO_DBUS_MAX_HISTORY_POINTS);
+
+  f->fake.history_points = 200000;
+  assert_false (amigo_daemon1_call_get_history_sync (f->proxy, "web", "cpu", from, NOW_USEC,
+                                                     NULL, NULL, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
+  assert_non_null (strstr (error->message, "100000"));
+  /* The newest 100000 known points span 111,111 s, the first of them known. */
+  want = g_strdup_printf ("%" G_GINT64_FORMAT, NOW_USEC - (gint64) 111110 * AMIGO_USEC_PER_SEC);
+  assert_non_null (strstr (error->message, want));
+}
+
 /* The daemon still answers after a burst of bad calls. */
 static void
 test_service_survives_bad_calls (void **state)
@@ -418,6 +460,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_service_status_and_version, setup, teardown),
     cmocka_unit_test_setup_teardown (test_service_list_domains, setup, teardown),
     cmocka_unit_test_setup_teardown (test_service_history_by_name_and_uuid, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_service_history_capped, setup, teardown),
     cmocka_unit_test_setup_teardown (test_service_history_empty_and_gone, setup, teardown),
     cmocka_unit_test_setup_teardown (test_service_history_bad_args, setup, teardown),
     cmocka_unit_test_setup_teardown (test_service_survives_bad_calls, setup, teardown),

@@ -8,9 +8,11 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -153,6 +155,8 @@ fill (AmigoHistory *h, const char *uuid, guint dom, gint64 from, gint64 to, gint
     amigo_sample_init (&s, t);
     for (guint m = 0; m < AMIGO_METRIC_LAST; m++)
       s.values[m] = m == AMIGO_METRIC_GPU_MEMORY ? NAN : value_at (dom, m, t);
+    /* The samples are stamped by the wall clock of their time. */
+    amigo_history_set_now (h, t);
     append_ok (h, uuid, "vm", &s);
     if (++n % flush_every == 0)
       flush_ok (h);
@@ -483,7 +487,7 @@ test_crash_sigkill (void **state)
       gint64 last = 0;
 
       for (guint i = 0; i < warnings->len; i++)
-        print_message ("unexpected warning: %s\n", (char *) g_ptr_array_index (warnings, i));
+        print_message ("unexpected warning: %s\n", ((AmigoHistoryWarning *) g_ptr_array_index (warnings, i))->message);
       assert_int_equal (warnings->len, 0);
       if (committed == 0) {
         print_message ("iteration %u: the child committed nothing\n", iter);
@@ -536,8 +540,8 @@ test_crash_sigkill (void **state)
   }
 }
 
-/* Flip one byte in an old record: that file is set aside with a warning
- * naming it, the rest is served and new data is accepted. */
+/* Flip one byte in an old segment's header: that file is set aside with a
+ * warning naming it, the rest is served and new data is accepted. */
 static void
 test_corruption_quarantined (void **state)
 {
@@ -557,7 +561,7 @@ test_corruption_quarantined (void **state)
 
   f = fopen (first, "r+b");
   assert_non_null (f);
-  fseek (f, AMIGO_HISTORY_SEGMENT_HEADER_SIZE + 100 * AMIGO_HISTORY_RAW_RECORD_SIZE + 9, SEEK_SET);
+  fseek (f, 9, SEEK_SET);
   fputc (fgetc (f) ^ 0x10, f);
   fclose (f);
   f = fopen (header, "r+b");
@@ -570,7 +574,7 @@ test_corruption_quarantined (void **state)
   warnings = amigo_history_take_warnings (h);
   assert_int_equal (warnings->len, 2);
   for (guint i = 0; i < warnings->len; i++) {
-    const char *w = g_ptr_array_index (warnings, i);
+    const char *w = ((AmigoHistoryWarning *) g_ptr_array_index (warnings, i))->message;
     if (strstr (w, first) != NULL && strstr (w, "set aside") != NULL)
       named = TRUE;
   }
@@ -877,6 +881,413 @@ test_fuzz_files (void **state)
   }
 }
 
+/* ---- clocks, damaged records, a full disk ------------------------------ */
+
+static void
+append_at (AmigoHistory *h, const char *uuid, gint64 t, GError **error, gboolean *ret_ok)
+{
+  AmigoSample s;
+
+  amigo_sample_init (&s, t);
+  for (guint m = 0; m < AMIGO_METRIC_LAST; m++)
+    s.values[m] = value_at (0, m, t);
+  *ret_ok = amigo_history_append (h, uuid, "vm", &s, error);
+}
+
+/* The warning of @kind; the test fails if there is none. */
+static const AmigoHistoryWarning *find_warning (GPtrArray *warnings, AmigoHistoryWarningKind kind)
+  __attribute__ ((returns_nonnull));
+
+static const AmigoHistoryWarning *
+find_warning (GPtrArray *warnings, AmigoHistoryWarningKind kind)
+{
+  static const AmigoHistoryWarning none = { 0 };
+
+  for (guint i = 0; i < warnings->len; i++) {
+    const AmigoHistoryWarning *w = g_ptr_array_index (warnings, i);
+    if (w->kind == kind)
+      return w;
+  }
+  fail_msg ("no warning of kind '%s'", amigo_history_warning_kind_to_string (kind));
+  return &none;
+}
+
+/* Every sample in [from, to) every INTERVAL is stored with its value. */
+static void
+assert_samples (AmigoHistory *h, const char *uuid, gint64 from, gint64 to)
+{
+  g_autoptr(GArray) pts = query_ok (h, uuid, AMIGO_METRIC_CPU, from, to - 1);
+  guint i = 0;
+
+  for (gint64 want = from; want < to; want += INTERVAL) {
+    while (i < pts->len && g_array_index (pts, AmigoHistoryPoint, i).time_usec < want)
+      i++;
+    if (i >= pts->len || g_array_index (pts, AmigoHistoryPoint, i).time_usec != want)
+      fail_msg ("sample +%" G_GINT64_FORMAT " s is missing", (want - T0) / AMIGO_USEC_PER_SEC);
+    assert_true (close_float (g_array_index (pts, AmigoHistoryPoint, i).mean, value_at (0, AMIGO_METRIC_CPU, want)));
+  }
+}
+
+/* A sample stamped a year ahead (a clock wrong before NTP) is refused with
+ * one folded warning, and recording carries on with the next ones. */
+static void
+test_future_sample_refused (void **state)
+{
+  AmigoHistory *h = open_store (*state, -1);
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GError) error = NULL;
+  const AmigoHistoryWarning *w;
+  gint64 year = 365 * AMIGO_USEC_PER_DAY, mid = T0 + AMIGO_USEC_PER_HOUR;
+  gboolean ok;
+
+  fill (h, UUID_A, 0, T0, mid, INTERVAL, 30);
+  amigo_history_set_now (h, mid);
+  append_at (h, UUID_A, mid + year, &error, &ok);
+  assert_false (ok);
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
+  assert_non_null (strstr (error->message, "ahead of the wall clock"));
+  g_clear_error (&error);
+  append_at (h, UUID_A, mid + year + INTERVAL, &error, &ok);
+  assert_false (ok);
+  g_clear_error (&error);
+  fill (h, UUID_A, 0, mid, mid + AMIGO_USEC_PER_HOUR, INTERVAL, 30);
+
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 1);
+  w = find_warning (warnings, AMIGO_HISTORY_WARNING_FUTURE_SAMPLE);
+  assert_non_null (w);
+  assert_int_equal (w->count, 2);
+  assert_string_equal (amigo_history_warning_kind_to_string (w->kind), "future-sample");
+  assert_samples (h, UUID_A, T0, mid + AMIGO_USEC_PER_HOUR);
+  amigo_history_free (h);
+  h = open_store (*state, -1);
+  assert_samples (h, UUID_A, T0, mid + AMIGO_USEC_PER_HOUR);
+  amigo_history_free (h);
+}
+
+/* Retention follows the wall clock, not the newest sample: a sample a year
+ * ahead that is let in (a generous bound) wipes nothing, and the samples
+ * after it, stamped by the right clock again, are recorded. */
+static void
+test_retention_by_wall_clock (void **state)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) warnings = NULL;
+  AmigoHistoryOptions opts;
+  AmigoHistory *h;
+  gint64 year = 365 * AMIGO_USEC_PER_DAY, mid = T0 + 2 * AMIGO_USEC_PER_HOUR;
+  gboolean ok;
+
+  amigo_history_options_init (&opts);
+  opts.sync = FALSE;
+  opts.future_bound_usec = 400 * AMIGO_USEC_PER_DAY;
+  h = amigo_history_open (*state, &opts, &error);
+  assert_non_null (h);
+  fill (h, UUID_A, 0, T0, mid, INTERVAL, 30);
+  amigo_history_set_now (h, mid);
+  append_at (h, UUID_A, mid + year, &error, &ok);
+  assert_true (ok);
+  flush_ok (h);
+  assert_samples (h, UUID_A, T0, mid);
+  /* The clock is right again: the domain's newest sample is ahead of it. */
+  fill (h, UUID_A, 0, mid, mid + AMIGO_USEC_PER_HOUR, INTERVAL, 30);
+  assert_samples (h, UUID_A, T0, mid + AMIGO_USEC_PER_HOUR);
+  warnings = amigo_history_take_warnings (h);
+  assert_non_null (find_warning (warnings, AMIGO_HISTORY_WARNING_CLOCK_STEPPED_BACK));
+  amigo_history_free (h);
+}
+
+/* The clock steps back an hour: recording continues from the new time,
+ * nothing recorded before is lost, and the store reopens clean. */
+static void
+test_clock_stepped_back (void **state)
+{
+  AmigoHistory *h = open_store (*state, -1);
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GArray) pts = NULL;
+  const AmigoHistoryWarning *w;
+  gint64 end = T0 + 2 * AMIGO_USEC_PER_HOUR;
+  /* The stepped clock reads 5 s off the old sample grid. */
+  gint64 back = end - AMIGO_USEC_PER_HOUR + 5 * AMIGO_USEC_PER_SEC;
+
+  fill (h, UUID_A, 0, T0, end, INTERVAL, 30);
+  fill (h, UUID_A, 0, back, back + 2 * AMIGO_USEC_PER_HOUR, INTERVAL, 30);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 1);
+  w = find_warning (warnings, AMIGO_HISTORY_WARNING_CLOCK_STEPPED_BACK);
+  assert_non_null (w);
+  assert_int_equal (w->count, 1);
+
+  assert_samples (h, UUID_A, T0, end);
+  assert_samples (h, UUID_A, back, back + 2 * AMIGO_USEC_PER_HOUR);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_CPU, T0, back + 2 * AMIGO_USEC_PER_HOUR);
+  assert_int_equal (pts->len, 2 * 720);
+  amigo_history_free (h);
+
+  h = open_store (*state, -1);
+  g_clear_pointer (&warnings, g_ptr_array_unref);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 0);
+  assert_samples (h, UUID_A, T0, end);
+  assert_samples (h, UUID_A, back, back + 2 * AMIGO_USEC_PER_HOUR);
+  /* And it carries on after its newest sample. */
+  fill (h, UUID_A, 0, back + 2 * AMIGO_USEC_PER_HOUR, back + 3 * AMIGO_USEC_PER_HOUR, INTERVAL, 30);
+  assert_samples (h, UUID_A, back, back + 3 * AMIGO_USEC_PER_HOUR);
+  amigo_history_free (h);
+}
+
+/* One damaged record in the middle of an old segment costs that record:
+ * every other one is served, the file stays, one warning says so. */
+static void
+test_damaged_record_resync (void **state)
+{
+  g_autofree char *path = g_build_filename (*state, UUID_A, "raw-2026010500.amh", NULL);
+  g_autofree char *ddir = g_build_filename (*state, UUID_A, NULL);
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GArray) pts = NULL;
+  const AmigoHistoryWarning *w;
+  gint64 end = T0 + 3 * AMIGO_USEC_PER_HOUR, bad = T0 + 100 * INTERVAL;
+  AmigoHistory *h = open_store (*state, 31 * AMIGO_USEC_PER_DAY);
+  FILE *f;
+
+  fill (h, UUID_A, 0, T0, end, INTERVAL, 10);
+  amigo_history_free (h);
+  f = fopen (path, "r+b");
+  assert_non_null (f);
+  fseek (f, AMIGO_HISTORY_SEGMENT_HEADER_SIZE + 100 * AMIGO_HISTORY_RAW_RECORD_SIZE + 9, SEEK_SET);
+  fputc (fgetc (f) ^ 0x10, f);
+  fclose (f);
+
+  h = open_store (*state, 31 * AMIGO_USEC_PER_DAY);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 1);
+  w = find_warning (warnings, AMIGO_HISTORY_WARNING_DAMAGED_RECORD);
+  assert_non_null (w);
+  assert_non_null (strstr (w->message, path));
+  assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+  assert_int_equal (count_files (ddir, "raw-2026010500.amh.corrupt-"), 0);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_CPU, T0, end);
+  assert_int_equal (pts->len, 3 * 360 - 1);
+  assert_samples (h, UUID_A, T0, bad);
+  assert_samples (h, UUID_A, bad + INTERVAL, end);
+  amigo_history_free (h);
+
+  /* The damage was cut out once: no warning on the next open. */
+  h = open_store (*state, 31 * AMIGO_USEC_PER_DAY);
+  g_clear_pointer (&warnings, g_ptr_array_unref);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 0);
+  assert_samples (h, UUID_A, bad + INTERVAL, end);
+  amigo_history_free (h);
+}
+
+/* A full disk: the samples that cannot be written are counted, the store
+ * says once that it fails and once that it recovers, and records again
+ * once there is room. Needs root for a small tmpfs, mounted in a mount
+ * namespace of this process only. */
+static void
+test_full_disk (void **state)
+{
+  g_autofree char *mnt = g_build_filename (*state, "fs", NULL);
+  g_autofree char *dir = g_build_filename (mnt, "store", NULL);
+  g_autofree char *filler = g_build_filename (mnt, "filler", NULL);
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GArray) pts = NULL;
+  static char block[4096];
+  AmigoHistoryHealth health;
+  const AmigoHistoryWarning *w;
+  AmigoHistory *h;
+  gint64 t = T0, outage_start = 0;
+  guint appended = 0, failed = 0;
+  int fd;
+
+  if (geteuid () != 0 || unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+    print_message ("not root or no mount namespace: skipping the full-disk test\n");
+    skip ();
+  }
+  assert_int_equal (g_mkdir (mnt, 0700), 0);
+  if (mount ("tmpfs", mnt, "tmpfs", 0, "size=512k") < 0) {
+    print_message ("cannot mount a tmpfs: skipping the full-disk test\n");
+    skip ();
+  }
+  h = open_store (dir, -1);
+  for (; t < T0 + 10 * AMIGO_USEC_PER_MIN; t += INTERVAL, appended++)
+    fill (h, UUID_A, 0, t, t + 1, INTERVAL, 1);
+  amigo_history_get_health (h, &health);
+  assert_true (health.ok);
+  assert_int_equal (health.samples_lost, 0);
+
+  fd = open (filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  assert_true (fd >= 0);
+  while (write (fd, block, sizeof block) == sizeof block)
+    ;
+  assert_int_equal (errno, ENOSPC);
+
+  /* Half an hour with a full disk, a flush per sample. */
+  for (; t < T0 + 40 * AMIGO_USEC_PER_MIN; t += INTERVAL, appended++) {
+    g_autoptr(GError) error = NULL;
+    AmigoSample s;
+    amigo_sample_init (&s, t);
+    s.values[AMIGO_METRIC_CPU] = value_at (0, AMIGO_METRIC_CPU, t);
+    amigo_history_set_now (h, t);
+    append_ok (h, UUID_A, "vm", &s);
+    if (!amigo_history_flush (h, &error)) {
+      if (failed++ == 0)
+        outage_start = t;
+      assert_non_null (strstr (error->message, g_strerror (ENOSPC)));
+    }
+  }
+  assert_true (failed > 0);
+  amigo_history_get_health (h, &health);
+  assert_false (health.ok);
+  assert_int_equal (health.failing_since_usec, outage_start);
+  assert_true (health.samples_lost > 0);
+  assert_non_null (strstr (health.last_error, g_strerror (ENOSPC)));
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 1);
+  w = find_warning (warnings, AMIGO_HISTORY_WARNING_WRITE_FAILED);
+  assert_int_equal (w->count, 1);
+  g_clear_pointer (&warnings, g_ptr_array_unref);
+
+  /* Room again: recording resumes, one warning says so. */
+  close (fd);
+  assert_int_equal (unlink (filler), 0);
+  for (; t < T0 + 50 * AMIGO_USEC_PER_MIN; t += INTERVAL, appended++)
+    fill (h, UUID_A, 0, t, t + 1, INTERVAL, 1);
+  amigo_history_get_health (h, &health);
+  assert_true (health.ok);
+  assert_int_equal (health.failing_since_usec, 0);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 1);
+  find_warning (warnings, AMIGO_HISTORY_WARNING_WRITE_RECOVERED);
+  print_message ("full disk: %u of %u flushes failed, %" G_GUINT64_FORMAT " samples lost\n",
+                 failed, appended, health.samples_lost);
+
+  /* What is stored is what was not counted as lost. */
+  amigo_history_free (h);
+  h = open_store (dir, -1);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_CPU, T0, t);
+  assert_int_equal (pts->len + health.samples_lost, appended);
+  assert_samples (h, UUID_A, t - 10 * AMIGO_USEC_PER_MIN, t);
+  amigo_history_free (h);
+  assert_int_equal (umount2 (mnt, MNT_DETACH), 0);
+}
+
+/* ---- files written by format version 1 (8 metrics) -------------------- */
+
+static void
+put_le (guint8 *p, guint64 v, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    p[i] = (guint8) (v >> (8 * i));
+}
+
+static void
+put_f (guint8 *p, float f)
+{
+  guint32 u;
+  memcpy (&u, &f, 4);
+  put_le (p, u, 4);
+}
+
+static void
+write_v1_segment (const char *path, gboolean raw, gint64 start, const guint8 *records, gsize len)
+{
+  guint8 h[32] = { 0 };
+  g_autoptr(GByteArray) file = g_byte_array_new ();
+
+  memcpy (h, raw ? "AMGR" : "AMGD", 4);
+  put_le (h + 4, 1, 2);
+  put_le (h + 6, raw ? 44 : 84, 2);
+  put_le (h + 8, (guint64) start, 8);
+  put_le (h + 16, (guint64) (start + (raw ? AMIGO_USEC_PER_HOUR : AMIGO_USEC_PER_DAY)), 8);
+  put_le (h + 28, amigo_history_crc32 (0, h, 28), 4);
+  g_byte_array_append (file, h, sizeof h);
+  g_byte_array_append (file, records, len);
+  assert_true (g_file_set_contents (path, (const char *) file->data, file->len, NULL));
+}
+
+/* A store written before host_memory existed is read as it is (the new
+ * metric NAN), never set aside, and appended to afterwards. */
+static void
+test_format_v1_readable (void **state)
+{
+  g_autofree char *ddir = g_build_filename (*state, UUID_A, NULL);
+  g_autofree char *raw_path = g_build_filename (ddir, "raw-2026010500.amh", NULL);
+  g_autofree char *ds_path = g_build_filename (ddir, "ds-20260105.amh", NULL);
+  g_autoptr(GPtrArray) warnings = NULL;
+  g_autoptr(GArray) pts = NULL;
+  g_autoptr(GArray) series = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 raw[30 * 44], ds[84] = { 0 };
+  gint64 start;
+  AmigoHistory *h;
+
+  g_assert_cmpint (AMIGO_METRIC_LAST, >, 8);
+  g_mkdir (ddir, 0750);
+  for (guint i = 0; i < 30; i++) {
+    guint8 *p = raw + 44 * i;
+    gint64 t = T0 + i * INTERVAL;
+    put_le (p, (guint64) t, 8);
+    for (guint m = 0; m < 8; m++)
+      put_f (p + 8 + 4 * m, (float) value_at (0, m, t));
+    put_le (p + 40, amigo_history_crc32 (0, p, 40), 4);
+  }
+  write_v1_segment (raw_path, TRUE, T0, raw, sizeof raw);
+  /* One 5-minute bucket, as the raw samples above would make it. */
+  put_le (ds, (guint64) T0, 8);
+  put_le (ds + 8, 300, 4);
+  put_le (ds + 12, 30, 2);
+  for (guint m = 0; m < 8; m++) {
+    put_f (ds + 16 + 8 * m, 1.5f + m);
+    put_f (ds + 20 + 8 * m, 2.5f + m);
+  }
+  put_le (ds + 80, amigo_history_crc32 (0, ds, 80), 4);
+  write_v1_segment (ds_path, FALSE, T0, ds, sizeof ds);
+
+  h = open_store (*state, -1);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 0);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_DIRTY_RATE, T0, T0 + 30 * INTERVAL);
+  assert_int_equal (pts->len, 30);
+  for (guint i = 0; i < pts->len; i++)
+    assert_true (close_float (g_array_index (pts, AmigoHistoryPoint, i).mean,
+                              value_at (0, AMIGO_METRIC_DIRTY_RATE, T0 + i * INTERVAL)));
+  g_clear_pointer (&pts, g_array_unref);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_HOST_MEMORY, T0, T0 + 30 * INTERVAL);
+  assert_int_equal (pts->len, 30);
+  assert_true (isnan (g_array_index (pts, AmigoHistoryPoint, 0).mean));
+  g_clear_pointer (&pts, g_array_unref);
+
+  /* Appending to both old files rewrites them in the current format. */
+  fill (h, UUID_A, 0, T0 + 30 * INTERVAL, T0 + 2 * AMIGO_USEC_PER_HOUR, INTERVAL, 10);
+  amigo_history_free (h);
+  h = open_store (*state, -1);
+  g_clear_pointer (&warnings, g_ptr_array_unref);
+  warnings = amigo_history_take_warnings (h);
+  assert_int_equal (warnings->len, 0);
+  assert_int_equal (count_files (ddir, "raw-2026010500.amh.corrupt"), 0);
+  assert_int_equal (count_files (ddir, "ds-20260105.amh.corrupt"), 0);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_HOST_MEMORY, T0, T0 + 2 * AMIGO_USEC_PER_HOUR);
+  assert_int_equal (pts->len, 720);
+  assert_true (isnan (g_array_index (pts, AmigoHistoryPoint, 29).mean));
+  assert_true (close_float (g_array_index (pts, AmigoHistoryPoint, 30).mean,
+                            value_at (0, AMIGO_METRIC_HOST_MEMORY, T0 + 30 * INTERVAL)));
+  g_clear_pointer (&pts, g_array_unref);
+  pts = query_ok (h, UUID_A, AMIGO_METRIC_CPU, T0, T0 + 30 * INTERVAL);
+  assert_int_equal (pts->len, 31);
+  assert_true (close_float (g_array_index (pts, AmigoHistoryPoint, 0).mean, value_at (0, AMIGO_METRIC_CPU, T0)));
+  /* The old bucket keeps its figures; the new metric is unknown there. */
+  assert_true (amigo_history_series (h, UUID_A, AMIGO_METRIC_MEMORY, 5 * AMIGO_USEC_PER_MIN, T0, T0 + 1,
+                                     TRUE, &series, &start, &error));
+  assert_true (close_float (g_array_index (series, double, 0), 3.5));
+  g_clear_pointer (&series, g_array_unref);
+  assert_true (amigo_history_series (h, UUID_A, AMIGO_METRIC_HOST_MEMORY, 5 * AMIGO_USEC_PER_MIN, T0, T0 + 1,
+                                     TRUE, &series, &start, &error));
+  assert_true (isnan (g_array_index (series, double, 0)));
+  amigo_history_free (h);
+}
+
 /* An administrator removed a domain's directory: the store recreates it. */
 static void
 test_domain_dir_removed (void **state)
@@ -907,6 +1318,14 @@ test_bad_options (void **state)
   opts.step_usec = 1500;
   assert_null (amigo_history_open (*state, &opts, &error));
   assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
+  g_clear_error (&error);
+  /* A bound no clock arithmetic survives is refused, naming the option. */
+  amigo_history_options_init (&opts);
+  assert_int_equal (opts.future_bound_usec, 10 * AMIGO_USEC_PER_MIN);
+  opts.future_bound_usec = G_MAXINT64;
+  assert_null (amigo_history_open (*state, &opts, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
+  assert_non_null (strstr (error->message, "future bound"));
   g_clear_error (&error);
 
   /* The number of domains is bounded. */
@@ -949,6 +1368,12 @@ main (void)
     cmocka_unit_test_setup_teardown (test_fuzz_files, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown (test_domain_dir_removed, setup_dir, teardown_dir),
     cmocka_unit_test_setup_teardown (test_bad_options, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown (test_format_v1_readable, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown (test_future_sample_refused, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown (test_retention_by_wall_clock, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown (test_clock_stepped_back, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown (test_damaged_record_resync, setup_dir, teardown_dir),
+    cmocka_unit_test_setup_teardown (test_full_disk, setup_dir, teardown_dir),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -77,6 +77,54 @@ test_idle_guest (void **state)
   assert_int_equal (e.bytes_sent, 2 * GIB);
 }
 
+/* Nothing measured the dirty rate: the whole memory is sent twice before a
+ * switch-over assumed at the downtime limit, never the quiet guest's single
+ * round. 1 GiB over 1 GiB/s, 100 ms limit, by hand: 1 s + 1 s + 0.1 s,
+ * 2.1 GiB, 100 ms pause, 3 rounds, convergence assumed rather than shown. */
+static void
+test_unknown_dirty_rate_is_expensive (void **state)
+{
+  AmigoOverheadInput in;
+  AmigoOverheadEstimate e, quiet;
+  g_autoptr(GError) error = NULL;
+
+  amigo_overhead_input_init (&in);
+  in.memory_bytes = GIB;
+  in.link_bytes_s = (double) GIB;
+  in.downtime_limit_usec = 100 * AMIGO_USEC_PER_MSEC;
+  assert_true (amigo_overhead_estimate (&in, NULL, &quiet, &error));
+  assert_true (quiet.dirty_rate_known);
+  assert_int_equal (quiet.bytes_sent, GIB);
+
+  in.dirty_rate_unknown = TRUE;
+  in.dirty_rate_bytes_s = NAN;   /* ignored: not known */
+  assert_true (amigo_overhead_estimate (&in, NULL, &e, &error));
+  assert_null (error);
+  assert_false (e.dirty_rate_known);
+  assert_false (e.converges);
+  assert_int_equal (e.rounds, 3);
+  assert_true (llabs ((gint64) e.bytes_sent - (gint64) (2.1 * GIB)) <= 1);
+  assert_true (llabs (e.duration_usec - 2100000) <= 1);
+  assert_true (llabs (e.downtime_usec - 100000) <= 1);
+
+  /* an operator who forces the switch-over after one round pays for all
+   * of memory in the pause */
+  in.max_iterations = 1;
+  assert_true (amigo_overhead_estimate (&in, NULL, &e, &error));
+  assert_int_equal (e.rounds, 2);
+  assert_int_equal (e.bytes_sent, 2 * GIB);
+  assert_true (llabs (e.downtime_usec - AMIGO_USEC_PER_SEC) <= 1);
+  assert_false (e.converges);
+
+  /* memory that fits in the pause is sent there, whatever the guest does */
+  in.max_iterations = AMIGO_OVERHEAD_DEFAULT_MAX_ITERATIONS;
+  in.memory_bytes = GIB / 16;
+  assert_true (amigo_overhead_estimate (&in, NULL, &e, &error));
+  assert_true (e.converges);
+  assert_int_equal (e.rounds, 2);
+  assert_int_equal (e.bytes_sent, GIB / 8);
+}
+
 static void
 test_bad_input (void **state)
 {
@@ -168,6 +216,7 @@ main (void)
     cmocka_unit_test (test_hand_computed),
     cmocka_unit_test (test_non_converging),
     cmocka_unit_test (test_idle_guest),
+    cmocka_unit_test (test_unknown_dirty_rate_is_expensive),
     cmocka_unit_test (test_bad_input),
     cmocka_unit_test (test_calibration_moves_towards_measured),
     cmocka_unit_test (test_calibration_json),

@@ -117,6 +117,9 @@ test_json_roundtrip (void **state)
     assert_true (fabs (back.resources[k].amount - r.resources[k].amount) < 1e-9);
     assert_string_equal (back.resources[k].model, r.resources[k].model);
   }
+  /* the backtest coverage of the chosen method travels with it */
+  assert_true (r.resources[AMIGO_RESOURCE_CPU].coverage >= 0.95 && r.resources[AMIGO_RESOURCE_CPU].coverage <= 1.0);
+  assert_true (fabs (back.resources[AMIGO_RESOURCE_CPU].coverage - r.resources[AMIGO_RESOURCE_CPU].coverage) < 1e-9);
   assert_int_equal (back.classification.klass, r.classification.klass);
   assert_int_equal (back.migration.bytes_sent, r.migration.bytes_sent);
   assert_int_equal (back.end_usec, r.end_usec);
@@ -165,6 +168,92 @@ test_json_malformed (void **state)
                                                    G_REGEX_MATCH_DEFAULT, NULL);
     assert_string_not_equal (b2, json);
     expect_bad_json (b2, "amount' must be a number");
+  }
+  /* a coverage that is no share */
+  {
+    g_autoptr(GRegex) re = g_regex_new ("\"coverage\":[-0-9.eE+]+", 0, 0, NULL);
+    g_autofree char *b2 = g_regex_replace_literal (re, json, -1, 0, "\"coverage\":1.5",
+                                                   G_REGEX_MATCH_DEFAULT, NULL);
+    assert_string_not_equal (b2, json);
+    expect_bad_json (b2, "coverage' = 1.5 is outside [0, 1]");
+  }
+}
+
+/* A reservation written before the backtest coverage was recorded still
+ * reads; its coverage is not known. A null one is not known either. */
+static void
+test_json_without_coverage (void **state)
+{
+  Fixture *f = *state;
+  AmigoReservation r, back;
+  g_autofree char *json = NULL;
+  g_autoptr(GError) error = NULL;
+
+  assert_true (amigo_reservation_compute (&f->h, &f->w, NULL, &r, &error));
+  json = amigo_reservation_to_json (&r);
+  {
+    g_autoptr(GRegex) re = g_regex_new (",\"coverage\":[-0-9.eE+]+", 0, 0, NULL);
+    g_autofree char *old = g_regex_replace_literal (re, json, -1, 0, "", G_REGEX_MATCH_DEFAULT, NULL);
+    assert_null (strstr (old, "coverage"));
+    assert_true (amigo_reservation_from_json (old, &back, &error));
+    assert_null (error);
+    assert_true (back.resources[AMIGO_RESOURCE_CPU].present);
+    assert_true (isnan (back.resources[AMIGO_RESOURCE_CPU].coverage));
+    assert_true (fabs (back.resources[AMIGO_RESOURCE_CPU].amount - r.resources[AMIGO_RESOURCE_CPU].amount) < 1e-9);
+  }
+  {
+    g_autoptr(GRegex) re = g_regex_new ("\"coverage\":[-0-9.eE+]+", 0, 0, NULL);
+    g_autofree char *null = g_regex_replace_literal (re, json, -1, 0, "\"coverage\":null", G_REGEX_MATCH_DEFAULT, NULL);
+    assert_true (amigo_reservation_from_json (null, &back, &error));
+    assert_true (isnan (back.resources[AMIGO_RESOURCE_MEMORY].coverage));
+  }
+}
+
+/* An unknown dirty rate makes the migration the expensive case (the whole
+ * memory sent again), not the quiet one, and the reservation says the
+ * rate was not known, in its JSON too; a reservation written before that
+ * was recorded reads as "not known". */
+static void
+test_unknown_dirty_rate (void **state)
+{
+  Fixture *f = *state;
+  AmigoReservation known, unknown, back;
+  g_autofree char *json = NULL;
+  g_autoptr(GError) error = NULL;
+
+  f->h.dirty_rate_bytes_s = 0.0;
+  assert_true (amigo_reservation_compute (&f->h, &f->w, NULL, &known, &error));
+  assert_true (known.migration.dirty_rate_known);
+  f->h.dirty_rate_bytes_s = NAN;
+  assert_true (amigo_reservation_compute (&f->h, &f->w, NULL, &unknown, &error));
+  assert_false (unknown.migration.dirty_rate_known);
+  assert_false (unknown.migration.converges);
+  assert_true (unknown.migration.bytes_sent >= 2 * f->h.memory_bytes);
+  assert_true (unknown.migration.duration_usec >= 2 * known.migration.duration_usec);
+  /* the covered window holds the longer migration */
+  assert_true (unknown.end_usec - unknown.start_usec >= unknown.migration.duration_usec + f->w.settle_usec);
+
+  json = amigo_reservation_to_json (&unknown);
+  assert_non_null (strstr (json, "\"dirty_rate_known\":false"));
+  assert_true (amigo_reservation_from_json (json, &back, &error));
+  assert_false (back.migration.dirty_rate_known);
+  g_free (json);
+  json = amigo_reservation_to_json (&known);
+  assert_true (amigo_reservation_from_json (json, &back, &error));
+  assert_true (back.migration.dirty_rate_known);
+  {
+    g_autoptr(GRegex) re = g_regex_new (",\"dirty_rate_known\":true", 0, 0, NULL);
+    g_autofree char *old = g_regex_replace_literal (re, json, -1, 0, "", G_REGEX_MATCH_DEFAULT, NULL);
+    assert_null (strstr (old, "dirty_rate_known"));
+    assert_true (amigo_reservation_from_json (old, &back, &error));
+    assert_null (error);
+    assert_false (back.migration.dirty_rate_known);
+  }
+  {
+    g_autoptr(GRegex) re = g_regex_new ("\"dirty_rate_known\":true", 0, 0, NULL);
+    g_autofree char *bad = g_regex_replace_literal (re, json, -1, 0, "\"dirty_rate_known\":\"yes\"",
+                                                    G_REGEX_MATCH_DEFAULT, NULL);
+    expect_bad_json (bad, "migration.dirty_rate_known");
   }
 }
 
@@ -268,6 +357,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_compute, setup, teardown),
     cmocka_unit_test_setup_teardown (test_json_roundtrip, setup, teardown),
     cmocka_unit_test_setup_teardown (test_json_malformed, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_json_without_coverage, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_unknown_dirty_rate, setup, teardown),
     cmocka_unit_test_setup_teardown (test_bad_inputs, setup, teardown),
     cmocka_unit_test_setup_teardown (test_selectors_reused, setup, teardown),
     cmocka_unit_test_setup_teardown (test_quiet_is_lean, setup, teardown),

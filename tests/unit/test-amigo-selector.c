@@ -203,6 +203,32 @@ test_coverage_close_to_quantile (void **state)
   assert_true ((double) covered / total < 0.99);
 }
 
+/* The coverage reported is the backtest's: the calibrated bound covers
+ * about the quantile of the past week's windows (in-sample, so not
+ * below it); the class prior has no backtest and says so. */
+static void
+test_reports_backtest_coverage (void **state)
+{
+  const gsize n = 8 * DAY;
+  g_autofree double *v = g_new (double, n);
+  g_autoptr(AmigoSelector) sel = builtin_selector ();
+  g_autoptr(AmigoSelector) young = builtin_selector ();
+  AmigoWindowForecast fc;
+  guint32 s = 31;
+  double ar = 0.0;
+
+  for (gsize i = 0; i < n; i++) {
+    ar = 0.9 * ar + 0.3 * noise (&s);
+    v[i] = 3.0 + 1.5 * sin (2 * G_PI * i / DAY) + ar;
+  }
+  assert_true (forecast (sel, v, n, &fc));
+  assert_true (g_str_has_prefix (fc.model, "median:"));
+  assert_true (fc.coverage >= 0.95 && fc.coverage < 0.995);
+  assert_true (forecast (young, v, 3, &fc));
+  assert_true (isnan (fc.score));
+  assert_true (isnan (fc.coverage));
+}
+
 /* Memory-like series: a level that jumps every ~31 hours to a new value
  * between 2 and 14 GiB, with small noise. The bound must follow the current
  * level (cover the next hour's peak about as often as asked) and stay far
@@ -273,6 +299,25 @@ test_short_history_uses_prior (void **state)
   assert_true (forecast (sel, v, G_N_ELEMENTS (v), &fc));
   assert_true (isnan (fc.score));
   assert_true (fc.window_upper >= 3.0);
+}
+
+/* A young VM that has burnt about one core for ten minutes: the class
+ * prior's headroom (its inflation times the spread so far) stays on top of
+ * the peak; the bound is not cut back to those ten minutes' maximum. */
+static void
+test_prior_keeps_its_headroom (void **state)
+{
+  double v[2] = { 0.9, 1.0 };
+  const AmigoWorkloadPrior *prior = amigo_workload_class_prior (AMIGO_WORKLOAD_CLASS_UNKNOWN);
+  double spread = sqrt (0.005);   /* sample standard deviation of 0.9 and 1.0 */
+  g_autoptr(AmigoSelector) sel = amigo_selector_new (NULL);
+  AmigoWindowForecast fc;
+
+  assert_true (forecast (sel, v, G_N_ELEMENTS (v), &fc));
+  assert_true (isnan (fc.score));
+  assert_string_equal (fc.model, "conformal_day_peak");
+  assert_true (fabs (fc.window_upper - (1.0 + prior->inflation * spread)) < 1e-9);
+  assert_true (fc.window_upper > 1.1);
 }
 
 /* Half a day behind: the backtest has about 10 independent windows, too
@@ -462,9 +507,11 @@ main (void)
     cmocka_unit_test (test_flat_noise_not_overfit),
     cmocka_unit_test (test_registered_model_wins_when_right),
     cmocka_unit_test (test_coverage_close_to_quantile),
+    cmocka_unit_test (test_reports_backtest_coverage),
     cmocka_unit_test (test_tracks_level_shifts),
     cmocka_unit_test (test_reuse_until_stale),
     cmocka_unit_test (test_short_history_uses_prior),
+    cmocka_unit_test (test_prior_keeps_its_headroom),
     cmocka_unit_test (test_short_backtest_keeps_the_peak),
     cmocka_unit_test (test_cap_only_at_a_ceiling),
     cmocka_unit_test (test_bad_input),

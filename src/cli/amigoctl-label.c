@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* amigoctl label DOMAIN CLASS | --clear: an administrator's workload class
+ * (SetWorkloadClass, root only). */
+#include <stdio.h>
+
+#include "amigo/amigo-classifier.h"
+#include "amigo-error.h"
+#include "amigoctl.h"
+
+static char *
+class_names (void)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  for (guint k = 0; k < AMIGO_WORKLOAD_CLASS_LAST; k++)
+    g_string_append_printf (s, "%s%s", k == 0 ? "" : ", ", amigo_workload_class_to_string (k));
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+int
+check_label (Cli *cli, int argc, char **argv)
+{
+  if (cli->clear) {
+    if (argc != 1)
+      return fail (EXIT_BAD_ARGS, "label --clear: expected DOMAIN only, got %d arguments", argc);
+  } else if (argc != 2) {
+    return fail (EXIT_BAD_ARGS, "label: expected DOMAIN CLASS (or DOMAIN --clear), got %d argument%s", argc,
+                 argc == 1 ? "" : "s");
+  }
+  if (*argv[0] == '\0')
+    return fail (EXIT_BAD_ARGS, "label: the domain is empty: expected its name or UUID");
+  if (!cli->clear && !amigo_workload_class_from_string (argv[1], NULL)) {
+    g_autofree char *valid = class_names ();
+    return fail (EXIT_BAD_ARGS, "unknown workload class '%s': expected one of %s (or --clear)", argv[1], valid);
+  }
+  return EXIT_OK;
+}
+
+int
+cmd_label (Cli *cli, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  const char *klass = cli->clear ? "" : argv[1];
+
+  if (!amigo_daemon1_call_set_workload_class_sync (cli->proxy, argv[0], klass, NULL, &error)) {
+    if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
+      return fail (EXIT_FAILURE_OTHER, "permission denied: only root may label a domain");
+    return fail_call (error);
+  }
+  if (cli->clear)
+    printf ("Removed the label of '%s': the classifier chooses its class again.\n", argv[0]);
+  else
+    printf ("Labelled '%s' as %s.\n", argv[0], klass);
+  return EXIT_OK;
+}
