@@ -274,12 +274,9 @@ amigo_forecaster_compute (AmigoForecaster *self,
     vm.resources[r] = (AmigoSeries) { start, self->options.step_usec, n, v };
   }
   vm.memory_bytes = facts->memory_bytes;
-  /* An unknown dirty rate is the expensive case: the whole memory may be
-   * sent again. The model takes it as a guest dirtying memory as fast as
-   * the link sends it, which it never converges on before its round limit. */
-  vm.dirty_rate_bytes_s = isfinite (facts->dirty_rate_mib_s) && facts->dirty_rate_mib_s >= 0
-                            ? facts->dirty_rate_mib_s * AMIGO_BYTES_PER_MIB
-                            : w.link_bytes_s;
+  /* NAN: not known, which the overhead model takes as the expensive case
+   * (the whole memory sent twice), never as a quiet guest. */
+  vm.dirty_rate_bytes_s = facts->dirty_rate_mib_s * AMIGO_BYTES_PER_MIB;
   vm.label = facts->label;
 
   if (!amigo_classifier_classify (&vm, &cls, error))
@@ -328,7 +325,6 @@ amigo_forecaster_compute (AmigoForecaster *self,
   req.computed_usec = now_usec;
   req.class_source = facts->label != AMIGO_WORKLOAD_CLASS_UNKNOWN ? AMIGO_CLASS_SOURCE_LABEL
                                                             : AMIGO_CLASS_SOURCE_CLASSIFIER;
-  req.dirty_rate_known = isfinite (facts->dirty_rate_mib_s) && facts->dirty_rate_mib_s >= 0;
   *ret = req;
   return TRUE;
 }

@@ -57,7 +57,6 @@ amigo_request_to_json (const AmigoRequest *request)
     json_object_set_double_member (root, "host_memory_gib", request->host_memory_gib);
   else
     json_object_set_null_member (root, "host_memory_gib");
-  json_object_set_boolean_member (root, "dirty_rate_known", request->dirty_rate_known);
   json_object_set_member (root, "reservation", g_steal_pointer (&res_node));
   json_node_set_object (node, root);
   return amigo_json_to_string (node);
@@ -113,8 +112,6 @@ amigo_request_from_json (const char *json, AmigoRequest *ret, GError **error)
                  req.host_memory_gib);
     return FALSE;
   }
-  if (!amigo_json_get_boolean (root, WHAT, "", "dirty_rate_known", &req.dirty_rate_known, error))
-    return FALSE;
   res = amigo_json_get_object (root, WHAT, "", "reservation", error);
   if (res == NULL)
     return FALSE;

@@ -14,7 +14,7 @@ G_BEGIN_DECLS
  *
  * JSON form, version AMIGO_REQUEST_VERSION:
  *   {"request_version":1, "computed_usec":..., "class_source":"classifier"|"label",
- *    "host_memory_gib":<number|null>, "dirty_rate_known":true|false,
+ *    "host_memory_gib":<number|null>,
  *    "reservation":{ amigo_reservation_to_json()'s object }}
  */
 #define AMIGO_REQUEST_VERSION 1
@@ -44,15 +44,12 @@ gboolean amigo_class_source_from_string (const char *name, AmigoClassSource *ret
  * @class_source: where the workload class came from.
  * @host_memory_gib: QEMU's resident size when computed, the floor of the
  *   memory reservation; NAN if not known.
- * @dirty_rate_known: FALSE if the page-dirty rate was not known and the
- *   migration was estimated as re-sending the whole memory.
  */
 typedef struct {
   AmigoReservation reservation;
   gint64 computed_usec;
   AmigoClassSource class_source;
   double host_memory_gib;
-  gboolean dirty_rate_known;
 } AmigoRequest;
 
 char *amigo_request_to_json (const AmigoRequest *request);

@@ -119,7 +119,7 @@ test_burning_and_idle (void **state)
   /* never measured: no request for it */
   assert_false (burn.reservation.resources[AMIGO_RESOURCE_GPU_MEMORY].present);
   assert_int_equal (burn.class_source, AMIGO_CLASS_SOURCE_CLASSIFIER);
-  assert_true (burn.dirty_rate_known);
+  assert_true (burn.reservation.migration.dirty_rate_known);
   assert_int_equal (amigo_forecaster_get_n_domains (fc), 2);
   amigo_forecaster_forget (fc, UUID_IDLE);
   assert_int_equal (amigo_forecaster_get_n_domains (fc), 1);
@@ -163,9 +163,44 @@ test_unknown_dirty_rate_is_expensive (void **state)
   compute_ok (fc, UUID_BURN, &facts, f->now, &known);
   facts.dirty_rate_mib_s = NAN;
   compute_ok (fc, UUID_BURN, &facts, f->now, &unknown);
-  assert_false (unknown.dirty_rate_known);
+  assert_false (unknown.reservation.migration.dirty_rate_known);
   assert_true (unknown.reservation.migration.bytes_sent >= 2 * mem);
   assert_true (unknown.reservation.migration.duration_usec > known.reservation.migration.duration_usec);
+}
+
+/* A domain minutes old already has a request, from its class prior, and
+ * the prior's headroom is not cut back to the few minutes' maximum. */
+static void
+test_young_domain (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(AmigoForecaster) fc = amigo_forecaster_new (f->history, NULL);
+  AmigoDomainFacts facts;
+  AmigoRequest req;
+
+  record (f, UUID_BURN, 12.0 / 60, 1.0, 0.2, 0.3);
+  amigo_domain_facts_init (&facts);
+  facts.memory_bytes = 512 * 1024 * 1024;
+  compute_ok (fc, UUID_BURN, &facts, f->now, &req);
+  print_message ("young domain: cpu bound %.3f cores from '%s'\n",
+                 req.reservation.resources[AMIGO_RESOURCE_CPU].upper,
+                 req.reservation.resources[AMIGO_RESOURCE_CPU].model);
+  /* the class prior (no backtest behind it), above the largest 5-minute
+   * mean seen so far */
+  assert_true (isnan (req.reservation.resources[AMIGO_RESOURCE_CPU].score));
+  {
+    g_autoptr(GArray) bins = NULL;
+    gint64 start;
+    double max = 0;
+    assert_true (amigo_history_series (f->history, UUID_BURN, AMIGO_METRIC_CPU, 5 * AMIGO_USEC_PER_MIN,
+                                       f->now - AMIGO_USEC_PER_HOUR, f->now, FALSE, &bins, &start, NULL));
+    for (guint i = 0; i < bins->len; i++) {
+      if (isfinite (g_array_index (bins, double, i)))
+        max = MAX (max, g_array_index (bins, double, i));
+    }
+    assert_true (max > 0.9);
+    assert_true (req.reservation.resources[AMIGO_RESOURCE_CPU].upper > max);
+  }
 }
 
 /* An administrator's label is used and said so. */
@@ -243,12 +278,9 @@ test_request_json (void **state)
     { "{\"request_version\":2}", "version 2 is not supported" },
     { "{\"request_version\":1,\"computed_usec\":\"x\"}", "'computed_usec' must be an integer" },
     { "{\"request_version\":1,\"computed_usec\":1,\"class_source\":\"oracle\"}", "'class_source' = 'oracle'" },
-    { "{\"request_version\":1,\"computed_usec\":1,\"class_source\":\"label\",\"host_memory_gib\":-1,"
-      "\"dirty_rate_known\":true}", "'host_memory_gib' = -1" },
-    { "{\"request_version\":1,\"computed_usec\":1,\"class_source\":\"label\",\"host_memory_gib\":null,"
-      "\"dirty_rate_known\":true}", "'reservation' is missing" },
-    { "{\"request_version\":1,\"computed_usec\":1,\"class_source\":\"label\",\"host_memory_gib\":null,"
-      "\"dirty_rate_known\":true,\"reservation\":{}}", "reservation JSON" },
+    { "{\"request_version\":1,\"computed_usec\":1,\"class_source\":\"label\",\"host_memory_gib\":-1}", "'host_memory_gib' = -1" },
+    { "{\"request_version\":1,\"computed_usec\":1,\"class_source\":\"label\",\"host_memory_gib\":null}", "'reservation' is missing" },
+    { "{\"request_version\":1,\"computed_usec\":1,\"class_source\":\"label\",\"host_memory_gib\":null,\"reservation\":{}}", "reservation JSON" },
   };
 
   record (f, UUID_BURN, 30, 0.5, 0.2, 0.3);
@@ -294,6 +326,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_burning_and_idle, setup, teardown),
     cmocka_unit_test_setup_teardown (test_memory_floor_is_host_memory, setup, teardown),
     cmocka_unit_test_setup_teardown (test_unknown_dirty_rate_is_expensive, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_young_domain, setup, teardown),
     cmocka_unit_test_setup_teardown (test_label, setup, teardown),
     cmocka_unit_test_setup_teardown (test_bad_input, setup, teardown),
     cmocka_unit_test_setup_teardown (test_request_json, setup, teardown),
