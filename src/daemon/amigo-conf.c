@@ -3,8 +3,11 @@
 
 #include <string.h>
 
+#include "amigo-bandwidth.h"
 #include "amigo-duration.h"
 #include "amigo-error.h"
+#include "amigo-export.h"
+#include "amigo-request-options.h"
 #include "amigo-time.h"
 
 
@@ -12,6 +15,8 @@ typedef enum {
   KEY_STRING,
   KEY_DURATION,
   KEY_URI,
+  KEY_BANDWIDTH,
+  KEY_TEXTFILE,
 } KeyType;
 
 /* Every key amigod knows: adding one = one line here plus docs. */
@@ -32,6 +37,11 @@ static const struct {
     G_STRUCT_OFFSET (AmigoConf, history) + G_STRUCT_OFFSET (AmigoHistoryOptions, step_usec) },
   { "history", "retention", KEY_DURATION,
     G_STRUCT_OFFSET (AmigoConf, history) + G_STRUCT_OFFSET (AmigoHistoryOptions, retention_usec) },
+  { "forecast", "window", KEY_DURATION, G_STRUCT_OFFSET (AmigoConf, forecast.window_usec) },
+  { "forecast", "settle", KEY_DURATION, G_STRUCT_OFFSET (AmigoConf, forecast.settle_usec) },
+  { "forecast", "link", KEY_BANDWIDTH, G_STRUCT_OFFSET (AmigoConf, forecast.link_mbit_s) },
+  { "forecast", "max_age", KEY_DURATION, G_STRUCT_OFFSET (AmigoConf, forecast.max_age_usec) },
+  { "export", "prometheus_textfile", KEY_TEXTFILE, G_STRUCT_OFFSET (AmigoConf, export_textfile) },
 };
 
 AmigoConf *
@@ -49,6 +59,10 @@ amigo_conf_new (void)
   self->history.raw_retention_usec = 6 * AMIGO_USEC_PER_HOUR;
   self->history.step_usec = 5 * AMIGO_USEC_PER_MIN;
   self->history.retention_usec = 14 * AMIGO_USEC_PER_DAY;
+  self->forecast.window_usec = 0;
+  self->forecast.settle_usec = 10 * AMIGO_USEC_PER_MIN;
+  self->forecast.link_mbit_s = 1000.0;
+  self->forecast.max_age_usec = 0;   /* 3 x metadata_interval */
   return self;
 }
 
@@ -60,6 +74,7 @@ amigo_conf_free (AmigoConf *self)
   g_free (self->path);
   g_free (self->uri);
   g_free (self->state_dir);
+  g_free (self->export_textfile);
   g_free (self);
 }
 
@@ -253,6 +268,7 @@ amigo_conf_load_file (AmigoConf *self,
   parsed = *self;
   parsed.uri = g_strdup (self->uri);
   parsed.state_dir = g_strdup (self->state_dir);
+  parsed.export_textfile = g_strdup (self->export_textfile);
   parsed.path = g_strdup (path);
 
   groups = g_key_file_get_groups (kf, NULL);
@@ -288,7 +304,25 @@ amigo_conf_load_file (AmigoConf *self,
         goto fail;
       }
       g_strstrip (value);
-      if (conf_keys[i].type != KEY_DURATION) {
+      if (conf_keys[i].type == KEY_BANDWIDTH) {
+        if (!amigo_bandwidth_parse (value, G_STRUCT_MEMBER_P (&parsed, conf_keys[i].offset), &local_error)) {
+          g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "%s:%u: [%s] %s: %s",
+                       path, lineno, groups[g], keys[k], local_error->message);
+          goto fail;
+        }
+      } else if (conf_keys[i].type == KEY_TEXTFILE) {
+        char **field = G_STRUCT_MEMBER_P (&parsed, conf_keys[i].offset);
+        g_autofree char *checked = NULL;
+
+        /* empty: no export */
+        if (*value != '\0' && !amigo_export_parse_textfile_path (value, &checked, &local_error)) {
+          g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "%s:%u: [%s] %s: %s",
+                       path, lineno, groups[g], keys[k], local_error->message);
+          goto fail;
+        }
+        g_free (*field);
+        *field = g_steal_pointer (&checked);
+      } else if (conf_keys[i].type != KEY_DURATION) {
         if (*value == '\0') {
           g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
                        "%s:%u: [%s] %s: expected a value, got an empty string",
@@ -321,6 +355,7 @@ amigo_conf_load_file (AmigoConf *self,
 
   g_free (self->uri);
   g_free (self->state_dir);
+  g_free (self->export_textfile);
   g_free (self->path);
   *self = parsed;
   return TRUE;
@@ -328,6 +363,7 @@ amigo_conf_load_file (AmigoConf *self,
 fail:
   g_free (parsed.uri);
   g_free (parsed.state_dir);
+  g_free (parsed.export_textfile);
   g_free (parsed.path);
   return FALSE;
 }
@@ -390,6 +426,27 @@ amigo_conf_validate (const AmigoConf *self, GError **error)
                  "[daemon] state_dir: expected an absolute path, got '%s'", self->state_dir);
     return FALSE;
   }
+  if (self->forecast.window_usec < 0 || self->forecast.window_usec > AMIGO_REQUEST_WINDOW_MAX_USEC ||
+      self->forecast.settle_usec < 0 || self->forecast.settle_usec > AMIGO_REQUEST_SETTLE_MAX_USEC) {
+    g_autofree char *w = amigo_duration_format (self->forecast.window_usec);
+    g_autofree char *st = amigo_duration_format (self->forecast.settle_usec);
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                 "[forecast] window and settle: expected at most '7d' and '1d', got '%s' and '%s'", w, st);
+    return FALSE;
+  }
+  if (!(self->forecast.link_mbit_s >= AMIGO_REQUEST_LINK_MIN_MBIT_S &&
+        self->forecast.link_mbit_s <= AMIGO_REQUEST_LINK_MAX_MBIT_S)) {
+    g_autofree char *l = amigo_bandwidth_format (self->forecast.link_mbit_s);
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                 "[forecast] link: expected between '1M' and '1T', got '%s'", l);
+    return FALSE;
+  }
+  /* A request is rewritten before half its age: a shorter age than two
+   * metadata intervals would leave it stale between two writes. */
+  if (self->forecast.max_age_usec != 0 &&
+      !check_at_least ("[forecast] max_age", self->forecast.max_age_usec, "twice the metadata_interval",
+                       2 * self->metadata_interval_usec, error))
+    return FALSE;
   if (!check_at_least ("[history] step", h->step_usec, "the interval", self->interval_usec, error) ||
       !check_at_least ("[history] raw_retention", h->raw_retention_usec, "the step", h->step_usec, error) ||
       !check_at_least ("[history] retention", h->retention_usec, "raw_retention", h->raw_retention_usec, error))

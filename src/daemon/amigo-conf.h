@@ -25,6 +25,12 @@ G_BEGIN_DECLS
  *   starts on every domain ([daemon] dirty_rate_period; whole seconds).
  * @history: the history store's retention ([history] raw_retention, step,
  *   retention).
+ * @forecast: the migration every domain's reservation request is for
+ *   ([forecast] window (0 = the overhead model's estimate), settle, link
+ *   in Mbit/s) and how old a request may get before it is stale
+ *   ([forecast] max_age; 0 = three metadata intervals).
+ * @export_textfile: where the Prometheus textfile goes ([export]
+ *   prometheus_textfile); NULL = no export.
  *
  * amigod's configuration: defaults, then the file, then the environment.
  * See docs/configuration.md.
@@ -37,6 +43,13 @@ typedef struct {
   gint64 metadata_interval_usec;
   gint64 dirty_rate_period_usec;
   AmigoHistoryOptions history;
+  struct {
+    gint64 window_usec;
+    gint64 settle_usec;
+    double link_mbit_s;
+    gint64 max_age_usec;
+  } forecast;
+  char *export_textfile;
 } AmigoConf;
 
 AmigoConf *amigo_conf_new (void);

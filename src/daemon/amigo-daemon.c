@@ -12,17 +12,20 @@
 #include "amigo-clock.h"
 #include "amigo-collector.h"
 #include "amigo-config.h"
+#include "amigo-collector-jobs.h"
 #include "amigo-connection.h"
 #include "amigo-daemon-private.h"
 #include "amigo-dbus-service.h"
 #include "amigo-error.h"
+#include "amigo-export-writer.h"
 #include "amigo-gpu-source.h"
 #include "amigo-history.h"
 #include "amigo-log.h"
 #include "amigo-ratelimit.h"
+#include "amigo-requests.h"
 #include "amigo-job-runner.h"
 #include "amigo-metadata-io.h"
-#include "amigo-summary-writer.h"
+#include "amigo-metadata-writer.h"
 #include "amigo-time.h"
 #include "amigo-watchdog.h"
 
@@ -53,8 +56,11 @@ struct _AmigoDaemon {
   AmigoRatelimit *ratelimit;   /* warnings that can repeat: one per kind per 10 min */
   AmigoJobRunner *jobs;        /* libvirt calls that take a domain job */
   AmigoJobRunner *poller;      /* the polls' statistics calls, one at a time */
-  GPtrArray *deferred_jobs;    /* CollectorJobs that ended while a poll was out */
-  AmigoSummaryWriter *summary_writer;
+  AmigoCollectorJobs *collector_jobs; /* the collector's job-taking calls */
+  AmigoMetadataWriter *metadata_writer;
+  AmigoRequests *requests;     /* every domain's reservation request */
+  AmigoExportWriter *export;   /* NULL without [export] prometheus_textfile */
+  AmigoExportPolls polls;      /* counters for the export */
 
   gint64 start_mono_usec;
   gint64 last_poll_wall_usec;
@@ -187,6 +193,46 @@ backend_query_history (gpointer user_data,
   return amigo_history_query (self->history, uuid, metric, from_usec, to_usec, error);
 }
 
+static gboolean
+backend_get_request (gpointer user_data,
+                     const char *uuid,
+                     const AmigoRequestOptions *options,
+                     AmigoRequest *ret,
+                     AmigoMigrationWindow *ret_window,
+                     gboolean *ret_stale,
+                     GError **error)
+{
+  AmigoDaemon *self = user_data;
+
+  if (!amigo_requests_get (self->requests, uuid, options, ret, ret_window, error))
+    return FALSE;
+  *ret_stale = amigo_requests_is_stale (self->requests, ret);
+  return TRUE;
+}
+
+/* The label is in force at once; it reaches the domain's metadata (and so
+ * travels with it) through the job runner, once libvirt allows a write. */
+static gboolean
+backend_set_workload_class (gpointer user_data, const char *uuid, const char *klass, GError **error)
+{
+  AmigoDaemon *self = user_data;
+  virConnectPtr conn = amigo_connection_get (self->connection);
+  AmigoTrackedDomain *d = amigo_domain_table_lookup (self->domains, uuid);
+
+  if (d == NULL) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND, "no running domain '%s' on this host", uuid);
+    return FALSE;
+  }
+  if (!amigo_requests_set_label (self->requests, uuid, klass, error))
+    return FALSE;
+  amigo_log_domain (G_LOG_LEVEL_INFO, uuid, d->name, "workload class of '%s' %s%s%s", d->name,
+                    klass != NULL && *klass != '\0' ? "labelled '" : "label cleared",
+                    klass != NULL && *klass != '\0' ? klass : "", klass != NULL && *klass != '\0' ? "'" : "");
+  if (conn != NULL)
+    amigo_metadata_writer_write_one (self->metadata_writer, conn, uuid);
+  return TRUE;
+}
+
 static gint64
 backend_now_usec (gpointer user_data)
 {
@@ -263,6 +309,12 @@ maybe_import_history (AmigoDaemon *self, const char *uuid, const char *name)
                       "ignoring the amigo metadata of '%s': %s", name, error->message);
     return;
   }
+  if (md->workload != NULL) {
+    g_autoptr (GError) label_error = NULL;
+    if (!amigo_requests_set_label (self->requests, uuid, md->workload, &label_error))
+      amigo_log_domain (G_LOG_LEVEL_WARNING, uuid, name, "ignoring the workload label in the metadata of '%s': %s",
+                        name, label_error->message);
+  }
   if (md->history == NULL)
     return;   /* a new domain */
   if (!amigo_history_import_summary (self->history, uuid, md->history, &error)) {
@@ -275,148 +327,35 @@ maybe_import_history (AmigoDaemon *self, const char *uuid, const char *name)
 }
 
 static void
-on_summary_problem (AmigoSummaryWriterProblem problem,
+on_summary_problem (AmigoMetadataWriterProblem problem,
                     const char *uuid,
                     const char *name,
                     const char *message,
                     gpointer user_data)
 {
-  warn_by_kind (user_data, problem == AMIGO_SUMMARY_WRITER_BUSY ? "domain-busy" : "metadata-write", message);
+  warn_by_kind (user_data, problem == AMIGO_METADATA_WRITER_BUSY ? "domain-busy" : "metadata-write", message);
 }
 
 static void
-write_metadata (AmigoDaemon *self)
+write_metadata (gpointer user_data)
 {
+  AmigoDaemon *self = user_data;
   virConnectPtr conn = amigo_connection_get (self->connection);
 
   if (conn != NULL)
-    amigo_summary_writer_round (self->summary_writer, conn);
+    amigo_metadata_writer_round (self->metadata_writer, conn);
 }
 
-/* The collector's job-taking calls for one domain (a dirty-rate start, a
- * balloon statistics period), made one after the other in one runner job:
- * a domain takes one job at a time. */
-typedef struct {
-  virConnectPtr conn;       /* a reference */
-  GArray *jobs;             /* AmigoDomainJob */
-  GPtrArray *errors;        /* GError * or NULL, one per job */
-} CollectorJobs;
-
-static void
-collector_jobs_free (gpointer data)
+static char *
+metadata_request_json (const char *uuid, gpointer user_data)
 {
-  CollectorJobs *cj = data;
-
-  if (cj->conn != NULL)
-    virConnectClose (cj->conn);
-  g_array_unref (cj->jobs);
-  g_ptr_array_unref (cj->errors);
-  g_free (cj);
+  return amigo_requests_metadata_json (((AmigoDaemon *) user_data)->requests, uuid);
 }
 
-static void
-error_free0 (gpointer error)
+static const char *
+metadata_workload (const char *uuid, gpointer user_data)
 {
-  if (error != NULL)
-    g_error_free (error);
-}
-
-/* Job runner thread. */
-static gboolean
-collector_jobs_run (gpointer data, GError **error)
-{
-  CollectorJobs *cj = data;
-
-  for (guint i = 0; i < cj->jobs->len; i++) {
-    GError *job_error = NULL;
-
-    amigo_domain_job_run (cj->conn, &g_array_index (cj->jobs, AmigoDomainJob, i), &job_error);
-    g_ptr_array_add (cj->errors, job_error);
-  }
-  return TRUE;
-}
-
-static void
-report_collector_jobs (AmigoDaemon *self, CollectorJobs *cj)
-{
-  for (guint i = 0; i < cj->jobs->len; i++)
-    amigo_collector_job_done (self->collector, &g_array_index (cj->jobs, AmigoDomainJob, i),
-                              i < cj->errors->len ? g_ptr_array_index (cj->errors, i) : NULL);
-}
-
-/* Reports the collector's calls that ended while a poll had the collector. */
-static void
-report_deferred_collector_jobs (AmigoDaemon *self)
-{
-  g_autoptr (GPtrArray) deferred = g_steal_pointer (&self->deferred_jobs);
-
-  self->deferred_jobs = g_ptr_array_new_with_free_func (collector_jobs_free);
-  for (guint i = 0; i < deferred->len; i++)
-    report_collector_jobs (self, g_ptr_array_index (deferred, i));
-}
-
-static void
-on_collector_jobs_done (const char *uuid, gpointer data, const GError *error, gpointer user_data)
-{
-  AmigoDaemon *self = user_data;
-  CollectorJobs *cj = data;
-
-  /* a poll out in the poller thread has the collector: report when it is back */
-  if (amigo_job_runner_get_in_flight (self->poller) > 0) {
-    CollectorJobs *later = g_new0 (CollectorJobs, 1);
-
-    later->jobs = g_array_ref (cj->jobs);
-    later->errors = g_ptr_array_ref (cj->errors);
-    g_ptr_array_add (self->deferred_jobs, later);
-    return;
-  }
-  report_collector_jobs (self, cj);
-}
-
-/* The collector's job-taking calls go through the runner, one runner job
- * per domain; a domain still busy (its metadata write or last calls wait
- * behind a migration) skips this round and the collector asks again. */
-static void
-dispatch_collector_jobs (AmigoDaemon *self)
-{
-  virConnectPtr conn = amigo_connection_get (self->connection);
-  g_autoptr (GArray) jobs = amigo_collector_take_jobs (self->collector);
-  g_autoptr (GHashTable) by_domain = g_hash_table_new (g_str_hash, g_str_equal);
-  GHashTableIter iter;
-  CollectorJobs *cj;
-
-  for (guint i = 0; i < jobs->len; i++) {
-    AmigoDomainJob *job = &g_array_index (jobs, AmigoDomainJob, i);
-
-    cj = g_hash_table_lookup (by_domain, job->uuid);
-    if (cj == NULL) {
-      cj = g_new0 (CollectorJobs, 1);
-      cj->conn = conn;
-      if (conn != NULL)
-        virConnectRef (conn);
-      cj->jobs = g_array_new (FALSE, FALSE, sizeof (AmigoDomainJob));
-      cj->errors = g_ptr_array_new_with_free_func (error_free0);
-      g_hash_table_insert (by_domain, job->uuid, cj);
-    }
-    g_array_append_val (cj->jobs, *job);
-  }
-  g_hash_table_iter_init (&iter, by_domain);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &cj)) {
-    g_autoptr (GArray) mine = g_array_ref (cj->jobs);   /* to report a skip: the runner frees cj */
-    g_autoptr (GError) skipped = NULL;
-    char uuid[AMIGO_UUID_BUFLEN];
-
-    g_strlcpy (uuid, g_array_index (mine, AmigoDomainJob, 0).uuid, sizeof uuid);
-    if (conn == NULL) {
-      collector_jobs_free (cj);
-      skipped = g_error_new_literal (AMIGO_ERROR, AMIGO_ERROR_NOT_CONNECTED, "libvirt is not connected");
-    } else if (!amigo_job_runner_submit (self->jobs, uuid, collector_jobs_run, on_collector_jobs_done, cj,
-                                         collector_jobs_free, self)) {
-      skipped = g_error_new_literal (AMIGO_ERROR, AMIGO_ERROR_BUSY, "the domain's previous call has not ended");
-    }
-    for (guint i = 0; skipped != NULL && i < mine->len; i++)
-      amigo_collector_job_done (self->collector, &g_array_index (mine, AmigoDomainJob, i), skipped);
-  }
+  return amigo_requests_get_label (((AmigoDaemon *) user_data)->requests, uuid);
 }
 
 /* ---- polling ---- */
@@ -426,7 +365,8 @@ on_domain_gone (const AmigoTrackedDomain *d, gpointer user_data)
 {
   AmigoDaemon *self = user_data;
 
-  amigo_summary_writer_forget (self->summary_writer, d->uuid);
+  amigo_metadata_writer_forget (self->metadata_writer, d->uuid);
+  amigo_requests_forget (self->requests, d->uuid);
   amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "domain '%s' is gone", d->name);
 }
 
@@ -555,7 +495,9 @@ maybe_write_metadata (AmigoDaemon *self)
   if (mono - self->last_metadata_usec < self->conf->metadata_interval_usec)
     return;
   self->last_metadata_usec = mono;
-  write_metadata (self);
+  /* the requests first, a slice of the main loop at a time; the metadata
+   * write carries them */
+  amigo_requests_start_round (self->requests, write_metadata, self);
 }
 
 /* What follows a poll: the metadata write when its interval has passed,
@@ -568,7 +510,15 @@ after_poll (AmigoDaemon *self, gint64 start_usec)
    * so the rarer write would otherwise always find the domain busy. The
    * collector's call skipped this tick is asked for again at the next. */
   maybe_write_metadata (self);
-  dispatch_collector_jobs (self);
+  amigo_collector_jobs_dispatch (self->collector_jobs, amigo_connection_get (self->connection));
+  self->polls.polls++;
+  self->polls.last_duration_usec = g_get_monotonic_time () - start_usec;
+  self->polls.last_usec = self->last_poll_wall_usec;
+  self->polls.job_calls_skipped = amigo_job_runner_get_skipped (self->jobs);
+  if (self->export != NULL)
+    amigo_export_writer_write (self->export, self->domains, self->requests, self->history,
+                               g_get_real_time () - (g_get_monotonic_time () - self->start_mono_usec),
+                               &self->polls);
   /* D-Bus calls wait while this runs */
   if (g_get_monotonic_time () - start_usec > SLOW_TICK_USEC)
     g_debug ("the poll tick held the main loop for %" G_GINT64_FORMAT " ms",
@@ -590,7 +540,7 @@ on_poll_fetched (const char *key, gpointer data, const GError *error, gpointer u
   AmigoDaemon *self = user_data;
   gint64 start = g_get_monotonic_time ();
 
-  report_deferred_collector_jobs (self);
+  amigo_collector_jobs_report_deferred (self->collector_jobs);
   poll_once (self, data, error);
   after_poll (self, start);
 }
@@ -610,8 +560,10 @@ poll_start (AmigoDaemon *self)
   virConnectRef (conn);
   f->mono_usec = now_mono (self);
   f->wall_usec = now_wall (self);
-  if (!amigo_job_runner_submit (self->poller, "poll", poll_fetch_run, on_poll_fetched, f, poll_fetch_free, self))
+  if (!amigo_job_runner_submit (self->poller, "poll", poll_fetch_run, on_poll_fetched, f, poll_fetch_free, self)) {
+    self->polls.skipped++;
     g_debug ("the last poll has not come back from libvirt: skipping this one");
+  }
 }
 
 static gboolean
@@ -701,7 +653,6 @@ amigo_daemon_new_with_clock (AmigoConf *conf, const AmigoDaemonOptions *options,
   self->ratelimit = amigo_ratelimit_new (10 * AMIGO_USEC_PER_MIN, 64);
   self->jobs = amigo_job_runner_new (JOB_THREADS);
   self->poller = amigo_job_runner_new (1);
-  self->deferred_jobs = g_ptr_array_new_with_free_func (collector_jobs_free);
   self->loop = g_main_loop_new (NULL, FALSE);
 
   if (g_mkdir_with_parents (conf->state_dir, 0750) < 0) {
@@ -718,13 +669,30 @@ amigo_daemon_new_with_clock (AmigoConf *conf, const AmigoDaemonOptions *options,
     g_prefix_error (error, "cannot open the history store '%s': ", conf->state_dir);
     return NULL;
   }
-  self->summary_writer = amigo_summary_writer_new (self->history, self->domains, self->jobs, on_summary_problem,
-                                                  self);
+  {
+    AmigoRequestsOptions ro;
+    AmigoMetadataWriterSource source = { metadata_request_json, metadata_workload };
+
+    amigo_requests_options_init (&ro);
+    ro.forecaster.window.duration_usec = conf->forecast.window_usec;
+    ro.forecaster.window.settle_usec = conf->forecast.settle_usec;
+    ro.forecaster.window.link_bytes_s = conf->forecast.link_mbit_s * 1e6 / 8;
+    ro.forecaster.step_usec = conf->history.step_usec;
+    ro.max_age_usec = conf->forecast.max_age_usec != 0 ? conf->forecast.max_age_usec
+                                                        : 3 * conf->metadata_interval_usec;
+    self->requests = amigo_requests_new (self->history, self->domains, self->clock, &ro);
+    self->metadata_writer = amigo_metadata_writer_new (self->history, self->domains, self->jobs, &source,
+                                                       on_summary_problem, self);
+  }
+  if (conf->export_textfile != NULL)
+    self->export = amigo_export_writer_new (conf->export_textfile, self->jobs);
   known = amigo_history_list_domains (self->history);
   for (guint i = 0; known != NULL && i < known->len; i++)
     g_hash_table_add (self->known_history, g_strdup (g_ptr_array_index (known, i)));
 
   self->collector = amigo_collector_new ();
+  amigo_collector_set_interval (self->collector, conf->interval_usec);
+  self->collector_jobs = amigo_collector_jobs_new (self->collector, self->jobs, self->poller);
   /* A declared GPU size changes with the domain's definition, rarely: reading
    * every domain's XML once per metadata interval keeps the cost flat. */
   amigo_collector_set_gpu_source (self->collector,
@@ -758,8 +726,10 @@ amigo_daemon_free (AmigoDaemon *self)
   g_clear_pointer (&self->jobs, amigo_job_runner_free);
   /* a poll still out uses the collector freed below */
   g_clear_pointer (&self->poller, amigo_job_runner_free_wait);
-  g_clear_pointer (&self->deferred_jobs, g_ptr_array_unref);
-  g_clear_pointer (&self->summary_writer, amigo_summary_writer_free);
+  g_clear_pointer (&self->collector_jobs, amigo_collector_jobs_free);
+  g_clear_pointer (&self->metadata_writer, amigo_metadata_writer_free);
+  g_clear_pointer (&self->export, amigo_export_writer_free);
+  g_clear_pointer (&self->requests, amigo_requests_free);
   g_clear_pointer (&self->connection, amigo_connection_free);
   g_clear_pointer (&self->collector, amigo_collector_free);
   g_clear_pointer (&self->history, amigo_history_free);
@@ -794,6 +764,8 @@ amigo_daemon_start (AmigoDaemon *self, GError **error)
     .has_history = backend_has_history,
     .query_history = backend_query_history,
     .now_usec = backend_now_usec,
+    .get_request = backend_get_request,
+    .set_workload_class = backend_set_workload_class,
     .retention_usec = self->conf->history.retention_usec,
   };
 

@@ -259,6 +259,131 @@ handle_get_history (AmigoDaemon1 *skeleton,
   return TRUE;
 }
 
+/* The reply of GetReservationRequest (data/org.amigo.Daemon1.xml). */
+static void
+add_double (GVariantDict *d, const char *key, double v)
+{
+  if (isfinite (v))
+    g_variant_dict_insert (d, key, "d", v);
+}
+
+static GVariant *
+request_to_variant (const char *name, const char *uuid, const AmigoRequest *req,
+                    const AmigoMigrationWindow *window, gboolean stale)
+{
+  const AmigoReservation *res = &req->reservation;
+  g_auto (GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+  g_auto (GVariantDict) migration = G_VARIANT_DICT_INIT (NULL);
+  g_autofree char *json = amigo_request_to_json (req);
+  GVariantBuilder resources;
+
+  g_variant_dict_insert (&dict, "domain", "s", name);
+  g_variant_dict_insert (&dict, "uuid", "s", uuid);
+  g_variant_dict_insert (&dict, "computed_usec", "x", req->computed_usec);
+  g_variant_dict_insert (&dict, "stale", "b", stale);
+  g_variant_dict_insert (&dict, "class", "s", amigo_workload_class_to_string (res->classification.klass));
+  g_variant_dict_insert (&dict, "class_source", "s", amigo_class_source_to_string (req->class_source));
+  g_variant_dict_insert (&dict, "quantile", "d", res->quantile);
+  g_variant_dict_insert (&dict, "start_usec", "x", res->start_usec);
+  g_variant_dict_insert (&dict, "end_usec", "x", res->end_usec);
+  g_variant_dict_insert (&dict, "window_usec", "x", window->duration_usec);
+  g_variant_dict_insert (&dict, "settle_usec", "x", window->settle_usec);
+  g_variant_dict_insert (&dict, "link_mbit_s", "d", window->link_bytes_s * 8 / 1e6);
+  add_double (&dict, "host_memory_gib", req->host_memory_gib);
+  g_variant_dict_insert (&dict, "dirty_rate_known", "b", res->migration.dirty_rate_known);
+
+  g_variant_dict_insert (&migration, "duration_usec", "x", res->migration.duration_usec);
+  g_variant_dict_insert (&migration, "downtime_usec", "x", res->migration.downtime_usec);
+  g_variant_dict_insert (&migration, "bytes_sent", "t", res->migration.bytes_sent);
+  g_variant_dict_insert (&migration, "rounds", "u", res->migration.rounds);
+  g_variant_dict_insert (&migration, "converges", "b", res->migration.converges);
+  g_variant_dict_insert_value (&dict, "migration", g_variant_dict_end (&migration));
+
+  g_variant_builder_init (&resources, G_VARIANT_TYPE ("a{sa{sv}}"));
+  for (guint r = 0; r < AMIGO_RESOURCE_LAST; r++) {
+    const AmigoResourceReservation *rr = &res->resources[r];
+    g_auto (GVariantDict) e = G_VARIANT_DICT_INIT (NULL);
+
+    if (!rr->present)
+      continue;
+    g_variant_dict_insert (&e, "unit", "s", amigo_resource_unit (r));
+    add_double (&e, "reserve", rr->amount);
+    add_double (&e, "bound", rr->upper);
+    add_double (&e, "mean", rr->mean);
+    add_double (&e, "overhead", rr->overhead);
+    g_variant_dict_insert (&e, "method", "s", rr->model);
+    add_double (&e, "coverage", rr->coverage);
+    add_double (&e, "score", rr->score);
+    g_variant_builder_add (&resources, "{s@a{sv}}", amigo_resource_to_string (r), g_variant_dict_end (&e));
+  }
+  g_variant_dict_insert_value (&dict, "resources", g_variant_builder_end (&resources));
+  g_variant_dict_insert (&dict, "json", "s", json);
+  return g_variant_dict_end (&dict);
+}
+
+static const char *
+domain_name (AmigoDbusService *self, const char *uuid)
+{
+  GPtrArray *list = self->backend.get_domains (self->user_data);
+
+  for (guint i = 0; list != NULL && i < list->len; i++) {
+    AmigoTrackedDomain *d = g_ptr_array_index (list, i);
+    if (strcmp (d->uuid, uuid) == 0)
+      return d->name;
+  }
+  return uuid;
+}
+
+static gboolean
+handle_get_reservation_request (AmigoDaemon1 *skeleton,
+                                GDBusMethodInvocation *invocation,
+                                const char *domain,
+                                GVariant *options,
+                                AmigoDbusService *self)
+{
+  g_autofree char *uuid = NULL;
+  GError *error = NULL;
+  AmigoRequestOptions opts = { 0 };
+  AmigoRequest req;
+  AmigoMigrationWindow window;
+  gboolean stale = FALSE;
+
+  if (!amigo_request_options_parse (options, &opts, &error))
+    return return_error (invocation, error);
+  if (!amigo_dbus_service_resolve_domain (self, domain, &uuid, &error))
+    return return_error (invocation, error);
+  if (self->backend.get_request == NULL)
+    return return_error (invocation, g_error_new_literal (AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED,
+                                                          "this amigod computes no reservation requests"));
+  if (!self->backend.get_request (self->user_data, uuid, &opts, &req, &window, &stale, &error))
+    return return_error (invocation, error);
+  amigo_daemon1_complete_get_reservation_request (skeleton, invocation,
+                                                  request_to_variant (domain_name (self, uuid), uuid, &req,
+                                                                      &window, stale));
+  return TRUE;
+}
+
+static gboolean
+handle_set_workload_class (AmigoDaemon1 *skeleton,
+                           GDBusMethodInvocation *invocation,
+                           const char *domain,
+                           const char *klass,
+                           AmigoDbusService *self)
+{
+  g_autofree char *uuid = NULL;
+  GError *error = NULL;
+
+  if (!amigo_dbus_service_resolve_domain (self, domain, &uuid, &error))
+    return return_error (invocation, error);
+  if (self->backend.set_workload_class == NULL)
+    return return_error (invocation, g_error_new_literal (AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED,
+                                                          "this amigod keeps no workload labels"));
+  if (!self->backend.set_workload_class (self->user_data, uuid, klass, &error))
+    return return_error (invocation, error);
+  amigo_daemon1_complete_set_workload_class (skeleton, invocation);
+  return TRUE;
+}
+
 gboolean
 amigo_dbus_service_start (AmigoDbusService *self,
                           GDBusConnection *connection,
@@ -276,6 +401,9 @@ amigo_dbus_service_start (AmigoDbusService *self,
   g_signal_connect (self->skeleton, "handle-get-status", G_CALLBACK (handle_get_status), self);
   g_signal_connect (self->skeleton, "handle-list-domains", G_CALLBACK (handle_list_domains), self);
   g_signal_connect (self->skeleton, "handle-get-history", G_CALLBACK (handle_get_history), self);
+  g_signal_connect (self->skeleton, "handle-get-reservation-request", G_CALLBACK (handle_get_reservation_request),
+                    self);
+  g_signal_connect (self->skeleton, "handle-set-workload-class", G_CALLBACK (handle_set_workload_class), self);
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
                                          AMIGO_DBUS_PATH, error))
     return FALSE;

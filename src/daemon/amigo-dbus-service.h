@@ -5,6 +5,8 @@
 
 #include "amigo-domain-table.h"
 #include "amigo-metric.h"
+#include "amigo-request-options.h"
+#include "amigo-request.h"
 #include "amigo-uuid.h"
 
 G_BEGIN_DECLS
@@ -19,6 +21,10 @@ G_BEGIN_DECLS
  * @query_history: the points of one metric of one domain (a GArray of
  *   AmigoHistoryPoint), or NULL with an error.
  * @now_usec: the daemon's wall clock (simulated in the benchmark).
+ * @get_request: (nullable): a tracked domain's reservation request for
+ *   GetReservationRequest (options already checked), whether it is stale,
+ *   and the migration window it is for.
+ * @set_workload_class: (nullable): an administrator's label ("" clears).
  * @retention_usec: how far back history is kept.
  *
  * What the D-Bus service needs from the daemon. Arguments are validated
@@ -36,6 +42,14 @@ typedef struct {
                             gint64 to_usec,
                             GError **error);
   gint64 (*now_usec) (gpointer user_data);
+  gboolean (*get_request) (gpointer user_data,
+                           const char *uuid,
+                           const AmigoRequestOptions *options,
+                           AmigoRequest *ret,
+                           AmigoMigrationWindow *ret_window,
+                           gboolean *ret_stale,
+                           GError **error);
+  gboolean (*set_workload_class) (gpointer user_data, const char *uuid, const char *klass, GError **error);
   gint64 retention_usec;
 } AmigoDbusServiceBackend;
 

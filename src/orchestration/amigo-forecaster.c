@@ -16,6 +16,12 @@ typedef struct {
   AmigoSelector *selectors[AMIGO_RESOURCE_LAST];
   AmigoWorkloadClass klass;
   gboolean made;
+  AmigoWorkloadClass label;       /* an administrator's; UNKNOWN = none */
+  gboolean kept;
+  AmigoRequest request;           /* the current request, if @kept */
+  gboolean handed;
+  AmigoRequest handed_request;    /* the one last handed to the metadata */
+  char *handed_json;
 } DomainState;
 
 struct _AmigoForecaster {
@@ -60,6 +66,7 @@ domain_state_free (gpointer data)
   DomainState *st = data;
 
   domain_state_clear_selectors (st);
+  g_free (st->handed_json);
   g_free (st);
 }
 
@@ -85,6 +92,96 @@ amigo_forecaster_free (AmigoForecaster *self)
     return;
   g_hash_table_unref (self->domains);
   g_free (self);
+}
+
+static DomainState *
+domain_state (AmigoForecaster *self, const char *uuid)
+{
+  DomainState *st = g_hash_table_lookup (self->domains, uuid);
+
+  if (st == NULL) {
+    st = g_new0 (DomainState, 1);
+    st->label = AMIGO_WORKLOAD_CLASS_UNKNOWN;
+    g_hash_table_insert (self->domains, g_strdup (uuid), st);
+  }
+  return st;
+}
+
+void
+amigo_forecaster_set_label (AmigoForecaster *self, const char *uuid, AmigoWorkloadClass label)
+{
+  domain_state (self, uuid)->label = label;
+}
+
+AmigoWorkloadClass
+amigo_forecaster_get_label (AmigoForecaster *self, const char *uuid)
+{
+  DomainState *st = g_hash_table_lookup (self->domains, uuid);
+
+  return st != NULL ? st->label : AMIGO_WORKLOAD_CLASS_UNKNOWN;
+}
+
+void
+amigo_forecaster_keep (AmigoForecaster *self, const char *uuid, const AmigoRequest *request)
+{
+  DomainState *st = domain_state (self, uuid);
+
+  st->request = *request;
+  st->kept = TRUE;
+}
+
+const AmigoRequest *
+amigo_forecaster_get_kept (AmigoForecaster *self, const char *uuid)
+{
+  DomainState *st = g_hash_table_lookup (self->domains, uuid);
+
+  return st != NULL && st->kept ? &st->request : NULL;
+}
+
+static gboolean
+moved (double a, double b)
+{
+  if (isfinite (a) != isfinite (b))
+    return TRUE;
+  if (!isfinite (a))
+    return FALSE;
+  return fabs (a - b) > AMIGO_FORECASTER_CHANGE * MAX (fabs (a), fabs (b));
+}
+
+/* Whether @a says something @b does not, for whoever admits the domain. */
+static gboolean
+differs (const AmigoRequest *a, const AmigoRequest *b)
+{
+  if (a->class_source != b->class_source ||
+      a->reservation.classification.klass != b->reservation.classification.klass ||
+      moved (a->host_memory_gib, b->host_memory_gib))
+    return TRUE;
+  for (guint r = 0; r < AMIGO_RESOURCE_LAST; r++) {
+    const AmigoResourceReservation *x = &a->reservation.resources[r];
+    const AmigoResourceReservation *y = &b->reservation.resources[r];
+    if (x->present != y->present || (x->present && (moved (x->amount, y->amount) ||
+                                                     strcmp (x->model, y->model) != 0)))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+char *
+amigo_forecaster_metadata_json (AmigoForecaster *self, const char *uuid, gint64 now_usec, gint64 max_age_usec)
+{
+  DomainState *st = g_hash_table_lookup (self->domains, uuid);
+
+  if (st == NULL || !st->kept)
+    return NULL;
+  /* Refreshed before half its age so the destination never finds it stale. */
+  if (!st->handed || differs (&st->request, &st->handed_request) ||
+      now_usec - st->handed_request.computed_usec > max_age_usec / 2) {
+    g_free (st->handed_json);
+    st->handed_json = amigo_request_to_json (&st->request);
+    st->handed_request = st->request;
+    st->handed = TRUE;
+  }
+  return g_strdup (st->handed_json);
 }
 
 void
@@ -277,15 +374,11 @@ amigo_forecaster_compute (AmigoForecaster *self,
   /* NAN: not known, which the overhead model takes as the expensive case
    * (the whole memory sent twice), never as a quiet guest. */
   vm.dirty_rate_bytes_s = facts->dirty_rate_mib_s * AMIGO_BYTES_PER_MIB;
-  vm.label = facts->label;
+  st = domain_state (self, uuid);
+  vm.label = facts->label != AMIGO_WORKLOAD_CLASS_UNKNOWN ? facts->label : st->label;
 
   if (!amigo_classifier_classify (&vm, &cls, error))
     return FALSE;
-  st = g_hash_table_lookup (self->domains, uuid);
-  if (st == NULL) {
-    st = g_new0 (DomainState, 1);
-    g_hash_table_insert (self->domains, g_strdup (uuid), st);
-  }
   if (st->made && st->klass != cls.klass)
     domain_state_clear_selectors (st);   /* the prior depends on the class */
   if (!st->made) {
@@ -302,7 +395,9 @@ amigo_forecaster_compute (AmigoForecaster *self,
   }
   amigo_reservation_options_init (&ropt);
   ropt.quantile = self->options.quantile;
-  ropt.selectors = st->selectors;
+  /* A window asked for once gets selectors of its own: the kept ones are
+   * calibrated for the configured window and would rerun their backtest. */
+  ropt.selectors = window == NULL ? st->selectors : NULL;
 
   memset (&req, 0, sizeof (req));
   if (!amigo_reservation_compute (&vm, &w, &ropt, &req.reservation, error))
@@ -323,8 +418,8 @@ amigo_forecaster_compute (AmigoForecaster *self,
     }
   }
   req.computed_usec = now_usec;
-  req.class_source = facts->label != AMIGO_WORKLOAD_CLASS_UNKNOWN ? AMIGO_CLASS_SOURCE_LABEL
-                                                            : AMIGO_CLASS_SOURCE_CLASSIFIER;
+  req.class_source = vm.label != AMIGO_WORKLOAD_CLASS_UNKNOWN ? AMIGO_CLASS_SOURCE_LABEL
+                                                             : AMIGO_CLASS_SOURCE_CLASSIFIER;
   *ret = req;
   return TRUE;
 }

@@ -78,6 +78,28 @@ gboolean amigo_forecaster_compute (AmigoForecaster *self,
                                    AmigoRequest *ret,
                                    GError **error);
 
+/* An administrator's workload class for @uuid (from the domain's metadata
+ * or SetWorkloadClass); AMIGO_WORKLOAD_CLASS_UNKNOWN clears it. The next
+ * request uses it. */
+void amigo_forecaster_set_label (AmigoForecaster *self, const char *uuid, AmigoWorkloadClass label);
+AmigoWorkloadClass amigo_forecaster_get_label (AmigoForecaster *self, const char *uuid);
+
+/* Keeps @request as @uuid's current request (what the metadata carries and
+ * GetReservationRequest answers without options). */
+void amigo_forecaster_keep (AmigoForecaster *self, const char *uuid, const AmigoRequest *request);
+
+/* @uuid's kept request, or NULL. Borrowed until the next keep or forget. */
+const AmigoRequest *amigo_forecaster_get_kept (AmigoForecaster *self, const char *uuid);
+
+/* The request text to put into @uuid's metadata now: the kept request's
+ * JSON when it differs materially from the one last handed out (a resource
+ * moved by more than AMIGO_FORECASTER_CHANGE, another class or method) or
+ * that one is older than half of @max_age_usec; else the text handed out
+ * last, so an unchanged request is not rewritten. NULL if none is kept. */
+#define AMIGO_FORECASTER_CHANGE 0.05
+char *amigo_forecaster_metadata_json (AmigoForecaster *self, const char *uuid, gint64 now_usec,
+                                      gint64 max_age_usec);
+
 /* Drops the state kept for @uuid (the domain went away). */
 void amigo_forecaster_forget (AmigoForecaster *self, const char *uuid);
 

@@ -43,15 +43,25 @@ amigo_metadata_io_read (virDomainPtr dom, GError **error)
 }
 
 gboolean
-amigo_metadata_io_write_history (virDomainPtr dom, const char *summary, GError **error)
+amigo_metadata_io_update (virDomainPtr dom, const AmigoMetadataUpdate *update, GError **error)
 {
   g_autoptr (AmigoMetadata) md = amigo_metadata_io_read (dom, error);
   g_autofree char *xml = NULL;
 
   if (md == NULL)
     return FALSE;
-  g_free (md->history);
-  md->history = g_strdup (summary);
+  if (update->history != NULL) {
+    g_free (md->history);
+    md->history = g_strdup (update->history);
+  }
+  if (update->reservation != NULL) {
+    g_free (md->reservation);
+    md->reservation = g_strdup (update->reservation);
+  }
+  if (update->set_workload) {
+    g_free (md->workload);
+    md->workload = g_strdup (update->workload);
+  }
   xml = amigo_metadata_to_xml (md, FALSE, error);
   if (xml == NULL)
     return FALSE;

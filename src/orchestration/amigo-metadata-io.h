@@ -32,13 +32,30 @@ G_BEGIN_DECLS
  * libvirt's message otherwise. Takes no job. */
 AmigoMetadata *amigo_metadata_io_read (virDomainPtr dom, GError **error);
 
-/* Replaces the history summary in @dom's element, keeping the other fields
- * (workload, reservation, GPU memory) others put there. Live definition
- * only: live metadata travels with a live migration, and the persistent
- * definition is the administrator's. Takes a job: blocks while a migration
- * runs; call it off the main loop. Errors as amigo_metadata_io_read(),
- * and AMIGO_ERROR_BUSY when libvirt gave up waiting for the domain's job
- * (30 s of a longer migration). */
-gboolean amigo_metadata_io_write_history (virDomainPtr dom, const char *summary, GError **error);
+/**
+ * AmigoMetadataUpdate:
+ * @history: the history summary; NULL keeps what is there.
+ * @reservation: the reservation request (amigo-request.h JSON); NULL keeps
+ *   what is there.
+ * @set_workload: whether to change the workload label.
+ * @workload: with @set_workload, the administrator's class, NULL to clear.
+ *
+ * What amigod changes in a domain's element; the other fields (a declared
+ * GPU memory, whatever others put there) stay.
+ */
+typedef struct {
+  const char *history;
+  const char *reservation;
+  gboolean set_workload;
+  const char *workload;
+} AmigoMetadataUpdate;
+
+/* Applies @update to @dom's element in the live definition only: live
+ * metadata travels with a live migration, and the persistent definition is
+ * the administrator's. Takes a job: blocks while a migration runs; call it
+ * off the main loop. Errors as amigo_metadata_io_read(), and
+ * AMIGO_ERROR_BUSY when libvirt gave up waiting for the domain's job (30 s
+ * of a longer migration). */
+gboolean amigo_metadata_io_update (virDomainPtr dom, const AmigoMetadataUpdate *update, GError **error);
 
 G_END_DECLS

@@ -10,7 +10,7 @@
 #include <libvirt/virterror.h>
 
 #include "amigo-metadata.h"
-#include "amigo-summary-writer.h"
+#include "amigo-metadata-writer.h"
 #include "amigo-time.h"
 
 /* the domain of libvirt's test:///default */
@@ -21,13 +21,13 @@ typedef struct {
   AmigoHistory *history;
   AmigoDomainTable *domains;
   AmigoJobRunner *runner;
-  AmigoSummaryWriter *writer;
+  AmigoMetadataWriter *writer;
   virConnectPtr conn;
   guint problems;
 } Fixture;
 
 static void
-on_problem (AmigoSummaryWriterProblem problem, const char *uuid, const char *name, const char *message,
+on_problem (AmigoMetadataWriterProblem problem, const char *uuid, const char *name, const char *message,
             gpointer user_data)
 {
   ((Fixture *) user_data)->problems++;
@@ -94,7 +94,7 @@ setup (void **state)
   assert_non_null (f->history);
   f->domains = amigo_domain_table_new ();
   f->runner = amigo_job_runner_new (2);
-  f->writer = amigo_summary_writer_new (f->history, f->domains, f->runner, on_problem, f);
+  f->writer = amigo_metadata_writer_new (f->history, f->domains, f->runner, NULL, on_problem, f);
   virSetErrorFunc (NULL, quiet_libvirt);
   f->conn = virConnectOpen ("test:///default");
   assert_non_null (f->conn);
@@ -108,7 +108,7 @@ teardown (void **state)
   Fixture *f = *state;
   g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", f->dir);
 
-  amigo_summary_writer_free (f->writer);
+  amigo_metadata_writer_free (f->writer);
   amigo_job_runner_free (f->runner);
   amigo_domain_table_free (f->domains);
   amigo_history_free (f->history);
@@ -122,7 +122,7 @@ teardown (void **state)
 /* The summary goes into the live metadata, never the persistent
  * definition, and is written again only when it changed. */
 static void
-test_summary_writer_live_and_only_when_changed (void **state)
+test_metadata_writer_live_and_only_when_changed (void **state)
 {
   Fixture *f = *state;
   gint64 now = (g_get_real_time () / AMIGO_USEC_PER_MIN) * AMIGO_USEC_PER_MIN;
@@ -132,7 +132,7 @@ test_summary_writer_live_and_only_when_changed (void **state)
 
   add_sample (f, now - 3 * AMIGO_USEC_PER_MIN, 0.5);
   add_sample (f, now - 2 * AMIGO_USEC_PER_MIN, 0.5);
-  amigo_summary_writer_round (f->writer, f->conn);
+  amigo_metadata_writer_round (f->writer, f->conn);
   assert_int_equal (amigo_job_runner_get_in_flight (f->runner), 1);
   wait_jobs (f);
   live = history_in_metadata (f, VIR_DOMAIN_AFFECT_LIVE);
@@ -142,12 +142,12 @@ test_summary_writer_live_and_only_when_changed (void **state)
   assert_null (config);
 
   /* nothing new: no write at all */
-  amigo_summary_writer_round (f->writer, f->conn);
+  amigo_metadata_writer_round (f->writer, f->conn);
   assert_int_equal (amigo_job_runner_get_in_flight (f->runner), 0);
 
   /* a new bucket: written again */
   add_sample (f, now - AMIGO_USEC_PER_MIN, 1.5);
-  amigo_summary_writer_round (f->writer, f->conn);
+  amigo_metadata_writer_round (f->writer, f->conn);
   assert_int_equal (amigo_job_runner_get_in_flight (f->runner), 1);
   wait_jobs (f);
   again = history_in_metadata (f, VIR_DOMAIN_AFFECT_LIVE);
@@ -155,8 +155,8 @@ test_summary_writer_live_and_only_when_changed (void **state)
   assert_string_not_equal (again, live);
 
   /* a domain that left and came back is written again */
-  amigo_summary_writer_forget (f->writer, TEST_UUID);
-  amigo_summary_writer_round (f->writer, f->conn);
+  amigo_metadata_writer_forget (f->writer, TEST_UUID);
+  amigo_metadata_writer_round (f->writer, f->conn);
   assert_int_equal (amigo_job_runner_get_in_flight (f->runner), 1);
   wait_jobs (f);
   assert_int_equal (f->problems, 0);
@@ -166,7 +166,7 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown (test_summary_writer_live_and_only_when_changed, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_metadata_writer_live_and_only_when_changed, setup, teardown),
   };
   return cmocka_run_group_tests_name ("summary-writer", tests, NULL, NULL);
 }
