@@ -404,11 +404,12 @@ test_fuzz_fixtures (void **state)
       AmigoAllocation a = allocation (1, 0.5, 10, 100);
       int edits = g_rand_int_range (rand, 1, 4);
 
-      for (int e = 0; e < edits; e++) {
+      for (int e = 0; e < edits && s->len > 0; e++) {
         gsize at = (gsize) g_rand_int_range (rand, 0, (gint32) s->len);
+        gsize cut = (gsize) g_rand_int_range (rand, 1, 40);
         switch (g_rand_int_range (rand, 0, 4)) {
         case 0:
-          g_string_erase (s, (gssize) at, MIN ((gssize) g_rand_int_range (rand, 1, 40), (gssize) (s->len - at)));
+          g_string_erase (s, (gssize) at, (gssize) MIN (cut, s->len - at));
           break;
         case 1:
           g_string_insert (s, (gssize) at, inserts[g_rand_int_range (rand, 0, G_N_ELEMENTS (inserts))]);
