@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "amigo-error.h"
-#include "amigo-metadata.h"
 
 /* ---- declared size ------------------------------------------------------ */
 
@@ -315,7 +314,7 @@ amigo_domain_size_parse (const char *xml, GError **error)
   len = strnlen (xml, AMIGO_DOMAIN_XML_MAX_BYTES + 1);
   if (len > AMIGO_DOMAIN_XML_MAX_BYTES) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "domain XML is larger than the limit of %d bytes",
-                 AMIGO_DOMAIN_XML_MAX_BYTES);
+                 (int) AMIGO_DOMAIN_XML_MAX_BYTES);
     return NULL;
   }
   size->gpu_memory_gib = NAN;

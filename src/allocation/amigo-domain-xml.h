@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "amigo-allocation.h"
+#include "amigo-metadata.h"
 #include "amigo-uuid.h"
 
 G_BEGIN_DECLS
@@ -16,8 +17,9 @@ G_BEGIN_DECLS
  * inside the hook; a call back into it can deadlock).
  */
 
-/* Larger domain XMLs are refused (the same bound as the hook's stdin). */
-#define AMIGO_DOMAIN_XML_MAX_BYTES (16 * 1024 * 1024)
+/* Larger domain XMLs are refused (the same bound as the metadata reader's
+ * and the hook's stdin). */
+#define AMIGO_DOMAIN_XML_MAX_BYTES AMIGO_METADATA_MAX_DOMAIN_XML_BYTES
 
 /**
  * AmigoDomainSize: what a domain XML declares.

@@ -11,7 +11,7 @@ command -v virsh >/dev/null || { echo "SKIP: no virsh"; exit 77; }
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 failures=0
-for f in "$FIXTURES"/domain-lab-guest*.xml; do
+for f in "$FIXTURES"/domain-lab-guest*.xml "$FIXTURES"/domain-migrate-begin.xml; do
 	for args in "1.5 0.25 80 300" "0.01 0.001 0.001 1 cap" "64 512 100000 1000000 cap"; do
 		out=$WORK/$(basename "$f" .xml)-${args// /_}.xml
 		# shellcheck disable=SC2086

@@ -171,6 +171,14 @@ test_bad_documents (void **state)
     if (strstr (error->message, cases[i].message) == NULL)
       fail_msg ("case %zu: expected '%s', got '%s'", i, cases[i].message, error->message);
   }
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *huge = g_malloc (AMIGO_DOMAIN_XML_MAX_BYTES + 2);
+    memset (huge, ' ', AMIGO_DOMAIN_XML_MAX_BYTES + 1);
+    huge[AMIGO_DOMAIN_XML_MAX_BYTES + 1] = '\0';
+    assert_null (amigo_domain_size_parse (huge, &error));
+    assert_non_null (strstr (error->message, "larger than the limit of 16777216 bytes"));
+  }
 }
 
 static gboolean
@@ -383,7 +391,7 @@ test_span_errors (void **state)
 static void
 test_fuzz_fixtures (void **state)
 {
-  static const char *fixtures[] = { "domain-lab-guest.xml", "domain-lab-guest-disk.xml" };
+  static const char *fixtures[] = { "domain-lab-guest.xml", "domain-lab-guest-disk.xml", "domain-migrate-begin.xml" };
   static const char *inserts[] = { "<", ">", "</", "/>", "'", "\"", "&", "<!--", "]]>", "<domain>", "</devices>",
                                    "<cputune/>", "\xff", "&amp;", "unit='XB'", "<?x", "<![CDATA[" };
   GRand *rand = g_rand_new_with_seed (20261204);
@@ -441,7 +449,7 @@ test_fuzz_fixtures (void **state)
 static void
 test_fixtures_apply (void **state)
 {
-  static const char *fixtures[] = { "domain-lab-guest.xml", "domain-lab-guest-disk.xml" };
+  static const char *fixtures[] = { "domain-lab-guest.xml", "domain-lab-guest-disk.xml", "domain-migrate-begin.xml" };
 
   for (gsize f = 0; f < G_N_ELEMENTS (fixtures); f++) {
     g_autofree char *path = g_build_filename (FIXTURE_DIR, fixtures[f], NULL);
