@@ -63,6 +63,8 @@ grep -qF "$REFUSAL" <<<"$out" || fail "virsh migrate does not show the refusal t
 ! virsh -c "$B" domstate hk1 >/dev/null 2>&1 || fail "hk1 exists on hostb after the refusal"
 grep -q "AdmitMigration uuid=$(virsh -c "$A" domuuid hk1 | head -1) " "$WORK/calls.log" ||
 	fail "the stand-in saw no AdmitMigration for hk1: $(cat "$WORK/calls.log")"
+# (tests/fixtures/domain-migrate-begin.xml is such an XML, as libvirt gave it)
+[[ -n ${AMIGO_HOOK_FIXTURES:-} ]] && cp "$WORK/calls.log.last.xml" "$AMIGO_HOOK_FIXTURES/domain-migrate-begin.xml"
 
 # 2. admitted with cpu shares
 echo "admit $SHARES" >"$WORK/mode"

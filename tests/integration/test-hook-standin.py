@@ -4,7 +4,8 @@
 # mode file says ("refuse TEXT" -> org.amigo.Error.Refused with TEXT;
 # "admit SHARES" -> the XML with <cputune><shares>SHARES</shares>; "hang" ->
 # no answer; "fail TEXT" -> org.amigo.Error.Failed), and records every call,
-# one line each, in the log file. The bus is the system bus, or
+# one line each, in the log file (the last XML it was given in
+# LOG_FILE.last.xml). The bus is the system bus, or
 # DBUS_SYSTEM_BUS_ADDRESS.
 # usage: test-hook-standin.py INTERFACE_XML MODE_FILE LOG_FILE
 import re
@@ -38,6 +39,8 @@ def on_call(conn, sender, path, iface, method, params, invocation):
         xml, _options = params.unpack()
         uuid = re.search(r"<uuid>([^<]*)</uuid>", xml)
         log(f"AdmitMigration uuid={uuid.group(1) if uuid else '?'} bytes={len(xml)} mode={mode!r}")
+        with open(log_file + ".last.xml", "w") as f:
+            f.write(xml)
         if mode == "hang":
             unanswered.append(invocation)
             return
