@@ -44,6 +44,9 @@ void amigo_domain_tunables_options_init (AmigoDomainTunablesOptions *options);
  *   beside a total);
  * - network_mbit_s: <bandwidth><inbound/outbound average> of each interface
  *   libvirt can shape (network, bridge, direct, ethernet), split evenly.
+ *   libvirt shapes with tc and an sfq qdisc; where the kernel has no sfq
+ *   (the lab machines) the incoming domain then fails to start and the
+ *   migration fails after admission: the caller passes NAN on such hosts.
  * Everything else is kept byte for byte. @options NULL = defaults.
  * AMIGO_ERROR_BAD_DATA if @xml is not a domain XML (names what and where);
  * AMIGO_ERROR_INVALID_ARGS for a negative or infinite amount. */

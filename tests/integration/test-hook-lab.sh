@@ -5,13 +5,17 @@
 #    before any memory is copied, and the guest stays on the source;
 # 2. admitted with <cputune><shares>: the guest arrives and its cpu.shares on
 #    the destination (libvirt and the cgroup) is that value;
-# 3. no amigod on the destination: the hook fails open, the migration works.
+# 3. no amigod on the destination: the hook fails open, the migration works;
+# 4. admitted with the XML amigo's own code writes (test-domain-tunables-helper):
+#    CPU shares, memory soft limit and disk IOPS read back from libvirt and
+#    the cgroups on the destination.
 # Needs root (exit 77 otherwise). Always tears the lab down.
-# usage: test-hook-lab.sh AMIGO_HOOK BUS_POLICY INTERFACE_XML
+# usage: test-hook-lab.sh AMIGO_HOOK BUS_POLICY INTERFACE_XML TUNABLES_HELPER
 set -euo pipefail
 HOOK=$(readlink -f "$1")
 POLICY=$(readlink -f "$2")
 IFACE=$(readlink -f "$3")
+HELPER=$(readlink -f "$4")
 STANDIN=$(cd "$(dirname "$0")" && pwd)/test-hook-standin.py
 . "$(dirname "$0")/../lab/lab-test-lib.sh"
 
@@ -40,7 +44,7 @@ for ((t = 0; t < 50; t++)); do
 done
 grep -q owned "$WORK/calls.log" 2>/dev/null || fail "the stand-in amigod did not own its name: $(cat "$WORK/standin.out")"
 
-"$LAB" guest hosta hk1 --class idle --memory 128 >/dev/null
+"$LAB" guest hosta hk1 --class idle --memory 128 --disk 16 >/dev/null
 # AMIGO_HOOK_FIXTURES=DIR saves the guest's XML as libvirt writes it
 # (tests/fixtures/domain-lab-guest*.xml were made so)
 if [[ -n ${AMIGO_HOOK_FIXTURES:-} ]]; then
@@ -83,6 +87,25 @@ note "without amigod: $(head -1 <<<"$out")"
 # the source's stop after the migration away released the reservation
 grep -q "ReleaseReservation uuid=.* reason='release end'" "$WORK/calls.log" ||
 	fail "hostb's hook did not release the reservation: $(cat "$WORK/calls.log")"
+
+# 4. amigo's tunables: 0.75 cores, 0.125 GiB, 200 IOPS; no bandwidth: these
+# machines' kernels lack the sfq qdisc libvirt puts under a <bandwidth>, and
+# the incoming domain then fails to start ("tc qdisc add ... sfq ...:
+# Specified qdisc kind is unknown"), failing the migration after admission
+echo "apply $HELPER 0.75 0.125 nan 200" >"$WORK/mode"
+out=$("$LAB" migrate hk1 hosta hostb) || fail "migration with amigo's tunables failed: $out $(tail -1 "$WORK/calls.log")"
+note "with amigo's tunables: $(head -1 <<<"$out")"
+# FIELD of `virsh CMD ... ` output lines "field   : value"
+field() { awk -F: -v f="$1" '{ k = $1; gsub(/ /, "", k); v = $2; gsub(/ /, "", v) } k == f { print v }'; }
+cg() { "$LAB" exec hostb /bin/bash -c "cat /sys/fs/cgroup/$1/machine/qemu-*-hk1.libvirt-qemu/$2"; }
+[[ $(cg cpu cpu.shares) == 768 ]] || fail "cpu.shares on hostb is '$(cg cpu cpu.shares)', expected 768"
+[[ $(cg memory memory.soft_limit_in_bytes) == $((128 * 1024 * 1024)) ]] ||
+	fail "memory.soft_limit_in_bytes on hostb is '$(cg memory memory.soft_limit_in_bytes)', expected $((128 * 1024 * 1024))"
+[[ $(virsh -c "$B" memtune hk1 | field soft_limit) == 131072 ]] ||
+	fail "virsh memtune soft_limit on hostb: $(virsh -c "$B" memtune hk1)"
+[[ $(virsh -c "$B" blkdeviotune hk1 vda | field total_iops_sec) == 200 ]] ||
+	fail "virsh blkdeviotune total_iops_sec on hostb: $(virsh -c "$B" blkdeviotune hk1 vda)"
+note "on hostb: cpu.shares=768, memory soft limit 128 MiB, total_iops_sec=200"
 
 kill "$(cat "$WORK/standin.pid")" 2>/dev/null || true
 note "hook lab test took $(($(date +%s) - t_start)) s"

@@ -2,14 +2,19 @@
 # A stand-in for amigod's admission on a lab host's system bus, for
 # test-hook-lab.sh: owns org.amigo.Daemon1 and answers AdmitMigration as the
 # mode file says ("refuse TEXT" -> org.amigo.Error.Refused with TEXT;
-# "admit SHARES" -> the XML with <cputune><shares>SHARES</shares>; "hang" ->
+# "admit SHARES" -> the XML with <cputune><shares>SHARES</shares>; "apply
+# HELPER CPU MEM NET IOPS" -> the XML as amigo's own code writes that
+# allocation in (test-domain-tunables-helper); "hang" ->
 # no answer; "fail TEXT" -> org.amigo.Error.Failed), and records every call,
 # one line each, in the log file (the last XML it was given in
 # LOG_FILE.last.xml). The bus is the system bus, or
 # DBUS_SYSTEM_BUS_ADDRESS.
 # usage: test-hook-standin.py INTERFACE_XML MODE_FILE LOG_FILE
+import os
 import re
+import subprocess
 import sys
+import tempfile
 import time
 
 from gi.repository import Gio, GLib
@@ -49,6 +54,19 @@ def on_call(conn, sender, path, iface, method, params, invocation):
             return
         if mode.startswith("refuse "):
             invocation.return_dbus_error("org.amigo.Error.Refused", mode[len("refuse "):])
+            return
+        if mode.startswith("apply "):
+            helper, *amounts = mode.split()[1:]
+            with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
+                f.write(xml)
+            run = subprocess.run([helper, f.name, *amounts], capture_output=True, text=True)
+            os.unlink(f.name)
+            if run.returncode != 0:
+                invocation.return_dbus_error("org.amigo.Error.BadData", run.stderr.strip())
+                return
+            with open(log_file + ".admitted.xml", "w") as f:
+                f.write(run.stdout)
+            invocation.return_value(GLib.Variant("(sa{sv})", (run.stdout, {})))
             return
         shares = int(mode.split()[1])
         info = {"source": GLib.Variant("s", "prior"), "cpu_cores": GLib.Variant("d", shares / 1024)}
