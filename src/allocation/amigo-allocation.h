@@ -8,10 +8,13 @@ G_BEGIN_DECLS
 
 /**
  * AmigoAllocation: what a domain is given (or asks for), per resource, in
- * the units of amigo's metric table. NAN = not asked / left alone.
+ * the units of AmigoResource (amigo-series.h), fields in its order.
+ * NAN = not asked / left alone.
  * @cpu_cores: host cores (1.0 = one host CPU fully busy).
  * @memory_gib: memory, GiB.
- * @network_mbit_s: network, Mbit/s, each direction.
+ * @network_mbit_s: network, Mbit/s, received + transmitted (as
+ *   AMIGO_RESOURCE_NETWORK); as a tunable each direction gets all of it,
+ *   since either one may carry the whole.
  * @disk_iops: disk operations per second, all disks together.
  * @gpu_memory_gib: GPU memory, GiB.
  */

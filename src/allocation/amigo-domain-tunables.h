@@ -42,8 +42,9 @@ void amigo_domain_tunables_options_init (AmigoDomainTunablesOptions *options);
  * - disk_iops: <iotune><total_iops_sec> of each disk with device='disk',
  *   split evenly (read/write iops limits are removed: libvirt refuses them
  *   beside a total);
- * - network_mbit_s: <bandwidth><inbound/outbound average> of each interface
- *   libvirt can shape (network, bridge, direct, ethernet), split evenly.
+ * - network_mbit_s: <bandwidth><inbound average> and <outbound average> of
+ *   each interface libvirt can shape (network, bridge, direct, ethernet),
+ *   split evenly over them, each direction the whole share.
  *   libvirt shapes with tc and an sfq qdisc; where the kernel has no sfq
  *   (the lab machines) the incoming domain then fails to start and the
  *   migration fails after admission: the caller passes NAN on such hosts.
