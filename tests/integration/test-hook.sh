@@ -2,20 +2,22 @@
 # amigo-hook against a stand-in amigod (test-hook-standin.py) on a private
 # bus: every row of the hook's behaviour table (docs/hook.md), without
 # libvirt. Needs dbus-daemon and python3-gi (exit 77 without them).
-# usage: test-hook.sh AMIGO_HOOK INTERFACE_XML
+# With root and setpriv it also checks, on a system-type bus with amigo's
+# bus policy, that AdmitMigration and ReleaseReservation are root-only.
+# usage: test-hook.sh AMIGO_HOOK INTERFACE_XML [BUS_POLICY]
 set -uo pipefail
 HOOK=$(readlink -f "$1")
 IFACE=$(readlink -f "$2")
+POLICY=${3:-}
 STANDIN=$(cd "$(dirname "$0")" && pwd)/test-hook-standin.py
 FIXTURE=$(cd "$(dirname "$0")/../fixtures" && pwd)/domain-lab-guest.xml
 command -v dbus-daemon >/dev/null || { echo "SKIP: no dbus-daemon"; exit 77; }
 /usr/bin/python3 -c 'from gi.repository import Gio' 2>/dev/null || { echo "SKIP: no python3-gi"; exit 77; }
 
 WORK=$(mktemp -d)
-BUS_PID= STANDIN_PID=
+BUS_PID= STANDIN_PID= SYSBUS_PID= SYSSTANDIN_PID=
 cleanup() {
-	[[ -n $STANDIN_PID ]] && kill "$STANDIN_PID" 2>/dev/null
-	[[ -n $BUS_PID ]] && kill "$BUS_PID" 2>/dev/null
+	for p in $STANDIN_PID $BUS_PID $SYSSTANDIN_PID $SYSBUS_PID; do kill "$p" 2>/dev/null; done
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -131,4 +133,48 @@ done
 "$HOOK" >/dev/null 2>&1
 [[ $? == 2 ]] && ok "no arguments: usage, exit 2" || not_ok "no arguments"
 
-((failures == 0)) && echo PASS || { echo "FAIL: $failures"; exit 1; }
+# --- the bus policy: Debian's system.conf with amigo's policy (its read
+# group replaced by 'nogroup') ---
+SYSTEM_CONF=/usr/share/dbus-1/system.conf
+skipped=
+if [[ -n $POLICY && -f $SYSTEM_CONF && $(id -u) == 0 ]] && command -v setpriv >/dev/null; then
+	mkdir -p "$WORK/system.d"
+	chmod 755 "$WORK"
+	sed 's/group="[^"]*"/group="nogroup"/' "$POLICY" >"$WORK/system.d/org.amigo.Daemon1.conf"
+	sed -e "s|<listen>.*</listen>|<listen>unix:path=$WORK/sysbus</listen>|" -e '/<pidfile>/d' -e '/<user>/d' \
+		-e "s|<includedir>system.d</includedir>|<includedir>$WORK/system.d</includedir>|" \
+		-e '/<includedir>\/etc\/dbus-1\/system.d<\/includedir>/d' -e '/system-local.conf/d' \
+		-e '/<servicedir>/d' -e '/<standard_system_servicedirs/d' "$SYSTEM_CONF" >"$WORK/sysbus.conf"
+	dbus-daemon --config-file="$WORK/sysbus.conf" --fork --nopidfile --print-pid=4 4>"$WORK/sysbus.pid" 2>/dev/null
+	SYSBUS_PID=$(cat "$WORK/sysbus.pid")
+	export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$WORK/sysbus
+	echo "admit 4096" >"$WORK/mode"
+	/usr/bin/python3 "$STANDIN" "$IFACE" "$WORK/mode" "$WORK/sys-calls.log" &
+	SYSSTANDIN_PID=$!
+	for ((t = 0; t < 50; t++)); do grep -q owned "$WORK/sys-calls.log" 2>/dev/null && break; sleep 0.1; done
+	chmod 644 "$FIXTURE" 2>/dev/null
+	run_hook migrate begin
+	[[ $rc == 0 && $out == *"<shares>4096</shares>"* ]] && ok "policy: root may call AdmitMigration" ||
+		not_ok "policy, root: rc=$rc err=$err"
+	for who in "nogroup:the read group" "daemon:anyone else"; do
+		group=${who%%:*} label=${who#*:}
+		setpriv --reuid=nobody --regid="$group" --clear-groups "$HOOK" "$NAME" migrate begin - \
+			<"$FIXTURE" >"$WORK/out" 2>"$WORK/err"
+		rc=$?
+		[[ $rc == 0 && ! -s $WORK/out && $(cat "$WORK/err") == *"Rejected send message"*AdmitMigration* ]] &&
+			ok "policy: $label may not call AdmitMigration" || not_ok "policy, $label: rc=$rc err=$(cat "$WORK/err")"
+		setpriv --reuid=nobody --regid="$group" --clear-groups "$HOOK" "$NAME" release end - <"$FIXTURE" 2>"$WORK/err"
+		[[ $(cat "$WORK/err") == *"Rejected send message"*ReleaseReservation* ]] &&
+			ok "policy: $label may not call ReleaseReservation" || not_ok "policy release, $label: $(cat "$WORK/err")"
+	done
+	[[ $(grep -c "^.* AdmitMigration" "$WORK/sys-calls.log") == 1 && $(grep -c ReleaseReservation "$WORK/sys-calls.log") == 0 ]] &&
+		ok "policy: only root's call reached amigod" || not_ok "policy: calls seen: $(cat "$WORK/sys-calls.log")"
+else
+	echo "# skipping the bus policy check (needs root, setpriv, $SYSTEM_CONF and the policy file)"
+	skipped=bus-policy
+fi
+
+((failures == 0)) || { echo "FAIL: $failures"; exit 1; }
+# a check that could not run is not a pass
+[[ -z $skipped ]] || { echo "SKIP: not checked: $skipped"; exit 77; }
+echo PASS
