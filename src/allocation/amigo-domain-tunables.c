@@ -270,6 +270,9 @@ devices_matching (const AmigoXmlSpan *devices, const char *xml, DeviceFilter fil
   return found;
 }
 
+/* Per disk <iotune> rather than <blkiotune><device>: blkiotune names a host
+ * block device, which a file, NBD or RBD disk does not have, while iotune is
+ * QEMU's own throttle and works for every disk type. */
 static void
 apply_disk (Editor *ed, const AmigoXmlSpan *devices, double iops)
 {
