@@ -40,6 +40,11 @@ job_free (gpointer data)
 {
   Job *job = data;
 
+  /* GLib 2.74 wakes its pool threads with GUINT_TO_POINTER (1) queued as
+   * an item, and a pool closed while such a marker is still queued hands it
+   * to the item free function too (seen: a crash at exit after a busy run). */
+  if (data == GUINT_TO_POINTER (1))
+    return;
   if (job->data_free != NULL)
     job->data_free (job->data);
   g_clear_error (&job->error);
