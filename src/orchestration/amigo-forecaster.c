@@ -198,9 +198,10 @@ amigo_forecaster_get_n_domains (AmigoForecaster *self)
 
 /* ---- the domain's history as the forecast's resources ---- */
 
-/* The series of every metric over the history window, one read each. */
+/* The series of every metric over the history window, in one read of the
+ * store: @values[bin * AMIGO_METRIC_LAST + metric]. */
 typedef struct {
-  GArray *metrics[AMIGO_METRIC_LAST];   /* of double, NULL if not read */
+  double *values;
   gint64 start_usec;
   guint n;
 } MetricSeries;
@@ -208,8 +209,7 @@ typedef struct {
 static void
 metric_series_clear (MetricSeries *ms)
 {
-  for (guint m = 0; m < AMIGO_METRIC_LAST; m++)
-    g_clear_pointer (&ms->metrics[m], g_array_unref);
+  g_clear_pointer (&ms->values, g_free);
 }
 
 static gboolean
@@ -217,29 +217,17 @@ read_metrics (AmigoForecaster *self, const char *uuid, gint64 now_usec, MetricSe
 {
   /* The last bin holds "now" and is still filling: its mean so far stands
    * for it, so a domain minutes old already has a request. */
-  gint64 to = now_usec;
   gint64 from = now_usec - self->options.history_usec;
 
   memset (ms, 0, sizeof (*ms));
-  for (guint m = 0; m < AMIGO_METRIC_LAST; m++) {
-    gint64 start;
-
-    if (!amigo_history_series (self->history, uuid, m, self->options.step_usec, MAX (from, 0), to, FALSE,
-                               &ms->metrics[m],
-                               &start, error)) {
-      metric_series_clear (ms);
-      return FALSE;
-    }
-    ms->start_usec = start;
-    ms->n = ms->metrics[m]->len;
-  }
-  return TRUE;
+  return amigo_history_series_all (self->history, uuid, self->options.step_usec, MAX (from, 0), now_usec, FALSE,
+                                   &ms->values, &ms->n, &ms->start_usec, error);
 }
 
 static double
 metric_at (const MetricSeries *ms, AmigoMetric m, guint i)
 {
-  return g_array_index (ms->metrics[m], double, i);
+  return ms->values[(gsize) i * AMIGO_METRIC_LAST + m];
 }
 
 static gboolean

@@ -41,25 +41,28 @@ char *
 amigo_request_to_json (const AmigoRequest *request)
 {
   g_autofree char *reservation = NULL;
-  g_autoptr(JsonNode) res_node = NULL;
-  g_autoptr(JsonObject) root = json_object_new ();
+  g_autoptr(JsonObject) head = json_object_new ();
   g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autofree char *head_text = NULL;
+  gsize len;
 
   g_return_val_if_fail (request != NULL, NULL);
-  reservation = amigo_reservation_to_json (&request->reservation);
-  res_node = amigo_json_parse_object (reservation, -1, WHAT, NULL);
-  g_return_val_if_fail (res_node != NULL, NULL);
-
-  json_object_set_int_member (root, "request_version", AMIGO_REQUEST_VERSION);
-  json_object_set_int_member (root, "computed_usec", request->computed_usec);
-  json_object_set_string_member (root, "class_source", amigo_class_source_to_string (request->class_source));
+  json_object_set_int_member (head, "request_version", AMIGO_REQUEST_VERSION);
+  json_object_set_int_member (head, "computed_usec", request->computed_usec);
+  json_object_set_string_member (head, "class_source", amigo_class_source_to_string (request->class_source));
   if (isfinite (request->host_memory_gib))
-    json_object_set_double_member (root, "host_memory_gib", request->host_memory_gib);
+    json_object_set_double_member (head, "host_memory_gib", request->host_memory_gib);
   else
-    json_object_set_null_member (root, "host_memory_gib");
-  json_object_set_member (root, "reservation", g_steal_pointer (&res_node));
-  json_node_set_object (node, root);
-  return amigo_json_to_string (node);
+    json_object_set_null_member (head, "host_memory_gib");
+  json_node_set_object (node, head);
+  head_text = amigo_json_to_string (node);
+  /* The reservation is a JSON object already: appended as it is, not parsed
+   * back into a tree (amigod writes one request per domain and interval). */
+  reservation = amigo_reservation_to_json (&request->reservation);
+  len = strlen (head_text);
+  g_return_val_if_fail (len >= 2 && head_text[len - 1] == '}', NULL);
+  head_text[len - 1] = '\0';
+  return g_strdup_printf ("%s,\"reservation\":%s}", head_text, reservation);
 }
 
 gboolean

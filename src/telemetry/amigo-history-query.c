@@ -208,27 +208,26 @@ amigo_history_resample (GArray *recs, gint64 start, gint64 step, guint n, double
 }
 
 gboolean
-amigo_history_series (AmigoHistory *self,
-                      const char *uuid,
-                      AmigoMetric metric,
-                      gint64 step_usec,
-                      gint64 from_usec,
-                      gint64 to_usec,
-                      gboolean use_max,
-                      GArray **ret_values,
-                      gint64 *ret_start_usec,
-                      GError **error)
+amigo_history_series_all (AmigoHistory *self,
+                          const char *uuid,
+                          gint64 step_usec,
+                          gint64 from_usec,
+                          gint64 to_usec,
+                          gboolean use_max,
+                          double **ret_values,
+                          guint *ret_n,
+                          gint64 *ret_start_usec,
+                          GError **error)
 {
   g_autoptr(GArray) recs = NULL;
   g_autofree double *mean = NULL;
   g_autofree double *max = NULL;
-  GArray *values;
   AmigoHistoryDomain *d;
   gint64 start, nbins;
 
   g_return_val_if_fail (self != NULL, FALSE);
-  g_return_val_if_fail (ret_values != NULL, FALSE);
-  if (!check_range (metric, from_usec, to_usec, error))
+  g_return_val_if_fail (ret_values != NULL && ret_n != NULL, FALSE);
+  if (!check_range (AMIGO_METRIC_CPU, from_usec, to_usec, error))
     return FALSE;
   if (step_usec <= 0) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
@@ -251,14 +250,37 @@ amigo_history_series (AmigoHistory *self,
   mean = g_new (double, (gsize) nbins * M);
   max = g_new (double, (gsize) nbins * M);
   amigo_history_resample (recs, start, step_usec, (guint) nbins, mean, max);
-
-  values = g_array_sized_new (FALSE, FALSE, sizeof (double), (guint) nbins);
-  for (gint64 b = 0; b < nbins; b++) {
-    double v = use_max ? max[b * M + metric] : mean[b * M + metric];
-    g_array_append_val (values, v);
-  }
-  *ret_values = values;
+  *ret_values = use_max ? g_steal_pointer (&max) : g_steal_pointer (&mean);
+  *ret_n = (guint) nbins;
   if (ret_start_usec != NULL)
     *ret_start_usec = start;
+  return TRUE;
+}
+
+gboolean
+amigo_history_series (AmigoHistory *self,
+                      const char *uuid,
+                      AmigoMetric metric,
+                      gint64 step_usec,
+                      gint64 from_usec,
+                      gint64 to_usec,
+                      gboolean use_max,
+                      GArray **ret_values,
+                      gint64 *ret_start_usec,
+                      GError **error)
+{
+  g_autofree double *all = NULL;
+  GArray *values;
+  guint nbins;
+
+  g_return_val_if_fail (ret_values != NULL, FALSE);
+  if (!check_range (metric, from_usec, to_usec, error) ||
+      !amigo_history_series_all (self, uuid, step_usec, from_usec, to_usec, use_max, &all, &nbins,
+                                 ret_start_usec, error))
+    return FALSE;
+  values = g_array_sized_new (FALSE, FALSE, sizeof (double), nbins);
+  for (guint b = 0; b < nbins; b++)
+    g_array_append_val (values, all[(gsize) b * M + metric]);
+  *ret_values = values;
   return TRUE;
 }

@@ -198,4 +198,18 @@ gboolean amigo_history_series (AmigoHistory *self,
                                gint64 *ret_start_usec,
                                GError **error);
 
+/* The same for every metric at once (one read of the store): *ret_values
+ * holds *ret_n bins of AMIGO_METRIC_LAST values, bin-major
+ * (values[bin * AMIGO_METRIC_LAST + metric]); free it with g_free(). */
+gboolean amigo_history_series_all (AmigoHistory *self,
+                                   const char *uuid,
+                                   gint64 step_usec,
+                                   gint64 from_usec,
+                                   gint64 to_usec,
+                                   gboolean use_max,
+                                   double **ret_values,
+                                   guint *ret_n,
+                                   gint64 *ret_start_usec,
+                                   GError **error);
+
 G_END_DECLS
