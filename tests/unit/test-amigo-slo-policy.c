@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-test-file.h"
 #include "amigo-slo-policy.h"
 
 #define UUID_A "11111111-2222-3333-4444-555555555555"
@@ -34,33 +35,19 @@ static const char *valid_conf =
   "[domain:" UUID_A "]\n"
   "priority = 2\n";
 
-typedef struct {
-  char *dir;
-  char *path;
-} Fixture;
+typedef AmigoTestFile Fixture;
 
 static int
 setup (void **state)
 {
-  Fixture *f = g_new0 (Fixture, 1);
-
-  f->dir = g_dir_make_tmp ("amigo-slo-XXXXXX", NULL);
-  assert_non_null (f->dir);
-  f->path = g_build_filename (f->dir, "slo.conf", NULL);
-  *state = f;
+  *state = amigo_test_file_new ("amigo-slo-XXXXXX", "slo.conf");
   return 0;
 }
 
 static int
 teardown (void **state)
 {
-  Fixture *f = *state;
-
-  g_unlink (f->path);
-  g_rmdir (f->dir);
-  g_free (f->path);
-  g_free (f->dir);
-  g_free (f);
+  amigo_test_file_free (*state);
   return 0;
 }
 
