@@ -10,6 +10,20 @@
  * the proportional split, not a decision. */
 #define CAP_EPSILON 1e-9
 
+void
+amigo_allocator_domain_init (AmigoAllocatorDomain *domain, const char *id, const AmigoSloDomainPolicy *policy,
+                             const double request[AMIGO_RESOURCE_LAST])
+{
+  g_return_if_fail (domain != NULL && policy != NULL && request != NULL);
+
+  *domain = (AmigoAllocatorDomain) { .id = id, .priority = policy->params.priority };
+  memcpy (domain->protects, policy->params.protects, sizeof domain->protects);
+  for (guint r = 0; r < AMIGO_RESOURCE_LAST; r++) {
+    domain->floor[r] = request[r];
+    domain->least[r] = policy->params.min_fraction * request[r];
+  }
+}
+
 static gboolean
 check_amounts (const AmigoAllocatorDomain *d, guint index, const char *field,
                const double amounts[AMIGO_RESOURCE_LAST], GError **error)

@@ -27,6 +27,7 @@
 #include <glib.h>
 
 #include "amigo/amigo-series.h"
+#include "amigo-slo-policy.h"
 
 G_BEGIN_DECLS
 
@@ -78,6 +79,15 @@ typedef struct {
   gboolean at_risk;
   gboolean below_floor;
 } AmigoAllocatorRecord;
+
+/* A domain @id whose SLO policy is @policy and whose admitted reservation
+ * is @request: its priority and protected resources from @policy, its floor
+ * @request, its least allocation the policy's min fraction of @request.
+ * @want and @used are zero: the caller fills them from the PID loops and
+ * the measurements. @id is borrowed. */
+void amigo_allocator_domain_init (AmigoAllocatorDomain *domain, const char *id,
+                                  const AmigoSloDomainPolicy *policy,
+                                  const double request[AMIGO_RESOURCE_LAST]);
 
 /* Decides the allocation of each of the @n_domains @domains within
  * @capacity (per resource, what the ledger has room for) into

@@ -17,18 +17,39 @@
 #define N_RES AMIGO_RESOURCE_LAST
 
 /* A domain of @klass with the default SLO policy's priority and protected
- * resources. */
+ * resources; no least allocation, no request (the tests set floors). */
 static AmigoAllocatorDomain
 domain_of (const char *id, AmigoWorkloadClass klass)
 {
   g_autoptr (AmigoSloPolicy) p = amigo_slo_policy_new ();
+  const double none[N_RES] = { 0, };
   AmigoSloDomainPolicy dp;
-  AmigoAllocatorDomain d = { .id = id };
+  AmigoAllocatorDomain d;
 
   amigo_slo_policy_lookup (p, id, NULL, klass, &dp);
-  d.priority = dp.params.priority;
-  memcpy (d.protects, dp.params.protects, sizeof d.protects);
+  amigo_allocator_domain_init (&d, id, &dp, none);
   return d;
+}
+
+/* The policy gives priority, protected resources and the least allocation
+ * (its min fraction of the request); the request is the floor. */
+static void
+test_allocator_domain_from_policy (void **state)
+{
+  g_autoptr (AmigoSloPolicy) p = amigo_slo_policy_new ();
+  const double request[N_RES] = { 4, 16, 1000, 2000, 0 };
+  AmigoSloDomainPolicy dp;
+  AmigoAllocatorDomain d;
+
+  (void) state;
+  amigo_slo_policy_lookup (p, "db", NULL, AMIGO_WORKLOAD_CLASS_DATABASE, &dp);
+  amigo_allocator_domain_init (&d, "db", &dp, request);
+  assert_string_equal (d.id, "db");
+  assert_int_equal (d.priority, 5);
+  assert_true (d.protects[DISK] && d.protects[MEM] && !d.protects[CPU]);
+  assert_memory_equal (d.floor, request, sizeof request);
+  assert_float_equal (d.least[DISK], 1000, 1e-9);
+  assert_float_equal (d.want[CPU], 0, 0);
 }
 
 static void
@@ -386,6 +407,7 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_allocator_domain_from_policy),
     cmocka_unit_test (test_allocator_uncontended),
     cmocka_unit_test (test_allocator_contended_cpu),
     cmocka_unit_test (test_allocator_protected_disk),
