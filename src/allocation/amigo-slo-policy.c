@@ -506,39 +506,37 @@ parse_group (const Ctx *ctx, GKeyFile *kf, const char *group, AmigoSloClass *cla
 }
 
 gboolean
-amigo_slo_policy_load_file (AmigoSloPolicy *self, const char *path, GError **error)
+amigo_slo_policy_load_data (AmigoSloPolicy *self, const char *path, const char *data, gsize len,
+                            GError **error)
 {
-  g_autofree char *contents = NULL;
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GKeyFile) kf = g_key_file_new ();
   g_autoptr (GHashTable) domains = domains_new ();
+  g_autofree char *contents = NULL;
   g_auto (GStrv) groups = NULL;
   AmigoSloClass classes[AMIGO_WORKLOAD_CLASS_LAST];
   GHashTableIter iter;
   gpointer key, value;
-  gsize len = 0;
   Ctx ctx = { path, NULL };
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
 
-  if (!g_file_get_contents (path, &contents, &len, &local_error)) {
-    g_set_error (error, AMIGO_ERROR,
-                 g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                   ? AMIGO_ERROR_NOT_FOUND : AMIGO_ERROR_BAD_CONFIG,
-                 "%s: cannot read the SLO configuration: %s", path, local_error->message);
-    return FALSE;
-  }
+  if (data == NULL)
+    data = "";
   if (len > AMIGO_SLO_POLICY_MAX_FILE_BYTES) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "%s: expected at most %" G_GSIZE_FORMAT
                  " bytes, the file has %" G_GSIZE_FORMAT, path, AMIGO_SLO_POLICY_MAX_FILE_BYTES, len);
     return FALSE;
   }
-  if (strlen (contents) != len || !g_utf8_validate (contents, len, NULL)) {
+  if (memchr (data, '\0', len) != NULL || !g_utf8_validate (data, len, NULL)) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
                  "%s: expected UTF-8 text, the file contains binary data", path);
     return FALSE;
   }
+  /* the line lookup wants a terminated string */
+  contents = g_strndup (data, len);
   if (!g_key_file_load_from_data (kf, contents, len, G_KEY_FILE_NONE, &local_error)) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "%s: %s", path, local_error->message);
     return FALSE;
@@ -561,4 +559,24 @@ amigo_slo_policy_load_file (AmigoSloPolicy *self, const char *path, GError **err
   g_hash_table_unref (self->domains);
   self->domains = g_steal_pointer (&domains);
   return TRUE;
+}
+
+gboolean
+amigo_slo_policy_load_file (AmigoSloPolicy *self, const char *path, GError **error)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr (GError) local_error = NULL;
+  gsize len = 0;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (!g_file_get_contents (path, &contents, &len, &local_error)) {
+    g_set_error (error, AMIGO_ERROR,
+                 g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                   ? AMIGO_ERROR_NOT_FOUND : AMIGO_ERROR_BAD_CONFIG,
+                 "%s: cannot read the SLO configuration: %s", path, local_error->message);
+    return FALSE;
+  }
+  return amigo_slo_policy_load_data (self, path, contents, len, error);
 }

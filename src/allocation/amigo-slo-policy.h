@@ -77,6 +77,10 @@ void amigo_slo_policy_free (AmigoSloPolicy *self);
  * are refused. On failure @self is left as it was. */
 gboolean amigo_slo_policy_load_file (AmigoSloPolicy *self, const char *path, GError **error);
 
+/* The same for @len bytes of @data read from @path (named in messages). */
+gboolean amigo_slo_policy_load_data (AmigoSloPolicy *self, const char *path, const char *data, gsize len,
+                                     GError **error);
+
 const AmigoSloClass *amigo_slo_policy_get_class (const AmigoSloPolicy *self, AmigoWorkloadClass klass);
 
 /* Number of `[domain:...]` overrides. */
