@@ -207,6 +207,26 @@ find_line (const char *contents, const char *group, const char *key)
   return found;
 }
 
+/* The first line GKeyFile cannot read (not blank, a comment, a '[group]' or
+ * a 'key = value'), to name its number; 0 if none is found (GKeyFile then
+ * refused something else, and its own message says what). */
+static guint
+find_bad_line (const char *contents, char **ret_line)
+{
+  g_auto (GStrv) lines = g_strsplit (contents, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    char *line = g_strstrip (lines[i]);
+    gsize len = strlen (line);
+
+    if (len == 0 || *line == '#' || (*line == '[' ? line[len - 1] == ']' : strchr (line, '=') != NULL))
+      continue;
+    *ret_line = g_strdup (line);
+    return i + 1;
+  }
+  return 0;
+}
+
 /* "path:line: [group] key" (or "path: [group]" etc. when unknown) */
 static char *
 where (const Ctx *ctx, const char *group, const char *key)
@@ -538,7 +558,15 @@ amigo_slo_policy_load_data (AmigoSloPolicy *self, const char *path, const char *
   /* the line lookup wants a terminated string */
   contents = g_strndup (data, len);
   if (!g_key_file_load_from_data (kf, contents, len, G_KEY_FILE_NONE, &local_error)) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "%s: %s", path, local_error->message);
+    g_autofree char *bad = NULL;
+    guint line = find_bad_line (contents, &bad);
+
+    if (line > 0)
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                   "%s:%u: expected 'key = value', '[class:NAME]', '[domain:NAME-OR-UUID]' or a '#' comment, "
+                   "got '%s'", path, line, bad);
+    else
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "%s: %s", path, local_error->message);
     return FALSE;
   }
   ctx.contents = contents;

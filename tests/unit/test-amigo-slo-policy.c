@@ -193,6 +193,10 @@ test_slo_policy_errors (void **state)
     { "[domain:web1]\npriority = 101\n",
       ":2: [domain:web1] priority: expected an integer between 0 and 100, got '101'" },
     { "priority = 1\n", ": Key file does not start with a group" },
+    { "[class:database]\n# fine\npriority\n",
+      ":3: expected 'key = value', '[class:NAME]', '[domain:NAME-OR-UUID]' or a '#' comment, got 'priority'" },
+    { "\n  [class:database\npriority = 1\n",
+      ":2: expected 'key = value', '[class:NAME]', '[domain:NAME-OR-UUID]' or a '#' comment, got '[class:database'" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
