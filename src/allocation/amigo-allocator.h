@@ -22,7 +22,8 @@
  * proportion to their unmet demand (each gets the same fraction of it).
  * Hence lower-priority domains are capped first, and a protected resource
  * of a domain is never capped below its reservation while a lower-ranked
- * domain holds more than its floor. Ties in rank are ordered by id. */
+ * domain holds more than its floor, memory in use aside (layer 1). Ties in
+ * rank are ordered by id. */
 
 #include <glib.h>
 
