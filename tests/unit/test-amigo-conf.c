@@ -11,35 +11,22 @@
 #include "amigo-conf.h"
 #include "amigo-duration.h"
 #include "amigo-error.h"
+#include "amigo-test-file.h"
 #include "amigo-time.h"
 
-typedef struct {
-  char *dir;
-  char *path;
-} Fixture;
+typedef AmigoTestFile Fixture;
 
 static int
 setup (void **state)
 {
-  Fixture *f = g_new0 (Fixture, 1);
-
-  f->dir = g_dir_make_tmp ("amigo-conf-XXXXXX", NULL);
-  assert_non_null (f->dir);
-  f->path = g_build_filename (f->dir, "amigod.conf", NULL);
-  *state = f;
+  *state = amigo_test_file_new ("amigo-conf-XXXXXX", "amigod.conf");
   return 0;
 }
 
 static int
 teardown (void **state)
 {
-  Fixture *f = *state;
-
-  g_unlink (f->path);
-  g_rmdir (f->dir);
-  g_free (f->path);
-  g_free (f->dir);
-  g_free (f);
+  amigo_test_file_free (*state);
   return 0;
 }
 
