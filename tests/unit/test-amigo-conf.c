@@ -388,6 +388,60 @@ test_conf_env_overrides (void **state)
   assert_string_equal (conf->state_dir, "/tmp/x");
 }
 
+/* The forecast and export keys: read with their units, and bad values
+ * named with file, line and key. */
+static void
+test_conf_forecast_export (void **state)
+{
+  Fixture *f = *state;
+  g_autofree char *dir = g_path_get_dirname (f->path);
+  g_autofree char *prom = g_build_filename (dir, "amigo.prom", NULL);
+  g_autofree char *good = g_strdup_printf ("[forecast]\nwindow = 1h\nsettle = 5m\nlink = 10G\nmax_age = 20m\n"
+                                           "[export]\nprometheus_textfile = %s\n", prom);
+  static const struct {
+    const char *text;
+    const char *says;
+  } bad[] = {
+    { "[forecast]\nlink = fast\n", ":2: [forecast] link: " },
+    { "[forecast]\nlink = 10\n", ":2: [forecast] link: " },
+    { "[forecast]\nlink = 5T\n", "[forecast] link: expected between '1M' and '1T'" },
+    { "[forecast]\nwindow = 30d\n", "[forecast] window and settle: expected at most '7d' and '1d'" },
+    { "[forecast]\nmax_age = 1m\n", "[forecast] max_age: expected at least twice the metadata_interval" },
+    { "[export]\nprometheus_textfile = amigo.prom\n", ":2: [export] prometheus_textfile: " },
+    { "[export]\nprometheus_textfile = /nonexistent-dir/amigo.prom\n", ":2: [export] prometheus_textfile: " },
+    { "[export]\nprometheus_textfile = /tmp/amigo.txt\n", ":2: [export] prometheus_textfile: " },
+  };
+
+  {
+    g_autoptr (AmigoConf) conf = amigo_conf_new ();
+    g_autofree char *msg = load_error (f, good, conf, NULL);
+
+    assert_null (msg);
+    assert_int_equal (conf->forecast.window_usec, AMIGO_USEC_PER_HOUR);
+    assert_int_equal (conf->forecast.settle_usec, 5 * AMIGO_USEC_PER_MIN);
+    assert_true (conf->forecast.link_mbit_s == 10000.0);
+    assert_int_equal (conf->forecast.max_age_usec, 20 * AMIGO_USEC_PER_MIN);
+    assert_string_equal (conf->export_textfile, prom);
+  }
+  {
+    g_autoptr (AmigoConf) conf = amigo_conf_new ();
+    /* defaults: the model's window, no export */
+    assert_int_equal (conf->forecast.window_usec, 0);
+    assert_null (conf->export_textfile);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (AmigoConf) conf = amigo_conf_new ();
+    g_autofree char *msg = load_error (f, bad[i].text, conf, NULL);
+
+    assert_non_null (msg);
+    if (strstr (msg, bad[i].says) == NULL)
+      fail_msg ("'%s': '%s' does not say '%s'", bad[i].text, msg, bad[i].says);
+    /* a refused file changes nothing */
+    assert_true (conf->forecast.link_mbit_s == 1000.0);
+    assert_null (conf->export_textfile);
+  }
+}
+
 int
 main (void)
 {
@@ -405,6 +459,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_conf_bad_uri, setup, teardown),
     cmocka_unit_test (test_conf_bad_env_uri),
     cmocka_unit_test_setup_teardown (test_conf_shipped_examples, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_conf_forecast_export, setup, teardown),
     cmocka_unit_test (test_conf_env_overrides),
   };
   return cmocka_run_group_tests_name ("conf", tests, NULL, NULL);
