@@ -3,7 +3,8 @@
 # The demo: installs what is needed, builds amigo, starts a one-host lab
 # (its own libvirtd in a network namespace), boots two real TCG guests (one
 # burning a vCPU, one serving web traffic), runs amigod against that host on a
-# private D-Bus and shows amigoctl's view of the guests' usage. Tears
+# private D-Bus and shows amigoctl's view of the guests' usage and their
+# reservation requests. Tears
 # everything down at the end. Run as root on Debian 12.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +66,10 @@ echo
 echo "\$ amigoctl history demo-burn cpu --since 20s"; ctl history demo-burn cpu --since 20s
 echo
 echo "\$ amigoctl history demo-web net_tx --since 20s"; ctl history demo-web net_tx --since 20s
+echo
+echo "\$ amigoctl forecast demo-burn   # what a destination should reserve for it now"; ctl forecast demo-burn
+echo
+echo "\$ amigoctl forecast demo-web --window 10m --link 100M"; ctl forecast demo-web --window 10m --link 100M
 echo
 echo "== guest console (work the web guest completed)"
 "$lab" console demo-web | tail -n 3
