@@ -231,6 +231,16 @@ metric_at (const MetricSeries *ms, AmigoMetric m, guint i)
 }
 
 static gboolean
+all_zero (const double *v, guint n)
+{
+  for (guint i = 0; i < n; i++) {
+    if (isfinite (v[i]) && v[i] != 0.0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
 any_finite (const double *v, guint n)
 {
   for (guint i = 0; i < n; i++) {
@@ -355,7 +365,10 @@ amigo_forecaster_compute (AmigoForecaster *self,
   for (guint r = 0; r < AMIGO_RESOURCE_LAST; r++) {
     const double *v = values + (gsize) r * n;
     if (!any_finite (v, n))
-      continue;   /* never measured (no GPU): no reservation for it */
+      continue;   /* never measured: no reservation for it */
+    /* The collector reads GPU memory 0 for a domain without a GPU. */
+    if (r == AMIGO_RESOURCE_GPU_MEMORY && all_zero (v, n))
+      continue;
     vm.resources[r] = (AmigoSeries) { start, self->options.step_usec, n, v };
   }
   vm.memory_bytes = facts->memory_bytes;

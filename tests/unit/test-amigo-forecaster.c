@@ -77,6 +77,8 @@ record (Fixture *f, const char *uuid, double hours, double cpu, double mem, doub
     s.values[AMIGO_METRIC_DISK_READ] = 10.0;
     s.values[AMIGO_METRIC_DISK_WRITE] = 5.0;
     s.values[AMIGO_METRIC_HOST_MEMORY] = host;
+    /* the collector's reading for a domain without a GPU */
+    s.values[AMIGO_METRIC_GPU_MEMORY] = 0.0;
     assert_true (amigo_history_append (f->history, uuid, "vm", &s, &error));
   }
   assert_true (amigo_history_flush (f->history, NULL));
@@ -116,7 +118,7 @@ test_burning_and_idle (void **state)
   assert_true (idle.reservation.resources[AMIGO_RESOURCE_CPU].upper < 0.2);
   assert_true (burn.reservation.resources[AMIGO_RESOURCE_NETWORK].upper >= 3.0 - 1e-9);
   assert_true (burn.reservation.resources[AMIGO_RESOURCE_DISK].upper >= 15.0 - 1e-9);
-  /* never measured: no request for it */
+  /* no GPU (read as 0): no request for it */
   assert_false (burn.reservation.resources[AMIGO_RESOURCE_GPU_MEMORY].present);
   assert_int_equal (burn.class_source, AMIGO_CLASS_SOURCE_CLASSIFIER);
   assert_true (burn.reservation.migration.dirty_rate_known);
