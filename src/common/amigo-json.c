@@ -15,6 +15,26 @@ amigo_json_member (JsonObject *obj, const char *what, const char *path, const ch
   return n;
 }
 
+const char *
+amigo_json_lookup_string (JsonObject *obj, const char *name)
+{
+  JsonNode *n = json_object_get_member (obj, name);
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (n);
+}
+
+gint64
+amigo_json_lookup_int (JsonObject *obj, const char *name, gint64 fallback)
+{
+  JsonNode *n = json_object_get_member (obj, name);
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
+    return fallback;
+  return json_node_get_int (n);
+}
+
 gboolean
 amigo_json_node_is_number (JsonNode *node)
 {

@@ -40,6 +40,12 @@ JsonObject *amigo_json_get_object (JsonObject *obj, const char *what, const char
 JsonArray *amigo_json_get_array (JsonObject *obj, const char *what, const char *path, const char *name,
                                  GError **error);
 
+/* Lenient look-ups for members whose absence the caller reports itself:
+ * the string, or NULL when absent or not a string; the integer, or
+ * @fallback when absent or not an integer. */
+const char *amigo_json_lookup_string (JsonObject *obj, const char *name);
+gint64 amigo_json_lookup_int (JsonObject *obj, const char *name, gint64 fallback);
+
 /* TRUE if @node is a JSON number (integer or floating point). */
 gboolean amigo_json_node_is_number (JsonNode *node);
 

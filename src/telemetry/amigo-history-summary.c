@@ -379,41 +379,18 @@ base64_valid (const char *s)
   return TRUE;
 }
 
-static const char *
-get_string (JsonObject *obj, const char *member)
-{
-  JsonNode *node = json_object_get_member (obj, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-static gint64
-get_int (JsonObject *obj, const char *member)
-{
-  JsonNode *node = json_object_get_member (obj, member);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return -1;
-  return json_node_get_int (node);
-}
-
+/* An integer member of series @index within [@min, @max]. */
 static gboolean
 get_int_member (JsonObject *obj, const char *member, gint64 min, gint64 max, gint64 *ret,
                 guint index, GError **error)
 {
-  JsonNode *node = json_object_get_member (obj, member);
+  g_autofree char *what = g_strdup_printf ("history summary series %u", index);
 
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
-                 "history summary series %u: '%s' is missing or not an integer", index, member);
+  if (!amigo_json_get_int (obj, what, "", member, min, ret, error))
     return FALSE;
-  }
-  *ret = json_node_get_int (node);
-  if (*ret < min || *ret > max) {
+  if (*ret > max) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
-                 "history summary series %u: '%s' = %" G_GINT64_FORMAT " is out of range", index, member, *ret);
+                 "%s: '%s' = %" G_GINT64_FORMAT " is above %" G_GINT64_FORMAT, what, member, *ret, max);
     return FALSE;
   }
   return TRUE;
@@ -558,25 +535,25 @@ amigo_history_import_summary (AmigoHistory *self, const char *uuid, const char *
     return FALSE;
   }
   root = json_node_get_object (node);
-  format = get_string (root, "format");
+  format = amigo_json_lookup_string (root, "format");
   if (g_strcmp0 (format, SUMMARY_FORMAT) != 0) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "history summary has format '%s', expected '%s'",
                  format != NULL ? format : "(none)", SUMMARY_FORMAT);
     return FALSE;
   }
-  if (get_int (root, "version") != SUMMARY_VERSION) {
+  if (amigo_json_lookup_int (root, "version", -1) != SUMMARY_VERSION) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
                  "history summary version %" G_GINT64_FORMAT " is not supported (expected %d)",
-                 get_int (root, "version"), SUMMARY_VERSION);
+                 amigo_json_lookup_int (root, "version", -1), SUMMARY_VERSION);
     return FALSE;
   }
-  sum_uuid = get_string (root, "uuid");
+  sum_uuid = amigo_json_lookup_string (root, "uuid");
   if (sum_uuid == NULL || g_ascii_strcasecmp (sum_uuid, uuid) != 0) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "history summary is for domain '%s', not '%s'",
                  sum_uuid != NULL ? sum_uuid : "(none)", uuid);
     return FALSE;
   }
-  name = get_string (root, "name");
+  name = amigo_json_lookup_string (root, "name");
   node = json_object_get_member (root, "series");
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node)) {
     g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "history summary has no 'series' array");
