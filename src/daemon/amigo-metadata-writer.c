@@ -17,6 +17,7 @@ struct _AmigoMetadataWriter {
   AmigoMetadataWriterProblemFunc problem;
   gpointer user_data;
   GHashTable *written;      /* uuid -> SHA-256 of the element last written into its metadata */
+  GHashTable *retry;        /* uuids found busy by a round, tried again after the next poll */
 };
 
 /* One element on its way into a domain's live metadata. */
@@ -112,6 +113,7 @@ amigo_metadata_writer_new (AmigoHistory *history,
   self->problem = problem;
   self->user_data = user_data;
   self->written = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->retry = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return self;
 }
 
@@ -121,6 +123,7 @@ amigo_metadata_writer_free (AmigoMetadataWriter *self)
   if (self == NULL)
     return;
   g_hash_table_unref (self->written);
+  g_hash_table_unref (self->retry);
   g_free (self);
 }
 
@@ -128,6 +131,7 @@ void
 amigo_metadata_writer_forget (AmigoMetadataWriter *self, const char *uuid)
 {
   g_hash_table_remove (self->written, uuid);
+  g_hash_table_remove (self->retry, uuid);
 }
 
 typedef enum {
@@ -148,7 +152,7 @@ digest_add (GChecksum *sum, const char *text)
 }
 
 static WriteOutcome
-write_domain (AmigoMetadataWriter *self, virConnectPtr conn, AmigoTrackedDomain *d)
+write_domain (AmigoMetadataWriter *self, virConnectPtr conn, AmigoTrackedDomain *d, gboolean last_try)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
@@ -180,7 +184,15 @@ write_domain (AmigoMetadataWriter *self, virConnectPtr conn, AmigoTrackedDomain 
   w->digest = g_strdup (g_checksum_get_string (sum));
   if (!amigo_job_runner_submit (self->runner, d->uuid, summary_write_run, on_summary_written, w,
                                 summary_write_free, self)) {
-    g_autofree char *message = g_strdup_printf ("not writing amigo's metadata into '%s' this time: libvirt "
+    g_autofree char *message = NULL;
+
+    /* Most often the domain's dirty-rate start of this poll is still out:
+     * tried again right after the next poll, before those are handed out. */
+    if (!last_try) {
+      g_hash_table_add (self->retry, g_strdup (d->uuid));
+      return WRITE_BUSY;
+    }
+    message = g_strdup_printf ("not writing amigo's metadata into '%s' this time: libvirt "
                                                 "has not finished the previous write (a migration holds "
                                                 "the domain)", d->name);
 
@@ -197,7 +209,7 @@ amigo_metadata_writer_round (AmigoMetadataWriter *self, virConnectPtr conn)
   guint n[WRITE_NOTHING + 1] = { 0 };
 
   for (guint i = 0; i < list->len; i++)
-    n[write_domain (self, conn, g_ptr_array_index (list, i))]++;
+    n[write_domain (self, conn, g_ptr_array_index (list, i), FALSE)]++;
   g_debug ("amigo's metadata: writing into %u domains, %u unchanged, %u still busy", n[WRITE_STARTED],
            n[WRITE_UNCHANGED], n[WRITE_BUSY]);
 }
@@ -208,5 +220,21 @@ amigo_metadata_writer_write_one (AmigoMetadataWriter *self, virConnectPtr conn, 
   AmigoTrackedDomain *d = amigo_domain_table_lookup (self->domains, uuid);
 
   if (d != NULL)
-    write_domain (self, conn, d);
+    write_domain (self, conn, d, FALSE);
+}
+
+void
+amigo_metadata_writer_retry (AmigoMetadataWriter *self, virConnectPtr conn)
+{
+  g_autoptr (GHashTable) retry = g_steal_pointer (&self->retry);
+  GHashTableIter iter;
+  const char *uuid;
+
+  self->retry = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_iter_init (&iter, retry);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &uuid, NULL)) {
+    AmigoTrackedDomain *d = amigo_domain_table_lookup (self->domains, uuid);
+    if (d != NULL)
+      write_domain (self, conn, d, TRUE);
+  }
 }

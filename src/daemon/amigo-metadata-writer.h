@@ -70,6 +70,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmigoMetadataWriter, amigo_metadata_writer_free)
 /* One round over the domains the last poll saw, on @conn. */
 void amigo_metadata_writer_round (AmigoMetadataWriter *self, virConnectPtr conn);
 
+/* Tries again the domains a round found busy (a job-taking call of theirs
+ * still out); those still busy are reported as problems. Call it after a
+ * poll, before handing out the poll's own job-taking calls. */
+void amigo_metadata_writer_retry (AmigoMetadataWriter *self, virConnectPtr conn);
+
 /* The same for one domain (its label or request just changed). */
 void amigo_metadata_writer_write_one (AmigoMetadataWriter *self, virConnectPtr conn, const char *uuid);
 
