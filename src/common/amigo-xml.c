@@ -72,6 +72,12 @@ on_start (GMarkupParseContext *ctx,
   const char *colon;
   AmigoXmlElement *el;
 
+  /* GMarkup lets a second element follow the first at the top level */
+  if (st->current == NULL && st->root != NULL) {
+    g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
+                 "a second top-level element <%s> after <%s>", qname, st->root->qname);
+    return;
+  }
   st->depth++;
   if (st->depth > AMIGO_XML_MAX_DEPTH) {
     g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,

@@ -91,6 +91,8 @@ test_garbage (void **state)
   assert_parse_fails ("not xml", 100, "test XML is not well-formed XML");
   assert_parse_fails ("<a>", 100, "test XML is not well-formed XML");
   assert_parse_fails ("  ", 100, "test XML");
+  /* found by fuzz-metadata: the first element was leaked */
+  assert_parse_fails ("<a/><b/>", 100, "a second top-level element <b> after <a>");
   for (int i = 0; i <= AMIGO_XML_MAX_DEPTH; i++)
     g_string_append (deep, "<d>");
   assert_parse_fails (deep->str, 1 << 20, "nested deeper than 256");
