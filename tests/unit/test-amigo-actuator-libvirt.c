@@ -13,6 +13,7 @@
 
 #include "amigo-actuator.h"
 #include "amigo-error.h"
+#include "amigo-handback.h"
 
 #define MIB (G_GUINT64_CONSTANT (1) << 20)
 
@@ -160,6 +161,36 @@ test_cpu_refused_by_driver (void **state)
   assert_non_null (strstr (error->message, "setting cpu_shares/global_period/global_quota of domain 'test': "));
 }
 
+/* Hand back writes through libvirt even though libvirt's live read-back
+ * already shows the value (it reads the cgroup); only the libvirt member
+ * may hand back. */
+static void
+test_handback_write (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (AmigoActuator) a = new_libvirt (f);
+  AmigoActuatorSettings plan, have;
+  virTypedParameterPtr params = NULL;
+  int n = 0;
+  unsigned long long soft = 0;
+
+  amigo_actuator_settings_init (&plan);
+  plan.memory_soft_limit_bytes = 200 * MIB;
+  amigo_actuator_settings_init (&have);
+  assert_true (amigo_actuator_read_back (a, &have, NULL));
+  a->known.memory_soft_limit_bytes = 200 * MIB; /* "already in force" */
+  assert_true (amigo_handback_write (a, &plan, &error));
+  assert_null (error);
+  assert_int_equal (virDomainGetMemoryParameters (f->dom, NULL, &n, 0), 0);
+  params = g_new0 (virTypedParameter, n);
+  assert_int_equal (virDomainGetMemoryParameters (f->dom, params, &n, 0), 0);
+  assert_int_equal (virTypedParamsGetULLong (params, n, VIR_DOMAIN_MEMORY_SOFT_LIMIT, &soft), 1);
+  assert_true (soft == 200 * 1024);
+  virTypedParamsClear (params, n);
+  g_free (params);
+}
+
 int
 main (void)
 {
@@ -168,6 +199,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_memory_round_trip, setup, teardown),
     cmocka_unit_test_setup_teardown (test_interface_round_trip, setup, teardown),
     cmocka_unit_test_setup_teardown (test_cpu_refused_by_driver, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_handback_write, setup, teardown),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
