@@ -15,9 +15,13 @@ typedef struct {
   char *root;
   /* Paths written by the last apply, in order. */
   GPtrArray *write_log;
+  /* The domain (#AmigoActuatorTarget without the libvirt handle). */
+  char *name;
+  int id;
+  pid_t pid;
 } AmigoActuatorCgroupCommon;
 
-void amigo_actuator_cgroup_common_init (AmigoActuatorCgroupCommon *common);
+void amigo_actuator_cgroup_common_init (AmigoActuatorCgroupCommon *common, const AmigoActuatorTarget *target);
 void amigo_actuator_cgroup_common_clear (AmigoActuatorCgroupCommon *common);
 
 /* TRUE if @path is a directory. */

@@ -23,9 +23,6 @@ static const char *const ctrl_names[CTRL_LAST] = { "cpu", "memory", "blkio" };
 
 typedef struct {
   AmigoActuatorCgroupCommon common;
-  char *name;
-  int id;
-  pid_t pid;
   char *dir[CTRL_LAST];
 } V1;
 
@@ -34,10 +31,7 @@ v1_init (AmigoActuator *self, const AmigoActuatorTarget *target, GError **error)
 {
   V1 *v = g_new0 (V1, 1);
 
-  amigo_actuator_cgroup_common_init (&v->common);
-  v->name = g_strdup (target->name);
-  v->id = target->id;
-  v->pid = target->pid;
+  amigo_actuator_cgroup_common_init (&v->common, target);
   self->priv = v;
   return TRUE;
 }
@@ -48,7 +42,6 @@ v1_finalize (AmigoActuator *self)
   V1 *v = self->priv;
 
   amigo_actuator_cgroup_common_clear (&v->common);
-  g_free (v->name);
   for (int c = 0; c < CTRL_LAST; c++)
     g_free (v->dir[c]);
   g_free (v);
@@ -73,8 +66,8 @@ v1_dir (V1 *v, Ctrl c)
   g_clear_pointer (&v->dir[c], g_free);
 
   g_autofree char *hier = hierarchy (v, c);
-  if (v->pid > 0) {
-    g_autofree char *rel = amigo_actuator_cgroup_of_pid (v->common.root, v->pid, ctrl_names[c], NULL);
+  if (v->common.pid > 0) {
+    g_autofree char *rel = amigo_actuator_cgroup_of_pid (v->common.root, v->common.pid, ctrl_names[c], NULL);
     g_autofree char *dom = rel ? amigo_actuator_cgroup_domain_dir (rel, ".libvirt-qemu", NULL) : NULL;
     g_autofree char *dir = dom ? amigo_actuator_root_path (hier, dom) : NULL;
     if (dir != NULL && amigo_actuator_is_dir (dir)) {
@@ -82,8 +75,8 @@ v1_dir (V1 *v, Ctrl c)
       return v->dir[c];
     }
   }
-  if (v->id >= 0 && v->name != NULL) {
-    g_autofree char *rel = g_strdup_printf ("machine/qemu-%d-%s.libvirt-qemu", v->id, v->name);
+  if (v->common.id >= 0 && v->common.name != NULL) {
+    g_autofree char *rel = g_strdup_printf ("machine/qemu-%d-%s.libvirt-qemu", v->common.id, v->common.name);
     g_autofree char *dir = amigo_actuator_root_path (hier, rel);
     if (amigo_actuator_is_dir (dir)) {
       v->dir[c] = g_steal_pointer (&dir);
@@ -121,8 +114,8 @@ v1_probe (AmigoActuator *self, char **ret_reason)
     return AMIGO_ACTUATOR_PROBE_NOT_SUPPORTED;
   }
   if (found == 0) {
-    *ret_reason = g_strdup_printf ("domain '%s' (id %d, pid %d) has no cgroup under '%s' yet", v->name,
-                                   v->id, (int) v->pid, top);
+    *ret_reason = g_strdup_printf ("domain '%s' (id %d, pid %d) has no cgroup under '%s' yet", v->common.name,
+                                   v->common.id, (int) v->common.pid, top);
     return AMIGO_ACTUATOR_PROBE_DEFER;
   }
   *ret_reason = missing->len ? g_strdup_printf ("no hierarchy for %s", missing->str)
@@ -138,7 +131,7 @@ need_dir (V1 *v, Ctrl c, const char *what, GError **error)
   if (dir == NULL) {
     g_autofree char *hier = hierarchy (v, c);
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED,
-                 "%s: no cgroup of domain '%s' in the cgroup v1 '%s' hierarchy '%s'", what, v->name,
+                 "%s: no cgroup of domain '%s' in the cgroup v1 '%s' hierarchy '%s'", what, v->common.name,
                  ctrl_names[c], hier);
   }
   return dir;

@@ -22,9 +22,6 @@
 
 typedef struct {
   AmigoActuatorCgroupCommon common;
-  char *name;
-  int id;
-  pid_t pid;
   char *dir;
 } V2;
 
@@ -33,10 +30,7 @@ v2_init (AmigoActuator *self, const AmigoActuatorTarget *target, GError **error)
 {
   V2 *v = g_new0 (V2, 1);
 
-  amigo_actuator_cgroup_common_init (&v->common);
-  v->name = g_strdup (target->name);
-  v->id = target->id;
-  v->pid = target->pid;
+  amigo_actuator_cgroup_common_init (&v->common, target);
   self->priv = v;
   return TRUE;
 }
@@ -47,7 +41,6 @@ v2_finalize (AmigoActuator *self)
   V2 *v = self->priv;
 
   amigo_actuator_cgroup_common_clear (&v->common);
-  g_free (v->name);
   g_free (v->dir);
   g_free (v);
 }
@@ -66,8 +59,8 @@ v2_dir (V2 *v)
   g_clear_pointer (&v->dir, g_free);
 
   g_autofree char *top = unified_top (v);
-  if (v->pid > 0) {
-    g_autofree char *rel = amigo_actuator_cgroup_of_pid (v->common.root, v->pid, NULL, NULL);
+  if (v->common.pid > 0) {
+    g_autofree char *rel = amigo_actuator_cgroup_of_pid (v->common.root, v->common.pid, NULL, NULL);
     /* systemd's scope with libvirt's nested group, or libvirt's own
      * machine/qemu-ID-NAME.libvirt-qemu without systemd */
     g_autofree char *dom = NULL;
@@ -79,9 +72,9 @@ v2_dir (V2 *v)
       return v->dir;
     }
   }
-  if (v->id >= 0 && v->name != NULL) {
+  if (v->common.id >= 0 && v->common.name != NULL) {
     g_autofree char *rel =
-      g_strdup_printf ("machine.slice/machine-qemu\\x2d%d\\x2d%s.scope/libvirt", v->id, v->name);
+      g_strdup_printf ("machine.slice/machine-qemu\\x2d%d\\x2d%s.scope/libvirt", v->common.id, v->common.name);
     g_autofree char *dir = amigo_actuator_root_path (top, rel);
     if (amigo_actuator_is_dir (dir)) {
       v->dir = g_steal_pointer (&dir);
@@ -118,8 +111,8 @@ v2_probe (AmigoActuator *self, char **ret_reason)
     return AMIGO_ACTUATOR_PROBE_NOT_SUPPORTED;
   }
   if ((dir = v2_dir (v)) == NULL) {
-    *ret_reason = g_strdup_printf ("domain '%s' (id %d, pid %d) has no cgroup under '%s' yet", v->name,
-                                   v->id, (int) v->pid, top);
+    *ret_reason = g_strdup_printf ("domain '%s' (id %d, pid %d) has no cgroup under '%s' yet", v->common.name,
+                                   v->common.id, (int) v->common.pid, top);
     return AMIGO_ACTUATOR_PROBE_DEFER;
   }
   g_autoptr (GString) missing = g_string_new (NULL);
@@ -144,7 +137,7 @@ need_controller (V2 *v, const char *controller, const char *what, GError **error
   if (dir == NULL) {
     g_autofree char *top = unified_top (v);
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED, "%s: domain '%s' has no cgroup under '%s'",
-                 what, v->name, top);
+                 what, v->common.name, top);
     return NULL;
   }
   if (!has_controller (dir, controller)) {
@@ -322,7 +315,7 @@ v2_read_back (AmigoActuator *self, AmigoActuatorSettings *have, GError **error)
 
   if (dir == NULL) {
     g_autofree char *top = unified_top (v);
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND, "domain '%s' has no cgroup under '%s'", v->name,
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND, "domain '%s' has no cgroup under '%s'", v->common.name,
                  top);
     return FALSE;
   }

@@ -14,10 +14,13 @@
 #define CGROUP_FILE_MAX (64 * 1024)
 
 void
-amigo_actuator_cgroup_common_init (AmigoActuatorCgroupCommon *common)
+amigo_actuator_cgroup_common_init (AmigoActuatorCgroupCommon *common, const AmigoActuatorTarget *target)
 {
   common->root = g_strdup (amigo_actuator_sysfs_root ());
   common->write_log = g_ptr_array_new_with_free_func (g_free);
+  common->name = g_strdup (target->name);
+  common->id = target->id;
+  common->pid = target->pid;
 }
 
 void
@@ -25,6 +28,7 @@ amigo_actuator_cgroup_common_clear (AmigoActuatorCgroupCommon *common)
 {
   g_clear_pointer (&common->root, g_free);
   g_clear_pointer (&common->write_log, g_ptr_array_unref);
+  g_clear_pointer (&common->name, g_free);
 }
 
 GPtrArray *
