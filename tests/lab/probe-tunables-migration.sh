@@ -78,7 +78,7 @@ fi
 echo "during: hostb cpu.shares=$(cg hostb cpu cpu.shares) cfs_quota_us=$(cg hostb cpu cpu.cfs_quota_us) soft=$(cg hostb memory memory.soft_limit_in_bytes)"
 wait "$mig"; echo "migration exit $? at $(rel) s"
 echo "at end: hostb cpu.shares=$(cg hostb cpu cpu.shares) cfs_quota_us=$(cg hostb cpu cpu.cfs_quota_us) soft=$(cg hostb memory memory.soft_limit_in_bytes)"
-cat "${TMPDIR:-/tmp}/probe-migrate.$$" | head -3; rm -f "${TMPDIR:-/tmp}/probe-migrate.$$"
+head -3 "${TMPDIR:-/tmp}/probe-migrate.$$"; rm -f "${TMPDIR:-/tmp}/probe-migrate.$$"
 wait
 sleep 3
 echo "after (+3 s): hostb cpu.shares=$(cg hostb cpu cpu.shares) cfs_quota_us=$(cg hostb cpu cpu.cfs_quota_us) soft=$(cg hostb memory memory.soft_limit_in_bytes)"

@@ -257,6 +257,15 @@ test_v1_found_through_proc (void **state)
   assert_true (amigo_actuator_apply (a, &want, NULL, NULL));
   g_autofree char *shares = get (f->root, "sys/fs/cgroup/cpu/" V1_DOM "/cpu.shares");
   assert_string_equal (shares, "300");
+
+  /* Inside a lab host the hierarchy is a bind mount of a sub-group, so
+   * /proc names a path that is not there: libvirt's place by id is used. */
+  put (f->root, "proc/4343/cgroup", "11:cpu,cpuacct:/amigo-lab-hostb/" V1_DOM "/vcpu0\n");
+  g_autoptr (AmigoActuator) b = new_member (&amigo_actuator_cgroup_v1_class, 3, 4343);
+  want.cpu_shares = 400;
+  assert_true (amigo_actuator_apply (b, &want, NULL, NULL));
+  g_autofree char *shares2 = get (f->root, "sys/fs/cgroup/cpu/" V1_DOM "/cpu.shares");
+  assert_string_equal (shares2, "400");
 }
 
 /* cpu.stat's counters and the memory usage; the pressure the PID loop gets. */
