@@ -45,6 +45,24 @@ char *amigo_actuator_cgroup_of_pid (const char *root, pid_t pid, const char *con
  * NULL if no component ends so. */
 char *amigo_actuator_cgroup_domain_dir (const char *path, const char *suffix, const char *then);
 
+/* The domain's group below @hierarchy (absolute, under the root), or NULL
+ * if it is not there (yet): first where QEMU's /proc/PID/cgroup line for
+ * @controller (NULL: the v2 line) says, cut after the first component ending
+ * in one of @cuts[i].suffix (then @cuts[i].then appended), because QEMU's
+ * thread sits in the emulator/ or vcpuN/ child; else libvirt's default
+ * place @default_rel (relative to @hierarchy; NULL when the id is unknown). */
+typedef struct {
+  const char *suffix;
+  const char *then;
+} AmigoActuatorCgroupCut;
+
+char *amigo_actuator_cgroup_find_domain (const AmigoActuatorCgroupCommon *common,
+                                         const char *hierarchy,
+                                         const char *controller,
+                                         const AmigoActuatorCgroupCut *cuts,
+                                         guint n_cuts,
+                                         const char *default_rel);
+
 /* Contents of @path, trailing newline removed. The error names @path. */
 char *amigo_actuator_cgroup_read (const char *path, GError **error);
 

@@ -65,25 +65,12 @@ v1_dir (V1 *v, Ctrl c)
     return v->dir[c];
   g_clear_pointer (&v->dir[c], g_free);
 
+  static const AmigoActuatorCgroupCut cut = { ".libvirt-qemu", NULL };
   g_autofree char *hier = hierarchy (v, c);
-  if (v->common.pid > 0) {
-    g_autofree char *rel = amigo_actuator_cgroup_of_pid (v->common.root, v->common.pid, ctrl_names[c], NULL);
-    g_autofree char *dom = rel ? amigo_actuator_cgroup_domain_dir (rel, ".libvirt-qemu", NULL) : NULL;
-    g_autofree char *dir = dom ? amigo_actuator_root_path (hier, dom) : NULL;
-    if (dir != NULL && amigo_actuator_is_dir (dir)) {
-      v->dir[c] = g_steal_pointer (&dir);
-      return v->dir[c];
-    }
-  }
-  if (v->common.id >= 0 && v->common.name != NULL) {
-    g_autofree char *rel = g_strdup_printf ("machine/qemu-%d-%s.libvirt-qemu", v->common.id, v->common.name);
-    g_autofree char *dir = amigo_actuator_root_path (hier, rel);
-    if (amigo_actuator_is_dir (dir)) {
-      v->dir[c] = g_steal_pointer (&dir);
-      return v->dir[c];
-    }
-  }
-  return NULL;
+  g_autofree char *libvirt_place =
+    v->common.id >= 0 ? g_strdup_printf ("machine/qemu-%d-%s.libvirt-qemu", v->common.id, v->common.name) : NULL;
+  v->dir[c] = amigo_actuator_cgroup_find_domain (&v->common, hier, ctrl_names[c], &cut, 1, libvirt_place);
+  return v->dir[c];
 }
 
 static AmigoActuatorProbeResult

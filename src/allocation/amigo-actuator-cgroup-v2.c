@@ -58,30 +58,16 @@ v2_dir (V2 *v)
     return v->dir;
   g_clear_pointer (&v->dir, g_free);
 
+  /* systemd's scope with libvirt's nested group, or libvirt's own
+   * machine/qemu-ID-NAME.libvirt-qemu without systemd */
+  static const AmigoActuatorCgroupCut cuts[] = { { ".scope", "libvirt" }, { ".libvirt-qemu", NULL } };
   g_autofree char *top = unified_top (v);
-  if (v->common.pid > 0) {
-    g_autofree char *rel = amigo_actuator_cgroup_of_pid (v->common.root, v->common.pid, NULL, NULL);
-    /* systemd's scope with libvirt's nested group, or libvirt's own
-     * machine/qemu-ID-NAME.libvirt-qemu without systemd */
-    g_autofree char *dom = NULL;
-    if (rel != NULL && (dom = amigo_actuator_cgroup_domain_dir (rel, ".scope", "libvirt")) == NULL)
-      dom = amigo_actuator_cgroup_domain_dir (rel, ".libvirt-qemu", NULL);
-    g_autofree char *dir = dom ? amigo_actuator_root_path (top, dom) : NULL;
-    if (dir != NULL && amigo_actuator_is_dir (dir)) {
-      v->dir = g_steal_pointer (&dir);
-      return v->dir;
-    }
-  }
-  if (v->common.id >= 0 && v->common.name != NULL) {
-    g_autofree char *rel =
-      g_strdup_printf ("machine.slice/machine-qemu\\x2d%d\\x2d%s.scope/libvirt", v->common.id, v->common.name);
-    g_autofree char *dir = amigo_actuator_root_path (top, rel);
-    if (amigo_actuator_is_dir (dir)) {
-      v->dir = g_steal_pointer (&dir);
-      return v->dir;
-    }
-  }
-  return NULL;
+  g_autofree char *libvirt_place =
+    v->common.id >= 0 ? g_strdup_printf ("machine.slice/machine-qemu\\x2d%d\\x2d%s.scope/libvirt", v->common.id,
+                                         v->common.name)
+                      : NULL;
+  v->dir = amigo_actuator_cgroup_find_domain (&v->common, top, NULL, cuts, G_N_ELEMENTS (cuts), libvirt_place);
+  return v->dir;
 }
 
 /* TRUE if @controller is in the domain group's cgroup.controllers. */

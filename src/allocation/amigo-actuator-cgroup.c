@@ -110,6 +110,31 @@ amigo_actuator_cgroup_domain_dir (const char *path, const char *suffix, const ch
 }
 
 char *
+amigo_actuator_cgroup_find_domain (const AmigoActuatorCgroupCommon *common,
+                                   const char *hierarchy,
+                                   const char *controller,
+                                   const AmigoActuatorCgroupCut *cuts,
+                                   guint n_cuts,
+                                   const char *default_rel)
+{
+  if (common->pid > 0) {
+    g_autofree char *rel = amigo_actuator_cgroup_of_pid (common->root, common->pid, controller, NULL);
+    for (guint i = 0; rel != NULL && i < n_cuts; i++) {
+      g_autofree char *dom = amigo_actuator_cgroup_domain_dir (rel, cuts[i].suffix, cuts[i].then);
+      g_autofree char *dir = dom ? amigo_actuator_root_path (hierarchy, dom) : NULL;
+      if (dir != NULL && amigo_actuator_is_dir (dir))
+        return g_steal_pointer (&dir);
+    }
+  }
+  if (default_rel != NULL) {
+    g_autofree char *dir = amigo_actuator_root_path (hierarchy, default_rel);
+    if (amigo_actuator_is_dir (dir))
+      return g_steal_pointer (&dir);
+  }
+  return NULL;
+}
+
+char *
 amigo_actuator_cgroup_read (const char *path, GError **error)
 {
   g_autofree char *text = NULL;
