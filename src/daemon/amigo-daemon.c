@@ -681,7 +681,9 @@ amigo_daemon_new_with_clock (AmigoConf *conf, const AmigoDaemonOptions *options,
     ro.forecaster.window.duration_usec = conf->forecast.window_usec;
     ro.forecaster.window.settle_usec = conf->forecast.settle_usec;
     ro.forecaster.window.link_bytes_s = conf->forecast.link_mbit_s * 1e6 / 8;
-    ro.forecaster.step_usec = conf->history.step_usec;
+    /* The forecast works on 5-minute bins (what its estimators and priors
+     * were measured on), or the store's step if coarser. */
+    ro.forecaster.step_usec = MAX (conf->history.step_usec, 5 * AMIGO_USEC_PER_MIN);
     ro.max_age_usec = conf->forecast.max_age_usec != 0 ? conf->forecast.max_age_usec
                                                         : 3 * conf->metadata_interval_usec;
     self->requests = amigo_requests_new (self->history, self->domains, self->clock, &ro);

@@ -76,8 +76,8 @@ on_summary_written (const char *uuid, gpointer data, const GError *error, gpoint
     /* a domain that left meanwhile is not remembered */
     if (d != NULL)
       g_hash_table_insert (self->written, g_strdup (uuid), g_steal_pointer (&w->digest));
-    amigo_log_domain (G_LOG_LEVEL_DEBUG, uuid, name, "wrote amigo's metadata into '%s' (summary %" G_GSIZE_FORMAT
-                      " bytes, request %" G_GSIZE_FORMAT " bytes)", name,
+    amigo_log_domain (G_LOG_LEVEL_DEBUG, uuid, name, "wrote the history summary into '%s' (%" G_GSIZE_FORMAT
+                      " bytes; reservation request %" G_GSIZE_FORMAT " bytes)", name,
                       w->summary != NULL ? strlen (w->summary) : 0, w->request != NULL ? strlen (w->request) : 0);
   } else if (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND)) {
     amigo_log_domain (G_LOG_LEVEL_DEBUG, uuid, name, "'%s' went away before its history summary was written",
