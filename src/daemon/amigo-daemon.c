@@ -508,9 +508,13 @@ after_poll (AmigoDaemon *self, gint64 start_usec)
   /* The metadata write first: a domain takes one job-taking call at a time,
    * and the collector asks for one nearly every poll (a dirty-rate start),
    * so the rarer write would otherwise always find the domain busy. The
-   * collector's call skipped this tick is asked for again at the next. */
+   * collector's call skipped this tick is asked for again at the next.
+   * The write is made at the end of the request round, which runs below
+   * the main loop's other work: while the round runs, the collector's calls
+   * wait for the next poll. */
   maybe_write_metadata (self);
-  amigo_collector_jobs_dispatch (self->collector_jobs, amigo_connection_get (self->connection));
+  if (!amigo_requests_round_running (self->requests))
+    amigo_collector_jobs_dispatch (self->collector_jobs, amigo_connection_get (self->connection));
   self->polls.polls++;
   self->polls.last_duration_usec = g_get_monotonic_time () - start_usec;
   self->polls.last_usec = self->last_poll_wall_usec;
