@@ -48,20 +48,9 @@ NS=http://amigo.dev/xmlns/domain/1
 HISTORY_S=${AMIGO_FORECAST_HISTORY_S:-90}
 
 WORK=$(mktemp -d /tmp/amigo-forecast-XXXXXX)
-PIDS=()
-declare -A AMIGOD_PID=() ADDR=()
 stop_all () {
 	local rc=$?
-	local p h
-	if ((rc != 0)); then
-		for h in "${!AMIGOD_PID[@]}"; do
-			kill -0 "${AMIGOD_PID[$h]}" 2>/dev/null || echo "# amigod on $h is not running any more"
-			echo "# --- amigod on $h (last lines) ---"
-			tail -n 30 "$WORK/amigod-$h.log" | sed 's/^/#   /'
-		done
-	fi
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	lab_stop_amigods "$rc" 30
 	rm -rf "$WORK"
 	(exit "$rc")
 	lab_teardown
@@ -89,31 +78,11 @@ B=$("$LAB" uri hostb)
 "$LAB" guest hosta "$BURN" --class burn --memory 160 | sed 's/^/# /'
 "$LAB" guest hosta "$IDLE" --class idle --memory 160 | sed 's/^/# /'
 
-# amigod HOST [CONF LINES]: its own bus and state, polling that host's libvirtd
-start_amigod () {
-	local host=$1 extra=${2:-}
-	dbus-daemon --session --fork --nopidfile --print-address=3 --print-pid=4 \
-		--address="unix:path=$WORK/bus-$host" 3>"$WORK/address-$host" 4>"$WORK/dbus-$host.pid" 2>/dev/null
-	PIDS+=("$(cat "$WORK/dbus-$host.pid")")
-	ADDR[$host]=$(head -n1 "$WORK/address-$host")
-	cat >"$WORK/amigod-$host.conf" <<-EOF
-	[daemon]
-	uri = $("$LAB" uri "$host")
-	interval = 2s
-	metadata_interval = 10s
-	state_dir = $WORK/state-$host
-	$extra
-	EOF
-	"$AMIGOD" --config "$WORK/amigod-$host.conf" --bus-address "${ADDR[$host]}" --verbose \
-		>"$WORK/amigod-$host.log" 2>&1 &
-	PIDS+=($!)
-	AMIGOD_PID[$host]=$!
-}
 PROM=$WORK/textfile/amigo.prom
-start_amigod hosta "$(printf '[export]\nprometheus_textfile = %s' "$PROM")"
-start_amigod hostb
+lab_start_amigod hosta "$(printf '[export]\nprometheus_textfile = %s' "$PROM")"
+lab_start_amigod hostb
 T_START=$(date +%s)
-ctl () { local host=$1; shift; "$AMIGOCTL" --bus-address "${ADDR[$host]}" "$@"; }
+ctl () { local host=$1; shift; "$AMIGOCTL" --bus-address "${AMIGOD_BUS[$host]}" "$@"; }
 
 # libvirt's own CPU time of a guest (ns), and its QEMU's resident size (KiB)
 cpu_time () { stat_of hosta "$1" --cpu-total cpu.time; }
@@ -143,7 +112,7 @@ set -e
 note "amigoctl forecast $BURN --window 30d: exit $rc: $out"
 ((rc == 2)) && [[ $out == *--window* ]] || fail "forecast --window 30d exited $rc ('$out'), expected 2 naming --window"
 set +e
-out=$(gdbus call --address "${ADDR[hosta]}" --dest org.amigo.Daemon1 --object-path /org/amigo/Daemon1 \
+out=$(gdbus call --address "${AMIGOD_BUS[hosta]}" --dest org.amigo.Daemon1 --object-path /org/amigo/Daemon1 \
 	--method org.amigo.Daemon1.GetReservationRequest "$BURN" "{'window_usec': <int64 2592000000000>}" 2>&1); rc=$?
 set -e
 note "GetReservationRequest $BURN {window_usec: 30 days}: $out"
