@@ -507,14 +507,16 @@ after_poll (AmigoDaemon *self, gint64 start_usec)
 {
   /* A domain takes one job-taking call at a time, and the collector asks
    * for one nearly every poll (a dirty-rate start). The metadata round
-   * (requests first, then the writes) ends a little after this tick, and a
-   * write that found the domain busy is tried again here, before this
-   * poll's collector calls are handed out; a collector call skipped this
-   * tick is asked for again at the next. */
+   * (requests first, then the writes) runs below the main loop's other
+   * work: while it runs, the collector's calls wait for the next poll, and a
+   * write that still found its domain busy is tried again here, before this
+   * poll's calls are handed out. A collector call skipped this tick is asked
+   * for again at the next. */
   maybe_write_metadata (self);
   if (amigo_connection_get (self->connection) != NULL)
     amigo_metadata_writer_retry (self->metadata_writer, amigo_connection_get (self->connection));
-  amigo_collector_jobs_dispatch (self->collector_jobs, amigo_connection_get (self->connection));
+  if (!amigo_requests_round_running (self->requests))
+    amigo_collector_jobs_dispatch (self->collector_jobs, amigo_connection_get (self->connection));
   self->polls.polls++;
   self->polls.last_duration_usec = g_get_monotonic_time () - start_usec;
   self->polls.last_usec = self->last_poll_wall_usec;

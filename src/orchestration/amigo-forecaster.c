@@ -343,6 +343,7 @@ amigo_forecaster_compute (AmigoForecaster *self,
   gint64 start = 0;
   AmigoVmHistory vm;
   AmigoMigrationWindow w = window != NULL ? *window : self->options.window;
+  static const AmigoResource every_domain_has[] = { AMIGO_RESOURCE_CPU, AMIGO_RESOURCE_MEMORY };
   AmigoReservationOptions ropt;
   AmigoClassification cls;
   AmigoRequest req;
@@ -370,6 +371,16 @@ amigo_forecaster_compute (AmigoForecaster *self,
     if (r == AMIGO_RESOURCE_GPU_MEMORY && all_zero (v, n))
       continue;
     vm.resources[r] = (AmigoSeries) { start, self->options.step_usec, n, v };
+  }
+  /* Every domain has a CPU and memory: a request without either would let a
+   * destination admit it for nothing. The first poll has no CPU yet (a rate
+   * needs two readings). */
+  for (guint i = 0; i < G_N_ELEMENTS (every_domain_has); i++) {
+    if (vm.resources[every_domain_has[i]].values == NULL) {
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INSUFFICIENT_HISTORY, "no %s reading recorded yet",
+                   amigo_resource_to_string (every_domain_has[i]));
+      return FALSE;
+    }
   }
   vm.memory_bytes = facts->memory_bytes;
   /* NAN: not known, which the overhead model takes as the expensive case

@@ -29,20 +29,9 @@ INTERVAL_MS=2000
 MAX_GAP_MS=$((INTERVAL_MS * 3 / 2))
 
 WORK=$(mktemp -d /tmp/amigo-migrating-XXXXXX)
-PIDS=()
-declare -A AMIGOD_PID=()
 stop_all () {
 	local rc=$?
-	local p h
-	if ((rc != 0)); then
-		for h in "${!AMIGOD_PID[@]}"; do
-			kill -0 "${AMIGOD_PID[$h]}" 2>/dev/null || echo "# amigod on $h is not running any more"
-			echo "# --- amigod on $h (last lines) ---"
-			tail -n 20 "$WORK/amigod-$h.log" | sed 's/^/#   /'
-		done
-	fi
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	lab_stop_amigods "$rc"
 	rm -rf "$WORK"
 	(exit "$rc")
 	lab_teardown
@@ -51,26 +40,8 @@ trap stop_all EXIT
 
 "$LAB" up --hosts 2
 
-# amigod HOST: its own bus and state, polling that host's libvirtd
-start_amigod () {
-	local host=$1
-	dbus-daemon --session --fork --nopidfile --print-address=3 --print-pid=4 \
-		--address="unix:path=$WORK/bus-$host" 3>"$WORK/address-$host" 4>"$WORK/dbus-$host.pid" 2>/dev/null
-	PIDS+=("$(cat "$WORK/dbus-$host.pid")")
-	cat >"$WORK/amigod-$host.conf" <<-EOF
-	[daemon]
-	uri = $("$LAB" uri "$host")
-	interval = 2s
-	metadata_interval = 10s
-	state_dir = $WORK/state-$host
-	EOF
-	"$AMIGOD" --config "$WORK/amigod-$host.conf" --bus-address "$(head -n1 "$WORK/address-$host")" --verbose \
-		>"$WORK/amigod-$host.log" 2>&1 &
-	PIDS+=($!)
-	AMIGOD_PID[$host]=$!
-}
-start_amigod hosta
-start_amigod hostb
+lab_start_amigod hosta
+lab_start_amigod hostb
 
 "$LAB" guest hosta "$GUEST" --class idle --memory "$GUEST_MIB" >/dev/null
 A=$("$LAB" uri hosta)

@@ -102,3 +102,47 @@ wait_progress() {
 	echo "$waited $((c1 - c0))"
 	((seen && grew))
 }
+
+# amigod for lab host HOST on a bus of its own, polling that host's libvirtd
+# every 2 s (metadata every 10 s); EXTRA (optional) is appended to its
+# configuration. Needs AMIGOD (the binary) and WORK (a directory): its
+# files are WORK/amigod-HOST.{conf,log}, state-HOST, bus-HOST, address-HOST.
+# Sets AMIGOD_PID[HOST] and AMIGOD_BUS[HOST] and adds its pids to PIDS,
+# which lab_stop_amigods ends.
+declare -A AMIGOD_PID=() AMIGOD_BUS=()
+PIDS=()
+lab_start_amigod () {
+	local host=$1 extra=${2:-}
+	dbus-daemon --session --fork --nopidfile --print-address=3 --print-pid=4 \
+		--address="unix:path=$WORK/bus-$host" 3>"$WORK/address-$host" 4>"$WORK/dbus-$host.pid" 2>/dev/null
+	PIDS+=("$(cat "$WORK/dbus-$host.pid")")
+	AMIGOD_BUS[$host]=$(head -n1 "$WORK/address-$host")
+	cat >"$WORK/amigod-$host.conf" <<-CONF
+	[daemon]
+	uri = $("$LAB" uri "$host")
+	interval = 2s
+	metadata_interval = 10s
+	state_dir = $WORK/state-$host
+	$extra
+	CONF
+	"$AMIGOD" --config "$WORK/amigod-$host.conf" --bus-address "${AMIGOD_BUS[$host]}" --verbose \
+		>"$WORK/amigod-$host.log" 2>&1 &
+	PIDS+=($!)
+	AMIGOD_PID[$host]=$!
+}
+
+# Ends what lab_start_amigod started (and any other pid in PIDS); after a
+# failure (RC != 0) first says whether each amigod still ran and shows the
+# last LINES (default 20) of its log.
+lab_stop_amigods () {
+	local rc=$1 lines=${2:-20} p h
+	if ((rc != 0)); then
+		for h in "${!AMIGOD_PID[@]}"; do
+			kill -0 "${AMIGOD_PID[$h]}" 2>/dev/null || echo "# amigod on $h is not running any more"
+			echo "# --- amigod on $h (last lines) ---"
+			tail -n "$lines" "$WORK/amigod-$h.log" | sed 's/^/#   /'
+		done
+	fi
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+}

@@ -258,6 +258,40 @@ test_bad_input (void **state)
   assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INSUFFICIENT_HISTORY));
 }
 
+/* A domain's first poll has its memory but no CPU yet (a rate needs two
+ * readings): no request then, since it would reserve no CPU at all. */
+static void
+test_first_sample_has_no_cpu (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(AmigoForecaster) fc = amigo_forecaster_new (f->history, NULL);
+  g_autoptr(GError) error = NULL;
+  AmigoDomainFacts facts;
+  AmigoRequest req;
+  AmigoSample s;
+
+  amigo_sample_init (&s, f->now - 2 * AMIGO_USEC_PER_SEC);
+  s.values[AMIGO_METRIC_MEMORY] = 0.1;
+  s.values[AMIGO_METRIC_HOST_MEMORY] = 0.08;
+  assert_true (amigo_history_append (f->history, UUID_NEW, "vm", &s, NULL));
+  amigo_domain_facts_init (&facts);
+  facts.host_memory_gib = 0.08;
+  assert_false (amigo_forecaster_compute (fc, UUID_NEW, &facts, f->now, NULL, &req, &error));
+  assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INSUFFICIENT_HISTORY));
+  assert_non_null (strstr (error->message, "cpu"));
+  g_clear_error (&error);
+
+  /* the second poll brings the CPU */
+  amigo_sample_init (&s, f->now);
+  s.values[AMIGO_METRIC_CPU] = 0.5;
+  s.values[AMIGO_METRIC_MEMORY] = 0.1;
+  s.values[AMIGO_METRIC_HOST_MEMORY] = 0.08;
+  assert_true (amigo_history_append (f->history, UUID_NEW, "vm", &s, NULL));
+  compute_ok (fc, UUID_NEW, &facts, f->now, &req);
+  assert_true (req.reservation.resources[AMIGO_RESOURCE_CPU].present);
+  assert_true (req.reservation.resources[AMIGO_RESOURCE_CPU].upper >= 0.5);
+}
+
 /* The request survives its JSON form, and what another host or version
  * wrote is refused with the member at fault named. */
 static void
@@ -331,6 +365,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_young_domain, setup, teardown),
     cmocka_unit_test_setup_teardown (test_label, setup, teardown),
     cmocka_unit_test_setup_teardown (test_bad_input, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_first_sample_has_no_cpu, setup, teardown),
     cmocka_unit_test_setup_teardown (test_request_json, setup, teardown),
   };
 
