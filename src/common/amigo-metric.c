@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "amigo-enum.h"
+
 static const struct {
   const char *name;
   const char *unit;
@@ -37,16 +39,17 @@ amigo_metric_unit (AmigoMetric metric)
 gboolean
 amigo_metric_from_string (const char *name, AmigoMetric *ret_metric)
 {
-  if (name == NULL)
-    return FALSE;
-  for (guint i = 0; i < AMIGO_METRIC_LAST; i++) {
-    if (g_strcmp0 (metric_table[i].name, name) == 0) {
-      if (ret_metric != NULL)
-        *ret_metric = i;
-      return TRUE;
-    }
-  }
-  return FALSE;
+  int i = amigo_enum_from_name (AMIGO_ENUM_TABLE (metric_table, name), name);
+
+  if (i >= 0 && ret_metric != NULL)
+    *ret_metric = i;
+  return i >= 0;
+}
+
+char *
+amigo_metric_join_names (const char *prefix)
+{
+  return amigo_enum_join_names (AMIGO_ENUM_TABLE (metric_table, name), prefix);
 }
 
 void

@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "amigo-enum.h"
 #include "amigo-error.h"
 #include "amigo-time.h"
 #include "amigo/amigo-reservation.h"
@@ -42,16 +43,17 @@ amigo_workload_class_to_string (AmigoWorkloadClass klass)
 gboolean
 amigo_workload_class_from_string (const char *name, AmigoWorkloadClass *ret_klass)
 {
-  if (name == NULL)
-    return FALSE;
-  for (guint i = 0; i < AMIGO_WORKLOAD_CLASS_LAST; i++) {
-    if (g_strcmp0 (class_table[i].name, name) == 0) {
-      if (ret_klass != NULL)
-        *ret_klass = i;
-      return TRUE;
-    }
-  }
-  return FALSE;
+  int i = amigo_enum_from_name (AMIGO_ENUM_TABLE (class_table, name), name);
+
+  if (i >= 0 && ret_klass != NULL)
+    *ret_klass = i;
+  return i >= 0;
+}
+
+char *
+amigo_workload_class_join_names (const char *prefix)
+{
+  return amigo_enum_join_names (AMIGO_ENUM_TABLE (class_table, name), prefix);
 }
 
 int

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "amigo/amigo-series.h"
 
+#include "amigo-enum.h"
+
 static const struct {
   const char *name;
   const char *unit;
@@ -31,14 +33,15 @@ amigo_resource_unit (AmigoResource resource)
 gboolean
 amigo_resource_from_string (const char *name, AmigoResource *ret_resource)
 {
-  if (name == NULL)
-    return FALSE;
-  for (guint i = 0; i < AMIGO_RESOURCE_LAST; i++) {
-    if (g_strcmp0 (resource_table[i].name, name) == 0) {
-      if (ret_resource != NULL)
-        *ret_resource = i;
-      return TRUE;
-    }
-  }
-  return FALSE;
+  int i = amigo_enum_from_name (AMIGO_ENUM_TABLE (resource_table, name), name);
+
+  if (i >= 0 && ret_resource != NULL)
+    *ret_resource = i;
+  return i >= 0;
+}
+
+char *
+amigo_resource_join_names (const char *prefix)
+{
+  return amigo_enum_join_names (AMIGO_ENUM_TABLE (resource_table, name), prefix);
 }

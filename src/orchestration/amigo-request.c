@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "amigo-enum.h"
 #include "amigo-error.h"
 #include "amigo-json.h"
 #include "amigo-metadata.h"
@@ -28,13 +29,11 @@ amigo_class_source_to_string (AmigoClassSource source)
 gboolean
 amigo_class_source_from_string (const char *name, AmigoClassSource *ret_source)
 {
-  for (guint i = 0; name != NULL && i < AMIGO_CLASS_SOURCE_LAST; i++) {
-    if (strcmp (name, class_source_names[i]) == 0) {
-      *ret_source = i;
-      return TRUE;
-    }
-  }
-  return FALSE;
+  int i = amigo_enum_from_name (AMIGO_ENUM_NAMES (class_source_names), name);
+
+  if (i >= 0 && ret_source != NULL)
+    *ret_source = i;
+  return i >= 0;
 }
 
 char *
