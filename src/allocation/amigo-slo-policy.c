@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-file.h"
 
 /* One `[domain:KEY]` group: what it sets. */
 typedef struct {
@@ -573,18 +574,12 @@ gboolean
 amigo_slo_policy_load_file (AmigoSloPolicy *self, const char *path, GError **error)
 {
   g_autofree char *contents = NULL;
-  g_autoptr (GError) local_error = NULL;
   gsize len = 0;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
-  if (!g_file_get_contents (path, &contents, &len, &local_error)) {
-    g_set_error (error, AMIGO_ERROR,
-                 g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                   ? AMIGO_ERROR_NOT_FOUND : AMIGO_ERROR_BAD_CONFIG,
-                 "%s: cannot read the SLO configuration: %s", path, local_error->message);
+  if (!amigo_file_read_config (path, "SLO configuration", &contents, &len, error))
     return FALSE;
-  }
   return amigo_slo_policy_load_data (self, path, contents, len, error);
 }

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "amigo-error.h"
+
 static gboolean
 set_errno_error (GError **error, int saved_errno, const char *what, const char *path)
 {
@@ -84,5 +86,27 @@ amigo_file_write_atomic (const char *path,
     return FALSE;
   }
   sync_directory (dir);
+  return TRUE;
+}
+
+gboolean
+amigo_file_read_config (const char *path,
+                        const char *what,
+                        char **ret_contents,
+                        gsize *ret_len,
+                        GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (ret_contents != NULL, FALSE);
+
+  if (!g_file_get_contents (path, ret_contents, ret_len, &local_error)) {
+    g_set_error (error, AMIGO_ERROR,
+                 g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                   ? AMIGO_ERROR_NOT_FOUND : AMIGO_ERROR_BAD_CONFIG,
+                 "%s: cannot read the %s: %s", path, what, local_error->message);
+    return FALSE;
+  }
   return TRUE;
 }

@@ -18,4 +18,14 @@ gboolean amigo_file_write_atomic (const char *path,
                                   int mode,
                                   GError **error);
 
+/* Reads a configuration file whole. A file that is not there fails with
+ * AMIGO_ERROR_NOT_FOUND (the caller may treat it as "use the defaults"),
+ * any other read error with AMIGO_ERROR_BAD_CONFIG; the message is
+ * "<path>: cannot read the <what>: <reason>". */
+gboolean amigo_file_read_config (const char *path,
+                                 const char *what,
+                                 char **ret_contents,
+                                 gsize *ret_len,
+                                 GError **error);
+
 G_END_DECLS
