@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-free.h"
 #include "amigo-lstm-private.h"
 
 /* ---- parameters ---------------------------------------------------------- */
@@ -123,20 +124,8 @@ gemm_tn (int m, int n, int k, const float *a, int lda, const float *b, int ldb, 
 void
 amigo_lstm_net_work_clear (AmigoLstmWork *w)
 {
-  g_free (w->x);
-  g_free (w->gates);
-  g_free (w->c);
-  g_free (w->h);
-  g_free (w->tanh_c);
-  g_free (w->y);
-  g_free (w->target);
-  g_free (w->mask);
-  g_free (w->dpre);
-  g_free (w->dh);
-  g_free (w->dc);
-  g_free (w->grad);
-  g_free (w->adam_m);
-  g_free (w->adam_v);
+  amigo_free_fields (&w->x, &w->gates, &w->c, &w->h, &w->tanh_c, &w->y, &w->target, &w->mask,
+                     &w->dpre, &w->dh, &w->dc, &w->grad, &w->adam_m, &w->adam_v, NULL);
   memset (w, 0, sizeof *w);
 }
 
@@ -341,10 +330,7 @@ amigo_lstm_net_adam_step (AmigoModelLstm *m, AmigoLstmWork *w, guint step, doubl
 void
 amigo_lstm_net_data_clear (AmigoLstmData *d)
 {
-  g_free (d->z);
-  g_free (d->zf);
-  g_free (d->sin_p);
-  g_free (d->cos_p);
+  amigo_free_fields (&d->z, &d->zf, &d->sin_p, &d->cos_p, NULL);
   memset (d, 0, sizeof *d);
 }
 

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-free.h"
 #include "amigo-lstm-private.h"
 #include "amigo-model-private.h"
 #include "amigo-time.h"
@@ -73,10 +74,7 @@ lstm_free (AmigoModel *model)
 
   if (self == NULL)
     return;
-  g_free (self->params);
-  g_free (self->context);
-  g_free (self->resid);
-  g_free (self->resid_count);
+  amigo_free_fields (&self->params, &self->context, &self->resid, &self->resid_count, NULL);
   g_free (self);
 }
 
