@@ -36,21 +36,8 @@ amigo_metric_unit (AmigoMetric metric)
   return metric_table[metric].unit;
 }
 
-gboolean
-amigo_metric_from_string (const char *name, AmigoMetric *ret_metric)
-{
-  int i = amigo_enum_from_name (AMIGO_ENUM_TABLE (metric_table, name), name);
-
-  if (i >= 0 && ret_metric != NULL)
-    *ret_metric = i;
-  return i >= 0;
-}
-
-char *
-amigo_metric_join_names (const char *prefix)
-{
-  return amigo_enum_join_names (AMIGO_ENUM_TABLE (metric_table, name), prefix);
-}
+AMIGO_ENUM_IMPL_FROM_STRING (amigo_metric, AmigoMetric, AMIGO_ENUM_TABLE (metric_table, name))
+AMIGO_ENUM_IMPL_JOIN_NAMES (amigo_metric, AMIGO_ENUM_TABLE (metric_table, name))
 
 void
 amigo_sample_init (AmigoSample *sample, gint64 time_usec)

@@ -40,21 +40,8 @@ amigo_workload_class_to_string (AmigoWorkloadClass klass)
   return class_table[klass].name;
 }
 
-gboolean
-amigo_workload_class_from_string (const char *name, AmigoWorkloadClass *ret_klass)
-{
-  int i = amigo_enum_from_name (AMIGO_ENUM_TABLE (class_table, name), name);
-
-  if (i >= 0 && ret_klass != NULL)
-    *ret_klass = i;
-  return i >= 0;
-}
-
-char *
-amigo_workload_class_join_names (const char *prefix)
-{
-  return amigo_enum_join_names (AMIGO_ENUM_TABLE (class_table, name), prefix);
-}
+AMIGO_ENUM_IMPL_FROM_STRING (amigo_workload_class, AmigoWorkloadClass, AMIGO_ENUM_TABLE (class_table, name))
+AMIGO_ENUM_IMPL_JOIN_NAMES (amigo_workload_class, AMIGO_ENUM_TABLE (class_table, name))
 
 int
 amigo_workload_class_priority (AmigoWorkloadClass klass)

@@ -30,18 +30,5 @@ amigo_resource_unit (AmigoResource resource)
   return resource_table[resource].unit;
 }
 
-gboolean
-amigo_resource_from_string (const char *name, AmigoResource *ret_resource)
-{
-  int i = amigo_enum_from_name (AMIGO_ENUM_TABLE (resource_table, name), name);
-
-  if (i >= 0 && ret_resource != NULL)
-    *ret_resource = i;
-  return i >= 0;
-}
-
-char *
-amigo_resource_join_names (const char *prefix)
-{
-  return amigo_enum_join_names (AMIGO_ENUM_TABLE (resource_table, name), prefix);
-}
+AMIGO_ENUM_IMPL_FROM_STRING (amigo_resource, AmigoResource, AMIGO_ENUM_TABLE (resource_table, name))
+AMIGO_ENUM_IMPL_JOIN_NAMES (amigo_resource, AMIGO_ENUM_TABLE (resource_table, name))

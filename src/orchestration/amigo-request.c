@@ -12,29 +12,11 @@
 
 #define WHAT "reservation request"
 
-static const char *const class_source_names[] = {
-  [AMIGO_CLASS_SOURCE_CLASSIFIER] = "classifier",
-  [AMIGO_CLASS_SOURCE_LABEL] = "label",
-  [AMIGO_CLASS_SOURCE_PRIOR] = "prior",
-};
-G_STATIC_ASSERT (G_N_ELEMENTS (class_source_names) == AMIGO_CLASS_SOURCE_LAST);
-
-const char *
-amigo_class_source_to_string (AmigoClassSource source)
-{
-  g_return_val_if_fail (source < AMIGO_CLASS_SOURCE_LAST, NULL);
-  return class_source_names[source];
-}
-
-gboolean
-amigo_class_source_from_string (const char *name, AmigoClassSource *ret_source)
-{
-  int i = amigo_enum_from_name (AMIGO_ENUM_NAMES (class_source_names), name);
-
-  if (i >= 0 && ret_source != NULL)
-    *ret_source = i;
-  return i >= 0;
-}
+AMIGO_ENUM_IMPL (amigo_class_source, AmigoClassSource, AMIGO_CLASS_SOURCE_LAST, NULL,
+                 [AMIGO_CLASS_SOURCE_CLASSIFIER] = "classifier",
+                 [AMIGO_CLASS_SOURCE_LABEL] = "label",
+                 [AMIGO_CLASS_SOURCE_PRIOR] = "prior")
+AMIGO_ENUM_IMPL_FROM_STRING (amigo_class_source, AmigoClassSource, AMIGO_ENUM_NAMES (amigo_class_source_names))
 
 char *
 amigo_request_to_json (const AmigoRequest *request)

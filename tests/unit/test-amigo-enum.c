@@ -21,6 +21,40 @@ static const struct {
   { 3, "three", 2.5 },
 };
 
+typedef enum {
+  TEST_COLOUR_RED,
+  TEST_COLOUR_GREEN,
+  TEST_COLOUR_LAST,
+} TestColour;
+
+const char *test_colour_to_string (TestColour value);
+gboolean test_colour_from_string (const char *name, TestColour *ret_value);
+char *test_colour_join_names (const char *name_prefix);
+
+AMIGO_ENUM_IMPL (test_colour, TestColour, TEST_COLOUR_LAST, "invalid",
+                 [TEST_COLOUR_RED] = "red",
+                 [TEST_COLOUR_GREEN] = "green")
+AMIGO_ENUM_IMPL_FROM_STRING (test_colour, TestColour, AMIGO_ENUM_NAMES (test_colour_names))
+AMIGO_ENUM_IMPL_JOIN_NAMES (test_colour, AMIGO_ENUM_NAMES (test_colour_names))
+
+/* The functions the macros define: print, parse (leaving the value alone
+ * on a bad name), list, and a value out of range is named as such. */
+static void
+test_enum_impl (void **state)
+{
+  TestColour c = TEST_COLOUR_RED;
+  g_autofree char *names = test_colour_join_names ("-");
+
+  assert_string_equal (test_colour_to_string (TEST_COLOUR_GREEN), "green");
+  assert_string_equal (test_colour_to_string (TEST_COLOUR_LAST), "invalid");
+  assert_true (test_colour_from_string ("green", &c));
+  assert_int_equal (c, TEST_COLOUR_GREEN);
+  assert_false (test_colour_from_string ("blue", &c));
+  assert_int_equal (c, TEST_COLOUR_GREEN);
+  assert_true (test_colour_from_string ("red", NULL));
+  assert_string_equal (names, "-red, -green");
+}
+
 static void
 test_enum_from_name (void **state)
 {
@@ -59,6 +93,7 @@ main (void)
     cmocka_unit_test (test_enum_from_name),
     cmocka_unit_test (test_enum_unknown_name),
     cmocka_unit_test (test_enum_join_names),
+    cmocka_unit_test (test_enum_impl),
   };
   return cmocka_run_group_tests_name ("enum", tests, NULL, NULL);
 }
