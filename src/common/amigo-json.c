@@ -160,3 +160,13 @@ amigo_json_to_string (JsonNode *node)
   json_generator_set_root (gen, node);
   return json_generator_to_data (gen, NULL);
 }
+
+void
+amigo_json_builder_add_double (JsonBuilder *builder, const char *name, double value)
+{
+  json_builder_set_member_name (builder, name);
+  if (isfinite (value))
+    json_builder_add_double_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
