@@ -163,3 +163,11 @@ amigo_json_builder_add_double (JsonBuilder *builder, const char *name, double va
   else
     json_builder_add_null_value (builder);
 }
+
+char *
+amigo_json_builder_to_string (JsonBuilder *builder)
+{
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+
+  return amigo_json_to_string (root);
+}

@@ -54,4 +54,7 @@ void amigo_json_builder_add_double (JsonBuilder *builder, const char *name, doub
 /* @node as compact JSON text. */
 char *amigo_json_to_string (JsonNode *node);
 
+/* The document @builder has built, as compact JSON text. */
+char *amigo_json_builder_to_string (JsonBuilder *builder);
+
 G_END_DECLS

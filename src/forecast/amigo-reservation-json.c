@@ -24,7 +24,6 @@ char *
 amigo_reservation_to_json (const AmigoReservation *reservation)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
   const AmigoClassification *c;
   const AmigoOverheadEstimate *m;
 
@@ -96,9 +95,7 @@ amigo_reservation_to_json (const AmigoReservation *reservation)
   }
   json_builder_end_object (b);
   json_builder_end_object (b);
-
-  root = json_builder_get_root (b);
-  return amigo_json_to_string (root);
+  return amigo_json_builder_to_string (b);
 }
 
 static gboolean
