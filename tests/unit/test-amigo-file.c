@@ -10,15 +10,17 @@
 
 #include "amigo-file.h"
 
-static guint
-count_entries (const char *dir)
+/* The name of the one entry in @dir, "" if it is empty, NULL if it holds
+ * more than one. */
+static char *
+only_entry (const char *dir)
 {
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  guint n = 0;
+  const char *first = d != NULL ? g_dir_read_name (d) : NULL;
 
-  while (d != NULL && g_dir_read_name (d) != NULL)
-    n++;
-  return n;
+  if (first == NULL)
+    return g_strdup ("");
+  return g_dir_read_name (d) == NULL ? g_strdup (first) : NULL;
 }
 
 /* The file holds exactly @len bytes with the asked mode, replaces the old
@@ -30,6 +32,7 @@ test_file_write_atomic (void **state)
   g_autofree char *path = g_build_filename (dir, "ledger.json", NULL);
   g_autofree char *contents = NULL;
   g_autoptr (GError) error = NULL;
+  g_autofree char *only = NULL;
   gsize len = 0;
   struct stat st;
   mode_t old_umask;
@@ -43,7 +46,8 @@ test_file_write_atomic (void **state)
   assert_memory_equal (contents, "new\0tail", 8);
   assert_int_equal (stat (path, &st), 0);
   assert_int_equal (st.st_mode & 07777, 0600);
-  assert_int_equal (count_entries (dir), 1);
+  only = only_entry (dir);
+  assert_string_equal (only, "ledger.json");
 
   g_unlink (path);
   g_rmdir (dir);
@@ -56,11 +60,13 @@ test_file_write_atomic_missing_dir (void **state)
   g_autofree char *dir = g_dir_make_tmp ("amigo-file-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "missing", "state", NULL);
   g_autoptr (GError) error = NULL;
+  g_autofree char *only = NULL;
 
   assert_false (amigo_file_write_atomic (path, "x", 1, 0644, &error));
   assert_true (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT));
   assert_non_null (strstr (error->message, "/missing/.state."));
-  assert_int_equal (count_entries (dir), 0);
+  only = only_entry (dir);
+  assert_string_equal (only, "");
   g_rmdir (dir);
 }
 
