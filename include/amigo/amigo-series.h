@@ -28,6 +28,8 @@ typedef enum {
 const char *amigo_resource_to_string (AmigoResource resource);
 const char *amigo_resource_unit (AmigoResource resource);
 gboolean amigo_resource_from_string (const char *name, AmigoResource *ret_resource);
+/* "cpu, memory, ...", each name behind @prefix (NULL = none), for messages. */
+char *amigo_resource_join_names (const char *prefix);
 
 /**
  * AmigoSeries:

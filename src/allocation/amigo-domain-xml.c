@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-free.h"
 
 /* ---- declared size ------------------------------------------------------ */
 
@@ -33,10 +34,7 @@ amigo_domain_size_free (AmigoDomainSize *self)
 {
   if (self == NULL)
     return;
-  g_free (self->name);
-  g_free (self->workload);
-  g_free (self->request);
-  g_free (self->metadata_problem);
+  amigo_free_fields (&self->name, &self->workload, &self->request, &self->metadata_problem, NULL);
   g_free (self);
 }
 

@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "amigo-enum.h"
 #include "amigo-error.h"
 #include "amigo-time.h"
 
@@ -15,21 +16,11 @@ struct _AmigoPid {
   gint64 last_usec;
 };
 
-static const char *const phase_names[] = {
-  [AMIGO_PID_PHASE_STEADY] = "steady",
-  [AMIGO_PID_PHASE_PRECOPY] = "pre-copy",
-  [AMIGO_PID_PHASE_SWITCHOVER] = "switch-over",
-  [AMIGO_PID_PHASE_SETTLE] = "settle",
-};
-
-G_STATIC_ASSERT (G_N_ELEMENTS (phase_names) == AMIGO_PID_PHASE_LAST);
-
-const char *
-amigo_pid_phase_to_string (AmigoPidPhase phase)
-{
-  g_return_val_if_fail (phase < AMIGO_PID_PHASE_LAST, NULL);
-  return phase_names[phase];
-}
+AMIGO_ENUM_IMPL (amigo_pid_phase, AmigoPidPhase, AMIGO_PID_PHASE_LAST, NULL,
+                 [AMIGO_PID_PHASE_STEADY] = "steady",
+                 [AMIGO_PID_PHASE_PRECOPY] = "pre-copy",
+                 [AMIGO_PID_PHASE_SWITCHOVER] = "switch-over",
+                 [AMIGO_PID_PHASE_SETTLE] = "settle")
 
 void
 amigo_pid_params_init (AmigoPidParams *params, double min_output, double max_output)
@@ -104,8 +95,8 @@ amigo_pid_params_check (const AmigoPidParams *p, GError **error)
     return FALSE;
   }
   for (guint i = 0; i < AMIGO_PID_PHASE_LAST; i++) {
-    g_autofree char *h = g_strdup_printf ("phase.%s.headroom", phase_names[i]);
-    g_autofree char *r = g_strdup_printf ("phase.%s.release_scale", phase_names[i]);
+    g_autofree char *h = g_strdup_printf ("phase.%s.headroom", amigo_pid_phase_names[i]);
+    g_autofree char *r = g_strdup_printf ("phase.%s.release_scale", amigo_pid_phase_names[i]);
 
     if (!check_field (p->phase[i].headroom, 0, 100, h, error) ||
         !check_field (p->phase[i].release_scale, 0, 1, r, error))

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-file.h"
 
 /* One `[domain:KEY]` group: what it sets. */
 typedef struct {
@@ -249,26 +250,6 @@ bad_value (const Ctx *ctx, const char *group, const char *key, const char *expec
   return FALSE;
 }
 
-static char *
-class_names (void)
-{
-  g_autoptr (GString) s = g_string_new (NULL);
-
-  for (guint k = 0; k < AMIGO_WORKLOAD_CLASS_LAST; k++)
-    g_string_append_printf (s, "%s%s", k > 0 ? ", " : "", amigo_workload_class_to_string (k));
-  return g_string_free (g_steal_pointer (&s), FALSE);
-}
-
-static char *
-resource_names (const char *prefix)
-{
-  g_autoptr (GString) s = g_string_new (NULL);
-
-  for (guint r = 0; r < AMIGO_RESOURCE_LAST; r++)
-    g_string_append_printf (s, "%s%s%s", r > 0 ? ", " : "", prefix, amigo_resource_to_string (r));
-  return g_string_free (g_steal_pointer (&s), FALSE);
-}
-
 static gboolean
 parse_double (const char *text, double min, double max, double *ret)
 {
@@ -383,7 +364,7 @@ parse_class_key (const Ctx *ctx, GKeyFile *kf, const char *group, const char *ke
            bad_value (ctx, group, key, range, value, error);
   }
   if (strcmp (key, "protect") == 0) {
-    g_autofree char *names = resource_names ("");
+    g_autofree char *names = amigo_resource_join_names (NULL);
 
     range = g_strdup_printf ("resource names from %s separated by ';', or 'none'", names);
     return parse_protect (value, c->protects) || bad_value (ctx, group, key, range, value, error);
@@ -411,7 +392,7 @@ parse_class_key (const Ctx *ctx, GKeyFile *kf, const char *group, const char *ke
              bad_value (ctx, group, key, class_numbers[i].expected, value, error);
   }
   {
-    g_autofree char *headrooms = resource_names ("headroom_");
+    g_autofree char *headrooms = amigo_resource_join_names ("headroom_");
     g_autofree char *known = g_strdup_printf ("priority, protect, headroom, %s, min, max, max_rise, max_fall",
                                               headrooms);
 
@@ -460,7 +441,7 @@ parse_domain_group (const Ctx *ctx, GKeyFile *kf, const char *group, SloDomain *
       d->has_priority = TRUE;
     } else if (strcmp (keys[k], "class") == 0) {
       if (!amigo_workload_class_from_string (value, &d->klass)) {
-        g_autofree char *names = class_names ();
+        g_autofree char *names = amigo_workload_class_join_names (NULL);
         g_autofree char *expected = g_strdup_printf ("one of %s", names);
 
         return bad_value (ctx, group, keys[k], expected, value, error);
@@ -481,7 +462,7 @@ parse_group (const Ctx *ctx, GKeyFile *kf, const char *group, AmigoSloClass *cla
 
   if (g_str_has_prefix (group, "class:")) {
     if (!amigo_workload_class_from_string (group + strlen ("class:"), &klass)) {
-      g_autofree char *names = class_names ();
+      g_autofree char *names = amigo_workload_class_join_names (NULL);
       g_autofree char *expected = g_strdup_printf ("a class name from %s", names);
       g_autofree char *w = where (ctx, group, NULL);
 
@@ -593,18 +574,12 @@ gboolean
 amigo_slo_policy_load_file (AmigoSloPolicy *self, const char *path, GError **error)
 {
   g_autofree char *contents = NULL;
-  g_autoptr (GError) local_error = NULL;
   gsize len = 0;
 
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
-  if (!g_file_get_contents (path, &contents, &len, &local_error)) {
-    g_set_error (error, AMIGO_ERROR,
-                 g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                   ? AMIGO_ERROR_NOT_FOUND : AMIGO_ERROR_BAD_CONFIG,
-                 "%s: cannot read the SLO configuration: %s", path, local_error->message);
+  if (!amigo_file_read_config (path, "SLO configuration", &contents, &len, error))
     return FALSE;
-  }
   return amigo_slo_policy_load_data (self, path, contents, len, error);
 }

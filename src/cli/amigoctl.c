@@ -259,16 +259,6 @@ cmd_domains (Cli *cli, int argc, char **argv)
 
 /* ---- history ---- */
 
-static char *
-valid_resources (void)
-{
-  g_autoptr (GString) s = g_string_new (NULL);
-
-  for (guint i = 0; i < AMIGO_METRIC_LAST; i++)
-    g_string_append_printf (s, "%s%s", i > 0 ? ", " : "", amigo_metric_to_string (i));
-  return g_string_free (g_steal_pointer (&s), FALSE);
-}
-
 static int
 check_no_args (Cli *cli, int argc, char **argv)
 {
@@ -289,7 +279,7 @@ check_history (Cli *cli, int argc, char **argv)
     return fail (EXIT_BAD_ARGS, "history: expected DOMAIN RESOURCE, got %d argument%s", argc,
                  argc == 1 ? "" : "s");
   if (!amigo_metric_from_string (argv[1], NULL)) {
-    g_autofree char *valid = valid_resources ();
+    g_autofree char *valid = amigo_metric_join_names (NULL);
     return fail (EXIT_BAD_ARGS, "unknown resource '%s': expected one of %s", argv[1], valid);
   }
   if (cli->since != NULL && (cli->from != NULL || cli->to != NULL))
@@ -404,7 +394,7 @@ commands_help (void)
   }
   g_string_append (s, "\nResources: ");
   {
-    g_autofree char *valid = valid_resources ();
+    g_autofree char *valid = amigo_metric_join_names (NULL);
     g_string_append (s, valid);
   }
   g_string_append (s,

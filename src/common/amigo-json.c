@@ -52,6 +52,25 @@ set_type_error (GError **error, const char *what, const char *path, const char *
   g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "%s: '%s%s' must be %s", what, path, name, type);
 }
 
+/* Member @name if it is of the JSON kind @node_type (and, for a value, of
+ * @value_type); else NULL with the error saying it is missing or must be
+ * @expected. */
+static JsonNode *
+typed_member (JsonObject *obj, const char *what, const char *path, const char *name,
+              JsonNodeType node_type, GType value_type, const char *expected, GError **error)
+{
+  JsonNode *n = amigo_json_member (obj, what, path, name, error);
+
+  if (n == NULL)
+    return NULL;
+  if (JSON_NODE_TYPE (n) != node_type ||
+      (node_type == JSON_NODE_VALUE && json_node_get_value_type (n) != value_type)) {
+    set_type_error (error, what, path, name, expected);
+    return NULL;
+  }
+  return n;
+}
+
 gboolean
 amigo_json_get_double (JsonObject *obj, const char *what, const char *path, const char *name,
                        gboolean nullable, double *ret, GError **error)
@@ -76,15 +95,11 @@ gboolean
 amigo_json_get_int (JsonObject *obj, const char *what, const char *path, const char *name,
                     gint64 min, gint64 *ret, GError **error)
 {
-  JsonNode *n = amigo_json_member (obj, what, path, name, error);
+  JsonNode *n = typed_member (obj, what, path, name, JSON_NODE_VALUE, G_TYPE_INT64, "an integer", error);
   gint64 v;
 
   if (n == NULL)
     return FALSE;
-  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64) {
-    set_type_error (error, what, path, name, "an integer");
-    return FALSE;
-  }
   v = json_node_get_int (n);
   if (v < min) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
@@ -99,14 +114,10 @@ gboolean
 amigo_json_get_boolean (JsonObject *obj, const char *what, const char *path, const char *name,
                         gboolean *ret, GError **error)
 {
-  JsonNode *n = amigo_json_member (obj, what, path, name, error);
+  JsonNode *n = typed_member (obj, what, path, name, JSON_NODE_VALUE, G_TYPE_BOOLEAN, "true or false", error);
 
   if (n == NULL)
     return FALSE;
-  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN) {
-    set_type_error (error, what, path, name, "true or false");
-    return FALSE;
-  }
   *ret = json_node_get_boolean (n);
   return TRUE;
 }
@@ -114,43 +125,25 @@ amigo_json_get_boolean (JsonObject *obj, const char *what, const char *path, con
 const char *
 amigo_json_get_string (JsonObject *obj, const char *what, const char *path, const char *name, GError **error)
 {
-  JsonNode *n = amigo_json_member (obj, what, path, name, error);
+  JsonNode *n = typed_member (obj, what, path, name, JSON_NODE_VALUE, G_TYPE_STRING, "a string", error);
 
-  if (n == NULL)
-    return NULL;
-  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
-    set_type_error (error, what, path, name, "a string");
-    return NULL;
-  }
-  return json_node_get_string (n);
+  return n != NULL ? json_node_get_string (n) : NULL;
 }
 
 JsonObject *
 amigo_json_get_object (JsonObject *obj, const char *what, const char *path, const char *name, GError **error)
 {
-  JsonNode *n = amigo_json_member (obj, what, path, name, error);
+  JsonNode *n = typed_member (obj, what, path, name, JSON_NODE_OBJECT, G_TYPE_INVALID, "an object", error);
 
-  if (n == NULL)
-    return NULL;
-  if (!JSON_NODE_HOLDS_OBJECT (n)) {
-    set_type_error (error, what, path, name, "an object");
-    return NULL;
-  }
-  return json_node_get_object (n);
+  return n != NULL ? json_node_get_object (n) : NULL;
 }
 
 JsonArray *
 amigo_json_get_array (JsonObject *obj, const char *what, const char *path, const char *name, GError **error)
 {
-  JsonNode *n = amigo_json_member (obj, what, path, name, error);
+  JsonNode *n = typed_member (obj, what, path, name, JSON_NODE_ARRAY, G_TYPE_INVALID, "an array", error);
 
-  if (n == NULL)
-    return NULL;
-  if (!JSON_NODE_HOLDS_ARRAY (n)) {
-    set_type_error (error, what, path, name, "an array");
-    return NULL;
-  }
-  return json_node_get_array (n);
+  return n != NULL ? json_node_get_array (n) : NULL;
 }
 
 JsonNode *
@@ -179,4 +172,22 @@ amigo_json_to_string (JsonNode *node)
 
   json_generator_set_root (gen, node);
   return json_generator_to_data (gen, NULL);
+}
+
+void
+amigo_json_builder_add_double (JsonBuilder *builder, const char *name, double value)
+{
+  json_builder_set_member_name (builder, name);
+  if (isfinite (value))
+    json_builder_add_double_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+char *
+amigo_json_builder_to_string (JsonBuilder *builder)
+{
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+
+  return amigo_json_to_string (root);
 }

@@ -53,7 +53,14 @@ gboolean amigo_json_node_is_number (JsonNode *node);
  * must be an object; the error names @what. */
 JsonNode *amigo_json_parse_object (const char *text, gssize len, const char *what, GError **error);
 
+/* Adds member @name with number @value to the object @builder is in, or null
+ * when @value is NAN or infinite (JSON has no such numbers). */
+void amigo_json_builder_add_double (JsonBuilder *builder, const char *name, double value);
+
 /* @node as compact JSON text. */
 char *amigo_json_to_string (JsonNode *node);
+
+/* The document @builder has built, as compact JSON text. */
+char *amigo_json_builder_to_string (JsonBuilder *builder);
 
 G_END_DECLS

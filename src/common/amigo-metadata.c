@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-free.h"
 #include "amigo-xml.h"
 
 /* How much of amigo's element a caller wants. */
@@ -27,9 +28,7 @@ amigo_metadata_free (AmigoMetadata *self)
 {
   if (self == NULL)
     return;
-  g_free (self->workload);
-  g_free (self->reservation);
-  g_free (self->history);
+  amigo_free_fields (&self->workload, &self->reservation, &self->history, NULL);
   g_free (self);
 }
 

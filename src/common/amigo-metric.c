@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "amigo-enum.h"
+
 static const struct {
   const char *name;
   const char *unit;
@@ -34,20 +36,8 @@ amigo_metric_unit (AmigoMetric metric)
   return metric_table[metric].unit;
 }
 
-gboolean
-amigo_metric_from_string (const char *name, AmigoMetric *ret_metric)
-{
-  if (name == NULL)
-    return FALSE;
-  for (guint i = 0; i < AMIGO_METRIC_LAST; i++) {
-    if (g_strcmp0 (metric_table[i].name, name) == 0) {
-      if (ret_metric != NULL)
-        *ret_metric = i;
-      return TRUE;
-    }
-  }
-  return FALSE;
-}
+AMIGO_ENUM_IMPL_FROM_STRING (amigo_metric, AmigoMetric, AMIGO_ENUM_TABLE (metric_table, name))
+AMIGO_ENUM_IMPL_JOIN_NAMES (amigo_metric, AMIGO_ENUM_TABLE (metric_table, name))
 
 void
 amigo_sample_init (AmigoSample *sample, gint64 time_usec)

@@ -39,6 +39,8 @@ typedef enum {
 const char *amigo_metric_to_string (AmigoMetric metric);
 const char *amigo_metric_unit (AmigoMetric metric);
 gboolean amigo_metric_from_string (const char *name, AmigoMetric *ret_metric);
+/* "cpu, memory, ...", each name behind @prefix (NULL = none), for messages. */
+char *amigo_metric_join_names (const char *prefix);
 
 /* One reading of every metric of one domain. */
 typedef struct {

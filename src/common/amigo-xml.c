@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-free.h"
 
 typedef struct {
   char *prefix;               /* NULL for the default namespace */
@@ -28,8 +29,7 @@ static void
 ns_decl_clear (gpointer p)
 {
   NsDecl *d = p;
-  g_free (d->prefix);
-  g_free (d->uri);
+  amigo_free_fields (&d->prefix, &d->uri, NULL);
 }
 
 void
@@ -37,8 +37,7 @@ amigo_xml_element_free (AmigoXmlElement *self)
 {
   if (self == NULL)
     return;
-  g_free (self->qname);
-  g_free (self->ns_uri);
+  amigo_free_fields (&self->qname, &self->ns_uri, NULL);
   g_strfreev (self->attr_names);
   g_strfreev (self->attr_values);
   g_string_free (self->text, TRUE);

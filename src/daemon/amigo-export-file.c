@@ -3,14 +3,11 @@
  * and the atomic write node_exporter's textfile collector relies on. */
 #include "amigo-export.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "amigo-error.h"
+#include "amigo-file.h"
 
 gboolean
 amigo_export_parse_textfile_path (const char *value,
@@ -57,77 +54,13 @@ amigo_export_parse_textfile_path (const char *value,
   return TRUE;
 }
 
-static gboolean
-set_errno_error (GError **error, int saved_errno, const char *what, const char *path)
-{
-  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-               "%s '%s': %s", what, path, g_strerror (saved_errno));
-  return FALSE;
-}
-
-static gboolean
-write_all (int fd, const char *contents, gsize len, const char *tmp_path, GError **error)
-{
-  while (len > 0) {
-    gssize n = write (fd, contents, len);
-
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return set_errno_error (error, errno, "Could not write", tmp_path);
-    }
-    contents += n;
-    len -= n;
-  }
-  return TRUE;
-}
-
-/* The rename is durable only once the directory is on disk too; a failure
- * here leaves a complete file in place, so it is not an error. */
-static void
-sync_directory (const char *dir)
-{
-  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-  if (fd < 0)
-    return;
-  if (fsync (fd) != 0)
-    g_debug ("fsync of directory '%s' failed: %s", dir, g_strerror (errno));
-  close (fd);
-}
-
 gboolean
 amigo_export_write_file (const char *path, const char *contents, GError **error)
 {
-  g_autofree char *dir = NULL;
-  g_autofree char *base = NULL;
-  g_autofree char *tmp_path = NULL;
-  gboolean ok;
-  int fd;
-
-  g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (contents != NULL, FALSE);
 
-  dir = g_path_get_dirname (path);
-  base = g_path_get_basename (path);
-  /* Hidden and not ending in ".prom": the textfile collector never picks up
-   * the half-written file, nor one left behind by a crash. */
-  tmp_path = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-  fd = g_mkstemp_full (tmp_path, O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return set_errno_error (error, errno, "Could not create", tmp_path);
-
-  /* amigod runs with UMask=0027, node_exporter as another user. */
-  ok = fchmod (fd, 0644) == 0 || set_errno_error (error, errno, "Could not chmod", tmp_path);
-  ok = ok && write_all (fd, contents, strlen (contents), tmp_path, error);
-  ok = ok && (fsync (fd) == 0 || set_errno_error (error, errno, "Could not fsync", tmp_path));
-  if (close (fd) != 0 && ok)
-    ok = set_errno_error (error, errno, "Could not close", tmp_path);
-  ok = ok && (rename (tmp_path, path) == 0 || set_errno_error (error, errno, "Could not rename to", path));
-  if (!ok) {
-    g_unlink (tmp_path);
-    return FALSE;
-  }
-  sync_directory (dir);
-  return TRUE;
+  /* amigod runs with UMask=0027, node_exporter as another user; the
+   * temporary file is hidden and does not end in ".prom", so the textfile
+   * collector never picks up a half-written one nor one left by a crash. */
+  return amigo_file_write_atomic (path, contents, strlen (contents), 0644, error);
 }

@@ -4,6 +4,7 @@
 
 #include "amigo-config.h"
 #include "amigo-error.h"
+#include "amigo-free.h"
 
 struct _AmigoExportWriter {
   char *path;
@@ -24,8 +25,7 @@ export_write_free (gpointer data)
 {
   ExportWrite *w = data;
 
-  g_free (w->path);
-  g_free (w->text);
+  amigo_free_fields (&w->path, &w->text, NULL);
   g_free (w);
 }
 

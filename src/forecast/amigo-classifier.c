@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "amigo-enum.h"
 #include "amigo-error.h"
 #include "amigo-time.h"
 #include "amigo/amigo-reservation.h"
@@ -39,20 +40,8 @@ amigo_workload_class_to_string (AmigoWorkloadClass klass)
   return class_table[klass].name;
 }
 
-gboolean
-amigo_workload_class_from_string (const char *name, AmigoWorkloadClass *ret_klass)
-{
-  if (name == NULL)
-    return FALSE;
-  for (guint i = 0; i < AMIGO_WORKLOAD_CLASS_LAST; i++) {
-    if (g_strcmp0 (class_table[i].name, name) == 0) {
-      if (ret_klass != NULL)
-        *ret_klass = i;
-      return TRUE;
-    }
-  }
-  return FALSE;
-}
+AMIGO_ENUM_IMPL_FROM_STRING (amigo_workload_class, AmigoWorkloadClass, AMIGO_ENUM_TABLE (class_table, name))
+AMIGO_ENUM_IMPL_JOIN_NAMES (amigo_workload_class, AMIGO_ENUM_TABLE (class_table, name))
 
 int
 amigo_workload_class_priority (AmigoWorkloadClass klass)

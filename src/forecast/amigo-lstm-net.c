@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-free.h"
 #include "amigo-lstm-private.h"
 
 /* ---- parameters ---------------------------------------------------------- */
@@ -88,16 +89,19 @@ amigo_lstm_net_init_params (AmigoModelLstm *self, guint64 seed)
  * pieces below this size, which keeps every call on the calling thread. */
 #define LSTM_GEMM_CHUNK 200000
 
-/* C (m x n) = alpha * A (m x k) B (k x n) + beta * C, row-major; split by rows. */
+/* C (m x n) = A (m x k) op(B) + beta * C, row-major, with op(B) = B (k x n)
+ * for CblasNoTrans or B^T with B (n x k) for CblasTrans; split by rows of A
+ * (each row of C depends on its row of A only). */
 static void
-gemm_nn (int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+gemm_rows (enum CBLAS_TRANSPOSE trans_b, int m, int n, int k, const float *a, int lda,
+           const float *b, int ldb, float beta, float *c, int ldc)
 {
   int rows = MAX (1, LSTM_GEMM_CHUNK / MAX (n * k, 1));
 
   for (int r = 0; r < m; r += rows) {
     int mm = MIN (rows, m - r);
 
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, mm, n, k, 1.0f,
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, trans_b, mm, n, k, 1.0f,
                  a + (gsize) r * lda, lda, b, ldb, beta, c + (gsize) r * ldc, ldc);
   }
 }
@@ -117,37 +121,11 @@ gemm_tn (int m, int n, int k, const float *a, int lda, const float *b, int ldb, 
   }
 }
 
-/* C (m x n) = A (m x k) B^T with B (n x k); split by rows of A. */
-static void
-gemm_nt (int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc)
-{
-  int rows = MAX (1, LSTM_GEMM_CHUNK / MAX (n * k, 1));
-
-  for (int r = 0; r < m; r += rows) {
-    int mm = MIN (rows, m - r);
-
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, mm, n, k, 1.0f,
-                 a + (gsize) r * lda, lda, b, ldb, 0.0f, c + (gsize) r * ldc, ldc);
-  }
-}
-
 void
 amigo_lstm_net_work_clear (AmigoLstmWork *w)
 {
-  g_free (w->x);
-  g_free (w->gates);
-  g_free (w->c);
-  g_free (w->h);
-  g_free (w->tanh_c);
-  g_free (w->y);
-  g_free (w->target);
-  g_free (w->mask);
-  g_free (w->dpre);
-  g_free (w->dh);
-  g_free (w->dc);
-  g_free (w->grad);
-  g_free (w->adam_m);
-  g_free (w->adam_v);
+  amigo_free_fields (&w->x, &w->gates, &w->c, &w->h, &w->tanh_c, &w->y, &w->target, &w->mask,
+                     &w->dpre, &w->dh, &w->dc, &w->grad, &w->adam_m, &w->adam_v, NULL);
   memset (w, 0, sizeof *w);
 }
 
@@ -203,7 +181,7 @@ amigo_lstm_net_forward (const AmigoModelLstm *m, AmigoLstmWork *w, guint b)
   memset (w->c, 0, sizeof (float) * B * H);
   memset (w->h, 0, sizeof (float) * B * H);
   /* input contribution of every step at once */
-  gemm_nn (W * B, G, LSTM_N_INPUT, w->x, LSTM_N_INPUT, v.wx, G, 0.0f, w->gates, G);
+  gemm_rows (CblasNoTrans, W * B, G, LSTM_N_INPUT, w->x, LSTM_N_INPUT, v.wx, G, 0.0f, w->gates, G);
   for (int t = 0; t < W; t++) {
     float *gates = w->gates + (gsize) t * B * G;
     const float *h_prev = w->h + (gsize) t * B * H;
@@ -213,7 +191,7 @@ amigo_lstm_net_forward (const AmigoModelLstm *m, AmigoLstmWork *w, guint b)
     float *tc = w->tanh_c + (gsize) t * B * H;
 
     if (t > 0)
-      gemm_nn (B, G, H, h_prev, H, v.wh, G, 1.0f, gates, G);
+      gemm_rows (CblasNoTrans, B, G, H, h_prev, H, v.wh, G, 1.0f, gates, G);
     for (int j = 0; j < B; j++) {
       float *gj = gates + (gsize) j * G;
 
@@ -235,7 +213,7 @@ amigo_lstm_net_forward (const AmigoModelLstm *m, AmigoLstmWork *w, guint b)
       }
     }
   }
-  gemm_nn (B, K, H, w->h + (gsize) W * B * H, H, v.wo, K, 0.0f, w->y, K);
+  gemm_rows (CblasNoTrans, B, K, H, w->h + (gsize) W * B * H, H, v.wo, K, 0.0f, w->y, K);
   for (int j = 0; j < B; j++) {
     for (int k = 0; k < K; k++)
       w->y[j * K + k] += v.bo[k];
@@ -283,7 +261,7 @@ amigo_lstm_net_backward (const AmigoModelLstm *m, AmigoLstmWork *w, guint b, gui
       s += dy[j * K + k];
     g.bo[k] = s;
   }
-  gemm_nt (B, H, K, dy, K, v.wo, K, w->dh, H);
+  gemm_rows (CblasTrans, B, H, K, dy, K, v.wo, K, 0.0f, w->dh, H);
   memset (w->dc, 0, sizeof (float) * B * H);
 
   for (int t = W - 1; t >= t_stop; t--) {
@@ -310,7 +288,7 @@ amigo_lstm_net_backward (const AmigoModelLstm *m, AmigoLstmWork *w, guint b, gui
       }
     }
     if (t > t_stop)
-      gemm_nt (B, H, G, dpre, G, v.wh, G, w->dh, H);
+      gemm_rows (CblasTrans, B, H, G, dpre, G, v.wh, G, 0.0f, w->dh, H);
   }
   /* weight gradients of all kept steps in one product each */
   gemm_tn (LSTM_N_INPUT, G, rows, w->x + (gsize) t_stop * B * LSTM_N_INPUT, LSTM_N_INPUT,
@@ -352,10 +330,7 @@ amigo_lstm_net_adam_step (AmigoModelLstm *m, AmigoLstmWork *w, guint step, doubl
 void
 amigo_lstm_net_data_clear (AmigoLstmData *d)
 {
-  g_free (d->z);
-  g_free (d->zf);
-  g_free (d->sin_p);
-  g_free (d->cos_p);
+  amigo_free_fields (&d->z, &d->zf, &d->sin_p, &d->cos_p, NULL);
   memset (d, 0, sizeof *d);
 }
 

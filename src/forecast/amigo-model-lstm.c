@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-free.h"
 #include "amigo-lstm-private.h"
 #include "amigo-model-private.h"
 #include "amigo-time.h"
@@ -73,10 +74,7 @@ lstm_free (AmigoModel *model)
 
   if (self == NULL)
     return;
-  g_free (self->params);
-  g_free (self->context);
-  g_free (self->resid);
-  g_free (self->resid_count);
+  amigo_free_fields (&self->params, &self->context, &self->resid, &self->resid_count, NULL);
   g_free (self);
 }
 
@@ -138,11 +136,8 @@ amigo_model_lstm_fit_with (const AmigoSeries *history,
     options = &defaults;
   if (!lstm_check_config (config, error))
     return NULL;
-  if (history->step_usec <= 0) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                 "series step must be positive, got %" G_GINT64_FORMAT " us", history->step_usec);
+  if (!amigo_model_check_step (history, error))
     return NULL;
-  }
   if (!lstm_prepare_series (history, options, &v, &n, &start_usec, error))
     return NULL;
   for (gsize i = 0; i < n; i++) {

@@ -14,6 +14,9 @@ extern const AmigoModelClass amigo_model_class_last;
 extern const AmigoModelClass amigo_model_class_seasonal_naive;
 extern const AmigoModelClass amigo_model_class_peak;
 extern const AmigoModelClass amigo_model_class_vpa;
+/* AMIGO_ERROR_INVALID_ARGS unless @history's step is positive: the check
+ * amigo_model_fit(), the LSTM's fit and the selector share. In amigo-model.c. */
+gboolean amigo_model_check_step (const AmigoSeries *history, GError **error);
 /* Helpers shared by the baselines, in amigo-model-last.c. */
 double amigo_model_last_quantile (double *values, gsize n_values, double quantile);
 void amigo_model_last_quantile_pair (double *values, gsize n, double q_low, double q_high,

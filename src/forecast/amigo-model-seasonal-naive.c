@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "amigo-error.h"
+#include "amigo-free.h"
 #include "amigo-model-private.h"
 #include "amigo-time.h"
 
@@ -133,8 +134,7 @@ snaive_free (AmigoModel *model)
 {
   AmigoModelSeasonalNaive *self = (AmigoModelSeasonalNaive *) model;
 
-  g_free (self->tail);
-  g_free (self->diffs);
+  amigo_free_fields (&self->tail, &self->diffs, NULL);
   g_free (self);
 }
 

@@ -33,6 +33,17 @@ amigo_model_class_lookup (const char *name)
   return NULL;
 }
 
+gboolean
+amigo_model_check_step (const AmigoSeries *history, GError **error)
+{
+  if (history->step_usec <= 0) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+                 "series step must be positive, got %" G_GINT64_FORMAT " us", history->step_usec);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 AmigoModel *
 amigo_model_fit (const AmigoModelClass *klass,
                  const AmigoSeries *history,
@@ -46,11 +57,8 @@ amigo_model_fit (const AmigoModelClass *klass,
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "no history given to model '%s'", klass->name);
     return NULL;
   }
-  if (history->step_usec <= 0) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                 "series step must be positive, got %" G_GINT64_FORMAT " us", history->step_usec);
+  if (!amigo_model_check_step (history, error))
     return NULL;
-  }
   return klass->fit (history, options != NULL ? options : &defaults, error);
 }
 

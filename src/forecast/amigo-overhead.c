@@ -192,8 +192,6 @@ char *
 amigo_overhead_calibration_to_json (const AmigoOverheadCalibration *calibration)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
 
   g_return_val_if_fail (calibration != NULL, NULL);
   json_builder_begin_object (b);
@@ -208,9 +206,7 @@ amigo_overhead_calibration_to_json (const AmigoOverheadCalibration *calibration)
   json_builder_set_member_name (b, "n_observations");
   json_builder_add_int_value (b, calibration->n_observations);
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  return amigo_json_builder_to_string (b);
 }
 
 gboolean

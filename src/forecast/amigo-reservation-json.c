@@ -14,16 +14,6 @@
 #define RESERVATION_JSON_VERSION 1
 
 static void
-add_double (JsonBuilder *b, const char *name, double v)
-{
-  json_builder_set_member_name (b, name);
-  if (isfinite (v))
-    json_builder_add_double_value (b, v);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 add_int (JsonBuilder *b, const char *name, gint64 v)
 {
   json_builder_set_member_name (b, name);
@@ -34,8 +24,6 @@ char *
 amigo_reservation_to_json (const AmigoReservation *reservation)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
   const AmigoClassification *c;
   const AmigoOverheadEstimate *m;
 
@@ -44,7 +32,7 @@ amigo_reservation_to_json (const AmigoReservation *reservation)
   m = &reservation->migration;
   json_builder_begin_object (b);
   add_int (b, "version", RESERVATION_JSON_VERSION);
-  add_double (b, "quantile", reservation->quantile);
+  amigo_json_builder_add_double (b, "quantile", reservation->quantile);
   add_int (b, "horizon_usec", reservation->horizon_usec);
   add_int (b, "start_usec", reservation->start_usec);
   add_int (b, "end_usec", reservation->end_usec);
@@ -53,19 +41,19 @@ amigo_reservation_to_json (const AmigoReservation *reservation)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "name");
   json_builder_add_string_value (b, amigo_workload_class_to_string (c->klass));
-  add_double (b, "confidence", c->confidence);
+  amigo_json_builder_add_double (b, "confidence", c->confidence);
   json_builder_set_member_name (b, "features");
   json_builder_begin_object (b);
-  add_double (b, "cpu_level", c->features.cpu_level);
-  add_double (b, "cpu_cv", c->features.cpu_cv);
-  add_double (b, "cpu_daily_acf", c->features.cpu_daily_acf);
-  add_double (b, "cpu_bimodality", c->features.cpu_bimodality);
-  add_double (b, "cpu_busy_fraction", c->features.cpu_busy_fraction);
-  add_double (b, "cpu_mean_cores", c->features.cpu_mean_cores);
-  add_double (b, "network_per_cpu", c->features.network_per_cpu);
-  add_double (b, "memory_per_cpu", c->features.memory_per_cpu);
-  add_double (b, "dirty_rate_mib_s", c->features.dirty_rate_mib_s);
-  add_double (b, "gpu_memory_gib", c->features.gpu_memory_gib);
+  amigo_json_builder_add_double (b, "cpu_level", c->features.cpu_level);
+  amigo_json_builder_add_double (b, "cpu_cv", c->features.cpu_cv);
+  amigo_json_builder_add_double (b, "cpu_daily_acf", c->features.cpu_daily_acf);
+  amigo_json_builder_add_double (b, "cpu_bimodality", c->features.cpu_bimodality);
+  amigo_json_builder_add_double (b, "cpu_busy_fraction", c->features.cpu_busy_fraction);
+  amigo_json_builder_add_double (b, "cpu_mean_cores", c->features.cpu_mean_cores);
+  amigo_json_builder_add_double (b, "network_per_cpu", c->features.network_per_cpu);
+  amigo_json_builder_add_double (b, "memory_per_cpu", c->features.memory_per_cpu);
+  amigo_json_builder_add_double (b, "dirty_rate_mib_s", c->features.dirty_rate_mib_s);
+  amigo_json_builder_add_double (b, "gpu_memory_gib", c->features.gpu_memory_gib);
   json_builder_end_object (b);
   json_builder_end_object (b);
 
@@ -80,9 +68,9 @@ amigo_reservation_to_json (const AmigoReservation *reservation)
   json_builder_set_member_name (b, "dirty_rate_known");
   json_builder_add_boolean_value (b, m->dirty_rate_known);
   add_int (b, "first_round_usec", m->first_round_usec);
-  add_double (b, "cpu_cores", m->cpu_cores);
-  add_double (b, "network_mbit_s", m->network_mbit_s);
-  add_double (b, "memory_gib", m->memory_gib);
+  amigo_json_builder_add_double (b, "cpu_cores", m->cpu_cores);
+  amigo_json_builder_add_double (b, "network_mbit_s", m->network_mbit_s);
+  amigo_json_builder_add_double (b, "memory_gib", m->memory_gib);
   json_builder_end_object (b);
 
   json_builder_set_member_name (b, "resources");
@@ -95,22 +83,19 @@ amigo_reservation_to_json (const AmigoReservation *reservation)
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "unit");
     json_builder_add_string_value (b, amigo_resource_unit (r));
-    add_double (b, "amount", rr->amount);
-    add_double (b, "upper", rr->upper);
-    add_double (b, "mean", rr->mean);
-    add_double (b, "overhead", rr->overhead);
+    amigo_json_builder_add_double (b, "amount", rr->amount);
+    amigo_json_builder_add_double (b, "upper", rr->upper);
+    amigo_json_builder_add_double (b, "mean", rr->mean);
+    amigo_json_builder_add_double (b, "overhead", rr->overhead);
     json_builder_set_member_name (b, "model");
     json_builder_add_string_value (b, rr->model);
-    add_double (b, "score", rr->score);
-    add_double (b, "coverage", rr->coverage);
+    amigo_json_builder_add_double (b, "score", rr->score);
+    amigo_json_builder_add_double (b, "coverage", rr->coverage);
     json_builder_end_object (b);
   }
   json_builder_end_object (b);
   json_builder_end_object (b);
-
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  return amigo_json_builder_to_string (b);
 }
 
 static gboolean

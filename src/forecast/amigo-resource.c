@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "amigo/amigo-series.h"
 
+#include "amigo-enum.h"
+
 static const struct {
   const char *name;
   const char *unit;
@@ -28,17 +30,5 @@ amigo_resource_unit (AmigoResource resource)
   return resource_table[resource].unit;
 }
 
-gboolean
-amigo_resource_from_string (const char *name, AmigoResource *ret_resource)
-{
-  if (name == NULL)
-    return FALSE;
-  for (guint i = 0; i < AMIGO_RESOURCE_LAST; i++) {
-    if (g_strcmp0 (resource_table[i].name, name) == 0) {
-      if (ret_resource != NULL)
-        *ret_resource = i;
-      return TRUE;
-    }
-  }
-  return FALSE;
-}
+AMIGO_ENUM_IMPL_FROM_STRING (amigo_resource, AmigoResource, AMIGO_ENUM_TABLE (resource_table, name))
+AMIGO_ENUM_IMPL_JOIN_NAMES (amigo_resource, AMIGO_ENUM_TABLE (resource_table, name))

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-model-private.h"
 #include "amigo-time.h"
 #include "amigo/amigo-model.h"
 #include "amigo-selector-private.h"
@@ -470,11 +471,8 @@ amigo_selector_forecast (AmigoSelector *self,
     g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "no history given to the selector");
     return FALSE;
   }
-  if (history->step_usec <= 0) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                 "series step must be positive, got %" G_GINT64_FORMAT " us", history->step_usec);
+  if (!amigo_model_check_step (history, error))
     return FALSE;
-  }
   if (horizon == 0) {
     g_set_error_literal (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "forecast horizon must be at least one step");
     return FALSE;

@@ -5,37 +5,18 @@
 #include <math.h>
 #include <string.h>
 
+#include "amigo-enum.h"
 #include "amigo-error.h"
 #include "amigo-json.h"
 #include "amigo-metadata.h"
 
 #define WHAT "reservation request"
 
-static const char *const class_source_names[] = {
-  [AMIGO_CLASS_SOURCE_CLASSIFIER] = "classifier",
-  [AMIGO_CLASS_SOURCE_LABEL] = "label",
-  [AMIGO_CLASS_SOURCE_PRIOR] = "prior",
-};
-G_STATIC_ASSERT (G_N_ELEMENTS (class_source_names) == AMIGO_CLASS_SOURCE_LAST);
-
-const char *
-amigo_class_source_to_string (AmigoClassSource source)
-{
-  g_return_val_if_fail (source < AMIGO_CLASS_SOURCE_LAST, NULL);
-  return class_source_names[source];
-}
-
-gboolean
-amigo_class_source_from_string (const char *name, AmigoClassSource *ret_source)
-{
-  for (guint i = 0; name != NULL && i < AMIGO_CLASS_SOURCE_LAST; i++) {
-    if (strcmp (name, class_source_names[i]) == 0) {
-      *ret_source = i;
-      return TRUE;
-    }
-  }
-  return FALSE;
-}
+AMIGO_ENUM_IMPL (amigo_class_source, AmigoClassSource, AMIGO_CLASS_SOURCE_LAST, NULL,
+                 [AMIGO_CLASS_SOURCE_CLASSIFIER] = "classifier",
+                 [AMIGO_CLASS_SOURCE_LABEL] = "label",
+                 [AMIGO_CLASS_SOURCE_PRIOR] = "prior")
+AMIGO_ENUM_IMPL_FROM_STRING (amigo_class_source, AmigoClassSource, AMIGO_ENUM_NAMES (amigo_class_source_names))
 
 char *
 amigo_request_to_json (const AmigoRequest *request)

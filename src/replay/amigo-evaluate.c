@@ -8,6 +8,7 @@
 
 #include "amigo/amigo-selector.h"
 #include "amigo-error.h"
+#include "amigo-free.h"
 #include "amigo-stats.h"
 #include "amigo-time.h"
 
@@ -159,8 +160,7 @@ amigo_evaluation_free (AmigoEvaluation *self)
   if (self == NULL)
     return;
   g_ptr_array_unref (self->methods);
-  g_free (self->mean);
-  g_free (self->upper);
+  amigo_free_fields (&self->mean, &self->upper, NULL);
   g_free (self);
 }
 

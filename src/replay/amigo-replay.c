@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "amigo-error.h"
+#include "amigo-json.h"
 #include "amigo-duration.h"
 #include "amigo-evaluate.h"
 #include "amigo-plot.h"
@@ -151,16 +152,6 @@ resource_label (const Replay *replay, AmigoResource r)
 }
 
 static void
-json_add_number (JsonBuilder *builder, const char *name, double value)
-{
-  json_builder_set_member_name (builder, name);
-  if (isfinite (value))
-    json_builder_add_double_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
-}
-
-static void
 print_json (const Replay *replay)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
@@ -186,11 +177,11 @@ print_json (const Replay *replay)
       json_builder_add_string_value (builder, amigo_resource_to_string (r));
       json_builder_set_member_name (builder, "unit");
       json_builder_add_string_value (builder, replay->units[r]);
-      json_add_number (builder, "coverage", m.coverage);
-      json_add_number (builder, "slack", m.slack);
-      json_add_number (builder, "slack_median", m.slack_median);
-      json_add_number (builder, "pinball", m.pinball);
-      json_add_number (builder, "us_per_forecast", m.us_per_forecast);
+      amigo_json_builder_add_double (builder, "coverage", m.coverage);
+      amigo_json_builder_add_double (builder, "slack", m.slack);
+      amigo_json_builder_add_double (builder, "slack_median", m.slack_median);
+      amigo_json_builder_add_double (builder, "pinball", m.pinball);
+      amigo_json_builder_add_double (builder, "us_per_forecast", m.us_per_forecast);
       json_builder_set_member_name (builder, "windows");
       json_builder_add_int_value (builder, (gint64) m.windows);
       json_builder_end_object (builder);

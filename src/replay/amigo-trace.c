@@ -10,27 +10,17 @@
 
 #include <glib/gstdio.h>
 
+#include "amigo-enum.h"
 #include "amigo-error.h"
 #include "amigo-trace-private.h"
 
 #define MAX_DIR_DEPTH 16
 
-static const char *const format_names[] = {
-  [AMIGO_TRACE_FORMAT_UNKNOWN] = "unknown",
-  [AMIGO_TRACE_FORMAT_AMIGO] = "amigo-trace v1",
-  [AMIGO_TRACE_FORMAT_BITBRAINS] = "bitbrains",
-  [AMIGO_TRACE_FORMAT_PLANETLAB] = "planetlab",
-};
-
-G_STATIC_ASSERT (G_N_ELEMENTS (format_names) == AMIGO_TRACE_FORMAT_LAST);
-
-const char *
-amigo_trace_format_to_string (AmigoTraceFormat format)
-{
-  if (format >= AMIGO_TRACE_FORMAT_LAST)
-    return "invalid";
-  return format_names[format];
-}
+AMIGO_ENUM_IMPL (amigo_trace_format, AmigoTraceFormat, AMIGO_TRACE_FORMAT_LAST, "invalid",
+                 [AMIGO_TRACE_FORMAT_UNKNOWN] = "unknown",
+                 [AMIGO_TRACE_FORMAT_AMIGO] = "amigo-trace v1",
+                 [AMIGO_TRACE_FORMAT_BITBRAINS] = "bitbrains",
+                 [AMIGO_TRACE_FORMAT_PLANETLAB] = "planetlab")
 
 gboolean
 amigo_trace_rows_append (GArray *rows, const AmigoTraceRow *row, const char *path, guint lineno, GError **error)

@@ -8,22 +8,12 @@
 
 #include <libvirt/virterror.h>
 
+#include "amigo-enum.h"
 #include "amigo-error.h"
 
-static const char *const kind_names[] = {
-  [AMIGO_DOMAIN_JOB_DIRTY_RATE] = "dirty-rate",
-  [AMIGO_DOMAIN_JOB_STATS_PERIOD] = "stats-period",
-};
-
-G_STATIC_ASSERT (G_N_ELEMENTS (kind_names) == AMIGO_DOMAIN_JOB_LAST);
-
-const char *
-amigo_domain_job_kind_to_string (AmigoDomainJobKind kind)
-{
-  if ((guint) kind >= AMIGO_DOMAIN_JOB_LAST)
-    return "unknown";
-  return kind_names[kind];
-}
+AMIGO_ENUM_IMPL (amigo_domain_job_kind, AmigoDomainJobKind, AMIGO_DOMAIN_JOB_LAST, "unknown",
+                 [AMIGO_DOMAIN_JOB_DIRTY_RATE] = "dirty-rate",
+                 [AMIGO_DOMAIN_JOB_STATS_PERIOD] = "stats-period")
 
 /* What the collector must tell apart: a driver or domain that cannot do it
  * (ask no more), a domain that is gone, and anything else (ask again later). */

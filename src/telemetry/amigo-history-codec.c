@@ -173,15 +173,26 @@ amigo_history_segment_header_decode (gboolean raw, gint64 start_usec, const guin
   return TRUE;
 }
 
+/* The last 4 bytes of every record are the CRC-32 of the bytes before them. */
+static void
+record_seal (guint8 *p, gsize size)
+{
+  amigo_put_le32 (p + size - 4, amigo_history_crc32 (0, p, size - 4));
+}
+
+static gboolean
+record_seal_ok (const guint8 *p, gsize size)
+{
+  return amigo_get_le32 (p + size - 4) == amigo_history_crc32 (0, p, size - 4);
+}
+
 void
 amigo_history_raw_encode (const AmigoHistoryRawRecord *r, guint8 *p)
 {
-  gsize crc_at = AMIGO_HISTORY_RAW_RECORD_SIZE - 4;
-
   amigo_put_le64 (p, (guint64) (r->time_usec));
   for (guint i = 0; i < M; i++)
     amigo_put_le_f32 (p + 8 + 4 * i, r->values[i]);
-  amigo_put_le32 (p + crc_at, amigo_history_crc32 (0, p, crc_at));
+  record_seal (p, AMIGO_HISTORY_RAW_RECORD_SIZE);
 }
 
 /* Metrics the file does not have (written before they existed) read as
@@ -189,9 +200,7 @@ amigo_history_raw_encode (const AmigoHistoryRawRecord *r, guint8 *p)
 static gboolean
 raw_decode (const guint8 *p, guint n_metrics, AmigoHistoryRawRecord *r)
 {
-  gsize crc_at = AMIGO_HISTORY_RAW_RECORD_SIZE_FOR (n_metrics) - 4;
-
-  if (amigo_get_le32 (p + crc_at) != amigo_history_crc32 (0, p, crc_at))
+  if (!record_seal_ok (p, AMIGO_HISTORY_RAW_RECORD_SIZE_FOR (n_metrics)))
     return FALSE;
   r->time_usec = (gint64) amigo_get_le64 (p);
   for (guint i = 0; i < M; i++)
@@ -202,8 +211,6 @@ raw_decode (const guint8 *p, guint n_metrics, AmigoHistoryRawRecord *r)
 void
 amigo_history_ds_encode (const AmigoHistoryDsRecord *r, guint8 *p)
 {
-  gsize crc_at = AMIGO_HISTORY_DS_RECORD_SIZE - 4;
-
   amigo_put_le64 (p, (guint64) (r->time_usec));
   amigo_put_le32 (p + 8, r->span_sec);
   amigo_put_le16 (p + 12, r->count);
@@ -212,15 +219,13 @@ amigo_history_ds_encode (const AmigoHistoryDsRecord *r, guint8 *p)
     amigo_put_le_f32 (p + 16 + 8 * i, r->mean[i]);
     amigo_put_le_f32 (p + 20 + 8 * i, r->max[i]);
   }
-  amigo_put_le32 (p + crc_at, amigo_history_crc32 (0, p, crc_at));
+  record_seal (p, AMIGO_HISTORY_DS_RECORD_SIZE);
 }
 
 static gboolean
 ds_decode (const guint8 *p, guint n_metrics, AmigoHistoryDsRecord *r)
 {
-  gsize crc_at = AMIGO_HISTORY_DS_RECORD_SIZE_FOR (n_metrics) - 4;
-
-  if (amigo_get_le32 (p + crc_at) != amigo_history_crc32 (0, p, crc_at))
+  if (!record_seal_ok (p, AMIGO_HISTORY_DS_RECORD_SIZE_FOR (n_metrics)))
     return FALSE;
   r->time_usec = (gint64) amigo_get_le64 (p);
   r->span_sec = amigo_get_le32 (p + 8);

@@ -236,7 +236,6 @@ static char *
 summary_build (const SummarySource *src, ExportSeries *series, guint n_series)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "format");
@@ -284,8 +283,7 @@ summary_build (const SummarySource *src, ExportSeries *series, guint n_series)
   }
   json_builder_end_array (b);
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  return amigo_json_to_string (root);
+  return amigo_json_builder_to_string (b);
 }
 
 static guint

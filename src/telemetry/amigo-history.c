@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "amigo-config.h"
+#include "amigo-enum.h"
 #include "amigo-error.h"
 #include "amigo-time.h"
 
@@ -130,25 +131,17 @@ amigo_history_domain_restart (AmigoHistoryDomain *d, gint64 step_usec)
   d->last_time_usec = AMIGO_HISTORY_NONE_MIN;
 }
 
-static const char *const warning_kinds[] = {
-  [AMIGO_HISTORY_WARNING_DAMAGED_FILE] = "damaged-file",
-  [AMIGO_HISTORY_WARNING_DAMAGED_RECORD] = "damaged-record",
-  [AMIGO_HISTORY_WARNING_READ_FAILED] = "read-failed",
-  [AMIGO_HISTORY_WARNING_FUTURE_SAMPLE] = "future-sample",
-  [AMIGO_HISTORY_WARNING_CLOCK_STEPPED_BACK] = "clock-stepped-back",
-  [AMIGO_HISTORY_WARNING_OUT_OF_ORDER_SAMPLE] = "out-of-order-sample",
-  [AMIGO_HISTORY_WARNING_WRITE_FAILED] = "write-failed",
-  [AMIGO_HISTORY_WARNING_WRITE_RECOVERED] = "write-recovered",
-  [AMIGO_HISTORY_WARNING_TOO_MANY_DOMAINS] = "too-many-domains",
-  [AMIGO_HISTORY_WARNING_DROPPED] = "warnings-dropped",
-};
-G_STATIC_ASSERT (G_N_ELEMENTS (warning_kinds) == AMIGO_HISTORY_WARNING_LAST);
-
-const char *
-amigo_history_warning_kind_to_string (AmigoHistoryWarningKind kind)
-{
-  return (guint) kind < AMIGO_HISTORY_WARNING_LAST ? warning_kinds[kind] : "unknown";
-}
+AMIGO_ENUM_IMPL (amigo_history_warning_kind, AmigoHistoryWarningKind, AMIGO_HISTORY_WARNING_LAST, "unknown",
+                 [AMIGO_HISTORY_WARNING_DAMAGED_FILE] = "damaged-file",
+                 [AMIGO_HISTORY_WARNING_DAMAGED_RECORD] = "damaged-record",
+                 [AMIGO_HISTORY_WARNING_READ_FAILED] = "read-failed",
+                 [AMIGO_HISTORY_WARNING_FUTURE_SAMPLE] = "future-sample",
+                 [AMIGO_HISTORY_WARNING_CLOCK_STEPPED_BACK] = "clock-stepped-back",
+                 [AMIGO_HISTORY_WARNING_OUT_OF_ORDER_SAMPLE] = "out-of-order-sample",
+                 [AMIGO_HISTORY_WARNING_WRITE_FAILED] = "write-failed",
+                 [AMIGO_HISTORY_WARNING_WRITE_RECOVERED] = "write-recovered",
+                 [AMIGO_HISTORY_WARNING_TOO_MANY_DOMAINS] = "too-many-domains",
+                 [AMIGO_HISTORY_WARNING_DROPPED] = "warnings-dropped")
 
 static void
 warning_free (gpointer data)

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "amigo-file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "amigo-error.h"
+
+static gboolean
+set_errno_error (GError **error, int saved_errno, const char *what, const char *path)
+{
+  g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+               "%s '%s': %s", what, path, g_strerror (saved_errno));
+  return FALSE;
+}
+
+static gboolean
+write_all (int fd, const char *contents, gsize len, const char *tmp_path, GError **error)
+{
+  while (len > 0) {
+    gssize n = write (fd, contents, len);
+
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return set_errno_error (error, errno, "Could not write", tmp_path);
+    }
+    contents += n;
+    len -= n;
+  }
+  return TRUE;
+}
+
+/* The rename is durable only once the directory is on disk too; a failure
+ * here leaves a complete file in place, so it is not an error. */
+static void
+sync_directory (const char *dir)
+{
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0)
+    return;
+  if (fsync (fd) != 0)
+    g_debug ("fsync of directory '%s' failed: %s", dir, g_strerror (errno));
+  close (fd);
+}
+
+gboolean
+amigo_file_write_atomic (const char *path,
+                         const char *contents,
+                         gsize len,
+                         int mode,
+                         GError **error)
+{
+  g_autofree char *dir = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *tmp_path = NULL;
+  gboolean ok;
+  int fd;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (contents != NULL || len == 0, FALSE);
+
+  dir = g_path_get_dirname (path);
+  base = g_path_get_basename (path);
+  /* Hidden and with a random suffix: a reader that scans the directory for
+   * a file pattern never picks up the half-written file, nor one left behind
+   * by a crash, and two writers never share a temporary file. */
+  tmp_path = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
+  fd = g_mkstemp_full (tmp_path, O_WRONLY | O_CLOEXEC, mode);
+  if (fd < 0)
+    return set_errno_error (error, errno, "Could not create", tmp_path);
+
+  /* @mode whatever the umask (amigod runs with UMask=0027). */
+  ok = fchmod (fd, mode) == 0 || set_errno_error (error, errno, "Could not chmod", tmp_path);
+  ok = ok && write_all (fd, contents, len, tmp_path, error);
+  ok = ok && (fsync (fd) == 0 || set_errno_error (error, errno, "Could not fsync", tmp_path));
+  if (close (fd) != 0 && ok)
+    ok = set_errno_error (error, errno, "Could not close", tmp_path);
+  ok = ok && (rename (tmp_path, path) == 0 || set_errno_error (error, errno, "Could not rename to", path));
+  if (!ok) {
+    g_unlink (tmp_path);
+    return FALSE;
+  }
+  sync_directory (dir);
+  return TRUE;
+}
+
+gboolean
+amigo_file_read_config (const char *path,
+                        const char *what,
+                        char **ret_contents,
+                        gsize *ret_len,
+                        GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (ret_contents != NULL, FALSE);
+
+  if (!g_file_get_contents (path, ret_contents, ret_len, &local_error)) {
+    g_set_error (error, AMIGO_ERROR,
+                 g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                   ? AMIGO_ERROR_NOT_FOUND : AMIGO_ERROR_BAD_CONFIG,
+                 "%s: cannot read the %s: %s", path, what, local_error->message);
+    return FALSE;
+  }
+  return TRUE;
+}
