@@ -269,7 +269,7 @@ valid_resources (void)
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
-static int
+int
 check_no_args (Cli *cli, int argc, char **argv)
 {
   if (argc != 0)
@@ -380,6 +380,8 @@ static const Command commands[] = {
     "Show the domain's reservation request for a migration starting now" },
   { "label", check_label, cmd_label, "DOMAIN CLASS|--clear",
     "Label the domain with a workload class (root only)" },
+  { "ledger", check_no_args, cmd_ledger, "", "Show the host's reservation ledger per resource" },
+  { "reservations", check_no_args, cmd_reservations, "", "List the host's reservations for incoming domains" },
 };
 
 static char *
