@@ -26,7 +26,7 @@ WORK=$AMIGO_LAB_DIR/allocation-admit
 rm -rf "$WORK"
 mkdir -p "$WORK"
 . "$(dirname "$0")/allocation-lab-lib.sh"
-trap 'stop_amigods; lab_teardown' EXIT
+trap 'rc=$?; stop_amigods; (exit $rc); lab_teardown' EXIT
 
 GUEST=adm1
 GUEST_MIB=192

@@ -26,7 +26,7 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 . "$(dirname "$0")/allocation-lab-lib.sh"
 MIGRATIONS=()
-trap 'for p in "${MIGRATIONS[@]}"; do kill "$p" 2>/dev/null || true; done; stop_amigods; lab_teardown' EXIT
+trap 'rc=$?; for p in "${MIGRATIONS[@]}"; do kill "$p" 2>/dev/null || true; done; stop_amigods; (exit $rc); lab_teardown' EXIT
 
 BANDWIDTH=${AMIGO_CRASH_BANDWIDTH:-3}
 t_start=$(date +%s)
@@ -129,7 +129,13 @@ kill_amigod hostb
 start_amigod hostb "overcommit_cpu = 8
 reserve_memory = $reserve"
 note "room for one: $(summary)"
-virsh -c "$A" domstate cr2 | grep -q running || fail "cr2 is not running on hosta"
+# the aborted source may stay paused a moment; a guest paused by the abort
+# is resumed (libvirt leaves that to the administrator)
+for ((t = 0; t < 20; t++)); do virsh -c "$A" domstate cr2 2>/dev/null | grep -q running && break; sleep 0.5; done
+state=$(virsh -c "$A" domstate cr2 --reason 2>&1 | head -1)
+note "cr2 on hosta after the abort: $state"
+[[ $state == paused* ]] && virsh -c "$A" resume cr2 >/dev/null
+virsh -c "$A" domstate cr2 | grep -q running || fail "cr2 is not running on hosta: $state"
 for ((t = 0; t < 60; t++)); do virsh -c "$A" domstate cr3 2>/dev/null | grep -q running && break; sleep 0.5; done
 migrate_bg cr2 "$WORK/race-cr2.log"
 p2=${MIGRATIONS[-1]}
