@@ -259,7 +259,7 @@ cmd_domains (Cli *cli, int argc, char **argv)
 
 /* ---- history ---- */
 
-static int
+int
 check_no_args (Cli *cli, int argc, char **argv)
 {
   if (argc != 0)
@@ -370,6 +370,8 @@ static const Command commands[] = {
     "Show the domain's reservation request for a migration starting now" },
   { "label", check_label, cmd_label, "DOMAIN CLASS|--clear",
     "Label the domain with a workload class (root only)" },
+  { "ledger", check_no_args, cmd_ledger, "", "Show the host's reservation ledger per resource" },
+  { "reservations", check_no_args, cmd_reservations, "", "List the host's reservations for incoming domains" },
 };
 
 static char *

@@ -48,5 +48,8 @@ int check_forecast (Cli *cli, int argc, char **argv);
 int cmd_forecast (Cli *cli, int argc, char **argv);
 int check_label (Cli *cli, int argc, char **argv);
 int cmd_label (Cli *cli, int argc, char **argv);
+int check_no_args (Cli *cli, int argc, char **argv);
+int cmd_ledger (Cli *cli, int argc, char **argv);
+int cmd_reservations (Cli *cli, int argc, char **argv);
 
 G_END_DECLS

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "amigo-conf.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "amigo-bandwidth.h"
@@ -17,7 +18,12 @@ typedef enum {
   KEY_URI,
   KEY_BANDWIDTH,
   KEY_TEXTFILE,
+  KEY_BOOLEAN,
+  KEY_NUMBER,     /* a finite decimal >= 0, locale-free */
 } KeyType;
+
+#define ALLOC_KEY(field, res) \
+  (G_STRUCT_OFFSET (AmigoConf, allocation.field) + AMIGO_RESOURCE_##res * sizeof (double))
 
 /* Every key amigod knows: adding one = one line here plus docs. */
 static const struct {
@@ -42,6 +48,21 @@ static const struct {
   { "forecast", "link", KEY_BANDWIDTH, G_STRUCT_OFFSET (AmigoConf, forecast.link_mbit_s) },
   { "forecast", "max_age", KEY_DURATION, G_STRUCT_OFFSET (AmigoConf, forecast.max_age_usec) },
   { "export", "prometheus_textfile", KEY_TEXTFILE, G_STRUCT_OFFSET (AmigoConf, export_textfile) },
+  { "allocation", "enabled", KEY_BOOLEAN, G_STRUCT_OFFSET (AmigoConf, allocation.enabled) },
+  { "allocation", "lease", KEY_DURATION, G_STRUCT_OFFSET (AmigoConf, allocation.lease_usec) },
+  { "allocation", "reserve_cpu", KEY_NUMBER, ALLOC_KEY (reserve, CPU) },
+  { "allocation", "reserve_memory", KEY_NUMBER, ALLOC_KEY (reserve, MEMORY) },
+  { "allocation", "reserve_network", KEY_BANDWIDTH, ALLOC_KEY (reserve, NETWORK) },
+  { "allocation", "reserve_disk", KEY_NUMBER, ALLOC_KEY (reserve, DISK) },
+  { "allocation", "reserve_gpu_memory", KEY_NUMBER, ALLOC_KEY (reserve, GPU_MEMORY) },
+  { "allocation", "overcommit_cpu", KEY_NUMBER, ALLOC_KEY (overcommit, CPU) },
+  { "allocation", "overcommit_memory", KEY_NUMBER, ALLOC_KEY (overcommit, MEMORY) },
+  { "allocation", "overcommit_network", KEY_NUMBER, ALLOC_KEY (overcommit, NETWORK) },
+  { "allocation", "overcommit_disk", KEY_NUMBER, ALLOC_KEY (overcommit, DISK) },
+  { "allocation", "overcommit_gpu_memory", KEY_NUMBER, ALLOC_KEY (overcommit, GPU_MEMORY) },
+  { "allocation", "network", KEY_BANDWIDTH, ALLOC_KEY (capacity, NETWORK) },
+  { "allocation", "disk", KEY_NUMBER, ALLOC_KEY (capacity, DISK) },
+  { "allocation", "gpu_memory", KEY_NUMBER, ALLOC_KEY (capacity, GPU_MEMORY) },
 };
 
 AmigoConf *
@@ -63,6 +84,17 @@ amigo_conf_new (void)
   self->forecast.settle_usec = 10 * AMIGO_USEC_PER_MIN;
   self->forecast.link_mbit_s = 1000.0;
   self->forecast.max_age_usec = 0;   /* 3 x metadata_interval */
+  self->allocation.enabled = TRUE;
+  /* Long enough for a migration's setup (the reservation is made before any
+   * memory is copied, and a held one is settled at the next poll after the
+   * domain runs); short enough that a migration that never arrives gives its
+   * room back within minutes. */
+  self->allocation.lease_usec = 10 * AMIGO_USEC_PER_MIN;
+  for (guint r = 0; r < AMIGO_RESOURCE_LAST; r++) {
+    self->allocation.reserve[r] = 0.0;
+    self->allocation.overcommit[r] = 1.0;
+    self->allocation.capacity[r] = NAN;
+  }
   return self;
 }
 
@@ -219,6 +251,44 @@ check_uri (const char *uri, GError **error)
   return FALSE;
 }
 
+/* A key file boolean, as systemd and GKeyFile spell them. */
+static gboolean
+parse_boolean (const char *value, gboolean *ret, GError **error)
+{
+  static const char *const yes[] = { "true", "yes", "on", "1" };
+  static const char *const no[] = { "false", "no", "off", "0" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (yes); i++) {
+    if (g_ascii_strcasecmp (value, yes[i]) == 0) {
+      *ret = TRUE;
+      return TRUE;
+    }
+    if (g_ascii_strcasecmp (value, no[i]) == 0) {
+      *ret = FALSE;
+      return TRUE;
+    }
+  }
+  g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "expected true or false, got '%s'", value);
+  return FALSE;
+}
+
+/* g_ascii_strtod: locale-free, so '1.5' means the same under any LC_NUMERIC. */
+static gboolean
+parse_number (const char *value, double *ret, GError **error)
+{
+  char *end = NULL;
+  double v;
+
+  v = g_ascii_strtod (value, &end);
+  if (*value == '\0' || end == NULL || *end != '\0' || !isfinite (v) || v < 0.0) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "expected a number >= 0 like '2' or '0.5', got '%s'",
+                 value);
+    return FALSE;
+  }
+  *ret = v;
+  return TRUE;
+}
+
 static gboolean
 set_string (char **field, const char *value)
 {
@@ -310,6 +380,15 @@ amigo_conf_load_file (AmigoConf *self,
                        path, lineno, groups[g], keys[k], local_error->message);
           goto fail;
         }
+      } else if (conf_keys[i].type == KEY_BOOLEAN || conf_keys[i].type == KEY_NUMBER) {
+        gboolean ok = conf_keys[i].type == KEY_BOOLEAN
+          ? parse_boolean (value, G_STRUCT_MEMBER_P (&parsed, conf_keys[i].offset), &local_error)
+          : parse_number (value, G_STRUCT_MEMBER_P (&parsed, conf_keys[i].offset), &local_error);
+        if (!ok) {
+          g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG, "%s:%u: [%s] %s: %s",
+                       path, lineno, groups[g], keys[k], local_error->message);
+          goto fail;
+        }
       } else if (conf_keys[i].type == KEY_TEXTFILE) {
         char **field = G_STRUCT_MEMBER_P (&parsed, conf_keys[i].offset);
         g_autofree char *checked = NULL;
@@ -396,6 +475,38 @@ check_at_least (const char *key, gint64 value_usec, const char *what, gint64 min
   return FALSE;
 }
 
+/* The ledger refuses what these refuse; saying it here names the key. */
+static gboolean
+check_allocation (const AmigoConf *self, GError **error)
+{
+  g_autofree char *lease = amigo_duration_format (self->allocation.lease_usec);
+
+  if (self->allocation.lease_usec < 10 * AMIGO_USEC_PER_SEC || self->allocation.lease_usec > AMIGO_USEC_PER_DAY) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                 "[allocation] lease: expected between '10s' and '1d', got '%s'", lease);
+    return FALSE;
+  }
+  for (guint r = 0; r < AMIGO_RESOURCE_LAST; r++) {
+    double oc = self->allocation.overcommit[r];
+    double cap = self->allocation.capacity[r];
+
+    /* below 1 is a second reserve; above 100 is a typo */
+    if (!(oc >= 0.1 && oc <= 100.0)) {
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                   "[allocation] overcommit_%s: expected a ratio between 0.1 and 100, got %g",
+                   amigo_resource_to_string (r), oc);
+      return FALSE;
+    }
+    if (!isnan (cap) && self->allocation.reserve[r] > cap) {
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
+                   "[allocation] reserve_%s: expected at most the capacity (%g %s), got %g",
+                   amigo_resource_to_string (r), cap, amigo_resource_unit (r), self->allocation.reserve[r]);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 gboolean
 amigo_conf_validate (const AmigoConf *self, GError **error)
 {
@@ -461,5 +572,5 @@ amigo_conf_validate (const AmigoConf *self, GError **error)
                  r, rr);
     return FALSE;
   }
-  return TRUE;
+  return check_allocation (self, error);
 }

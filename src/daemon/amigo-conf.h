@@ -5,6 +5,7 @@
 
 #include "amigo-config.h"   /* the build-wide one: AMIGO_SYSCONFDIR */
 #include "amigo-history.h"
+#include "amigo/amigo-series.h"
 
 G_BEGIN_DECLS
 
@@ -31,6 +32,12 @@ G_BEGIN_DECLS
  *   ([forecast] max_age; 0 = three metadata intervals).
  * @export_textfile: where the Prometheus textfile goes ([export]
  *   prometheus_textfile); NULL = no export.
+ * @allocation: the host's reservation ledger ([allocation]): whether
+ *   AdmitMigration reserves at all (enabled), how long a reservation waits
+ *   for its domain (lease), and per #AmigoResource the host reserve, the
+ *   overcommit ratio and the capacity of the resources libvirt does not
+ *   report (network Mbit/s, disk IOPS, GPU memory GiB; NAN = unknown: not
+ *   admitted on). CPU and memory capacity always come from libvirt.
  *
  * amigod's configuration: defaults, then the file, then the environment.
  * See docs/configuration.md.
@@ -50,6 +57,13 @@ typedef struct {
     gint64 max_age_usec;
   } forecast;
   char *export_textfile;
+  struct {
+    gboolean enabled;
+    gint64 lease_usec;
+    double reserve[AMIGO_RESOURCE_LAST];
+    double overcommit[AMIGO_RESOURCE_LAST];
+    double capacity[AMIGO_RESOURCE_LAST];
+  } allocation;
 } AmigoConf;
 
 AmigoConf *amigo_conf_new (void);

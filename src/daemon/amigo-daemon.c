@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "amigo-admission.h"
 #include "amigo-clock.h"
 #include "amigo-collector.h"
 #include "amigo-config.h"
@@ -61,6 +62,7 @@ struct _AmigoDaemon {
   AmigoRequests *requests;     /* every domain's reservation request */
   AmigoExportWriter *export;   /* NULL without [export] prometheus_textfile */
   AmigoExportPolls polls;      /* counters for the export */
+  AmigoAdmission *admission;   /* the host's reservation ledger */
 
   gint64 start_mono_usec;
   gint64 last_poll_wall_usec;
@@ -422,6 +424,20 @@ poll_take (AmigoDaemon *self,
   return TRUE;
 }
 
+/* After a poll: reservations whose domain arrived are held, those whose
+ * domain left or never came are released. */
+static void
+reconcile_ledger (AmigoDaemon *self, gint64 wall_usec)
+{
+  GPtrArray *list = amigo_domain_table_get_list (self->domains);
+  g_autoptr (GPtrArray) uuids = g_ptr_array_new ();
+
+  for (guint i = 0; list != NULL && i < list->len; i++)
+    g_ptr_array_add (uuids, ((AmigoTrackedDomain *) g_ptr_array_index (list, i))->uuid);
+  g_ptr_array_add (uuids, NULL);
+  amigo_admission_reconcile (self->admission, (const char *const *) uuids->pdata, wall_usec);
+}
+
 /* Applies a poll: @fetched (nullable) is one made off the main loop, with
  * @fetch_error; without, the poll is made here. */
 static void
@@ -466,6 +482,7 @@ poll_once (AmigoDaemon *self, PollFetch *fetched, const GError *fetch_error)
   }
 
   amigo_domain_table_end_poll (self->domains, on_domain_gone, self);
+  reconcile_ledger (self, wall);
 
   g_clear_error (&error);
   flush_start = g_get_monotonic_time ();
@@ -590,6 +607,14 @@ on_connection_state (AmigoConnection *conn, gboolean connected, gpointer user_da
   AmigoDaemon *self = user_data;
 
   notify_status (self);
+  if (connected) {
+    virNodeInfo node;
+    /* here, never in AdmitMigration: libvirtd waits in the hook then */
+    if (virNodeGetInfo (amigo_connection_get (conn), &node) == 0)
+      amigo_admission_set_node (self->admission, node.cpus, (guint64) node.memory * 1024);
+    else
+      g_warning ("cannot read the host's node information: %s", virGetLastErrorMessage ());
+  }
   if (connected && self->timed_polls) {
     /* poll right away, then every interval */
     poll_start (self);
@@ -692,6 +717,10 @@ amigo_daemon_new_with_clock (AmigoConf *conf, const AmigoDaemonOptions *options,
     self->metadata_writer = amigo_metadata_writer_new (self->history, self->domains, self->jobs, &source,
                                                        on_summary_problem, self);
   }
+  {
+    g_autofree char *ledger_path = g_build_filename (conf->state_dir, AMIGO_ADMISSION_LEDGER_FILE, NULL);
+    self->admission = amigo_admission_new (conf, ledger_path);
+  }
   if (conf->export_textfile != NULL)
     self->export = amigo_export_writer_new (conf->export_textfile, self->jobs);
   known = amigo_history_list_domains (self->history);
@@ -738,6 +767,7 @@ amigo_daemon_free (AmigoDaemon *self)
   g_clear_pointer (&self->metadata_writer, amigo_metadata_writer_free);
   g_clear_pointer (&self->export, amigo_export_writer_free);
   g_clear_pointer (&self->requests, amigo_requests_free);
+  g_clear_pointer (&self->admission, amigo_admission_free);
   g_clear_pointer (&self->connection, amigo_connection_free);
   g_clear_pointer (&self->collector, amigo_collector_free);
   g_clear_pointer (&self->history, amigo_history_free);
@@ -774,6 +804,7 @@ amigo_daemon_start (AmigoDaemon *self, GError **error)
     .now_usec = backend_now_usec,
     .get_request = backend_get_request,
     .set_workload_class = backend_set_workload_class,
+    .admission = self->admission,
     .retention_usec = self->conf->history.retention_usec,
   };
 

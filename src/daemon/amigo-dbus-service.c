@@ -384,6 +384,65 @@ handle_set_workload_class (AmigoDaemon1 *skeleton,
   return TRUE;
 }
 
+/* ---- the reservation ledger (amigo-admission) ---- */
+
+static gboolean
+no_ledger (GDBusMethodInvocation *invocation)
+{
+  return return_error (invocation, g_error_new_literal (AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED,
+                                                        "this amigod keeps no reservation ledger"));
+}
+
+static gboolean
+handle_admit_migration (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, const char *xml,
+                        GVariant *options, AmigoDbusService *self)
+{
+  g_autofree char *out = NULL;
+  GVariant *info = NULL;
+  GError *error = NULL;
+
+  if (self->backend.admission == NULL)
+    return no_ledger (invocation);
+  if (!amigo_admission_admit (self->backend.admission, xml, self->backend.now_usec (self->user_data), &out, &info,
+                              &error))
+    return return_error (invocation, error);
+  amigo_daemon1_complete_admit_migration (skeleton, invocation, out, info);
+  return TRUE;
+}
+
+static gboolean
+handle_release_reservation (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, const char *uuid,
+                            const char *reason, AmigoDbusService *self)
+{
+  GError *error = NULL;
+
+  if (self->backend.admission == NULL)
+    return no_ledger (invocation);
+  if (!amigo_admission_release (self->backend.admission, uuid, reason, &error))
+    return return_error (invocation, error);
+  amigo_daemon1_complete_release_reservation (skeleton, invocation);
+  return TRUE;
+}
+
+static gboolean
+handle_get_ledger (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, AmigoDbusService *self)
+{
+  if (self->backend.admission == NULL)
+    return no_ledger (invocation);
+  amigo_daemon1_complete_get_ledger (skeleton, invocation, amigo_admission_get_ledger (self->backend.admission));
+  return TRUE;
+}
+
+static gboolean
+handle_list_reservations (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, AmigoDbusService *self)
+{
+  if (self->backend.admission == NULL)
+    return no_ledger (invocation);
+  amigo_daemon1_complete_list_reservations (skeleton, invocation,
+                                            amigo_admission_list_reservations (self->backend.admission));
+  return TRUE;
+}
+
 gboolean
 amigo_dbus_service_start (AmigoDbusService *self,
                           GDBusConnection *connection,
@@ -404,6 +463,10 @@ amigo_dbus_service_start (AmigoDbusService *self,
   g_signal_connect (self->skeleton, "handle-get-reservation-request", G_CALLBACK (handle_get_reservation_request),
                     self);
   g_signal_connect (self->skeleton, "handle-set-workload-class", G_CALLBACK (handle_set_workload_class), self);
+  g_signal_connect (self->skeleton, "handle-admit-migration", G_CALLBACK (handle_admit_migration), self);
+  g_signal_connect (self->skeleton, "handle-release-reservation", G_CALLBACK (handle_release_reservation), self);
+  g_signal_connect (self->skeleton, "handle-get-ledger", G_CALLBACK (handle_get_ledger), self);
+  g_signal_connect (self->skeleton, "handle-list-reservations", G_CALLBACK (handle_list_reservations), self);
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
                                          AMIGO_DBUS_PATH, error))
     return FALSE;

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "amigo-admission.h"
 #include "amigo-domain-table.h"
 #include "amigo-metric.h"
 #include "amigo-request-options.h"
@@ -26,6 +27,8 @@ G_BEGIN_DECLS
  *   and the migration window it is for.
  * @set_workload_class: (nullable): an administrator's label ("" clears).
  * @retention_usec: how far back history is kept.
+ * @admission: (nullable): the host's reservation ledger, for AdmitMigration,
+ *   ReleaseReservation, GetLedger and ListReservations (borrowed).
  *
  * What the D-Bus service needs from the daemon. Arguments are validated
  * before the backend is called: @query_history sees a known metric, a
@@ -51,6 +54,7 @@ typedef struct {
                            GError **error);
   gboolean (*set_workload_class) (gpointer user_data, const char *uuid, const char *klass, GError **error);
   gint64 retention_usec;
+  AmigoAdmission *admission;
 } AmigoDbusServiceBackend;
 
 /* The most points one GetHistory reply carries (24 bytes each: 2.4 MB,

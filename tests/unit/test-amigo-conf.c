@@ -6,6 +6,7 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "amigo-conf.h"
@@ -442,6 +443,56 @@ test_conf_forecast_export (void **state)
   }
 }
 
+static void
+test_conf_allocation (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr (AmigoConf) conf = amigo_conf_new ();
+  static const struct {
+    const char *text;
+    const char *what;
+  } bad[] = {
+    { "[allocation]\nenabled = maybe\n", ":2: [allocation] enabled: expected true or false, got 'maybe'" },
+    { "[allocation]\nreserve_memory = -1\n", ":2: [allocation] reserve_memory: expected a number >= 0" },
+    { "[allocation]\nreserve_cpu = 2 cores\n", "got '2 cores'" },
+    { "[allocation]\nreserve_cpu = nan\n", "got 'nan'" },
+    { "[allocation]\ndisk = \n", "[allocation] disk: expected a number >= 0" },
+    { "[allocation]\novercommit_cpu = 0\n", "[allocation] overcommit_cpu: expected a ratio between 0.1 and 100" },
+    { "[allocation]\nlease = 1s\n", "[allocation] lease: expected between '10s' and '1d', got '1s'" },
+    { "[allocation]\ndisk = 100\nreserve_disk = 200\n", "[allocation] reserve_disk: expected at most the capacity" },
+  };
+
+  /* defaults: admission on, 10 minutes, nothing reserved, no overcommit,
+   * network and disk capacity unknown */
+  assert_true (conf->allocation.enabled);
+  assert_int_equal (conf->allocation.lease_usec, 10 * AMIGO_USEC_PER_MIN);
+  assert_true (conf->allocation.overcommit[AMIGO_RESOURCE_CPU] == 1.0);
+  assert_true (isnan (conf->allocation.capacity[AMIGO_RESOURCE_NETWORK]));
+  assert_true (isnan (conf->allocation.capacity[AMIGO_RESOURCE_DISK]));
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autofree char *msg = load_error (f, bad[i].text, conf, NULL);
+    assert_non_null (msg);
+    if (strstr (msg, bad[i].what) == NULL)
+      fail_msg ("'%s': expected '%s' in '%s'", bad[i].text, bad[i].what, msg);
+  }
+  /* a failed load changed nothing */
+  assert_true (conf->allocation.enabled);
+
+  assert_null (load_error (f,
+                           "[allocation]\nenabled = false\nlease = 2m\nreserve_cpu = 0.5\n"
+                           "reserve_memory = 1.5\novercommit_cpu = 4\nnetwork = 10G\ndisk = 20000\n",
+                           conf, NULL));
+  assert_false (conf->allocation.enabled);
+  assert_int_equal (conf->allocation.lease_usec, 2 * AMIGO_USEC_PER_MIN);
+  assert_true (conf->allocation.reserve[AMIGO_RESOURCE_CPU] == 0.5);
+  assert_true (conf->allocation.reserve[AMIGO_RESOURCE_MEMORY] == 1.5);
+  assert_true (conf->allocation.overcommit[AMIGO_RESOURCE_CPU] == 4.0);
+  assert_true (conf->allocation.overcommit[AMIGO_RESOURCE_MEMORY] == 1.0);
+  assert_true (conf->allocation.capacity[AMIGO_RESOURCE_NETWORK] == 10000.0);
+  assert_true (conf->allocation.capacity[AMIGO_RESOURCE_DISK] == 20000.0);
+}
+
 int
 main (void)
 {
@@ -461,6 +512,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_conf_shipped_examples, setup, teardown),
     cmocka_unit_test_setup_teardown (test_conf_forecast_export, setup, teardown),
     cmocka_unit_test (test_conf_env_overrides),
+    cmocka_unit_test_setup_teardown (test_conf_allocation, setup, teardown),
   };
   return cmocka_run_group_tests_name ("conf", tests, NULL, NULL);
 }

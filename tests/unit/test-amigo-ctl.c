@@ -305,7 +305,7 @@ test_ctl_argument_errors (void **state)
     { { "label", "web", "dbase" }, 2, NULL, "unknown workload class 'dbase': expected one of unknown, idle, database" },
     { { "label", "web", "" }, 2, NULL, "unknown workload class ''" },
     { { "label", "web", "batch", "--clear" }, 2, NULL, "label --clear: expected DOMAIN only, got 2 arguments" },
-    { { "frobnicate" }, 2, NULL, "unknown command 'frobnicate': expected status, domains, history, forecast or label" },
+    { { "frobnicate" }, 2, NULL, "unknown command 'frobnicate': expected status, domains, history, forecast, label, ledger or reservations" },
   };
 
   run_steps (*state, bad, G_N_ELEMENTS (bad));
