@@ -48,5 +48,7 @@ int check_forecast (Cli *cli, int argc, char **argv);
 int cmd_forecast (Cli *cli, int argc, char **argv);
 int check_label (Cli *cli, int argc, char **argv);
 int cmd_label (Cli *cli, int argc, char **argv);
+int check_controllers (Cli *cli, int argc, char **argv);
+int cmd_controllers (Cli *cli, int argc, char **argv);
 
 G_END_DECLS

@@ -299,13 +299,13 @@ test_ctl_argument_errors (void **state)
     { { "forecast", "web", "--link", "500k" }, 2, NULL, "--link: '500k' is out of range: expected 1M to 1T" },
     { { "forecast", "web", "--link", "2T" }, 2, NULL, "--link: '2T' is out of range" },
     { { "forecast", "web", "--plot", "" }, 2, NULL, "--plot: expected a file name" },
-    { { "status", "--window", "1h" }, 2, NULL, "status: --window, --settle, --link and --plot only apply to 'forecast'" },
+    { { "status", "--window", "1h" }, 2, NULL, "status: --window, --settle and --link only apply to 'forecast'" },
     { { "forecast", "web", "--clear" }, 2, NULL, "forecast: --clear only applies to 'label'" },
     { { "label", "web" }, 2, NULL, "label: expected DOMAIN CLASS (or DOMAIN --clear), got 1 argument" },
     { { "label", "web", "dbase" }, 2, NULL, "unknown workload class 'dbase': expected one of unknown, idle, database" },
     { { "label", "web", "" }, 2, NULL, "unknown workload class ''" },
     { { "label", "web", "batch", "--clear" }, 2, NULL, "label --clear: expected DOMAIN only, got 2 arguments" },
-    { { "frobnicate" }, 2, NULL, "unknown command 'frobnicate': expected status, domains, history, forecast or label" },
+    { { "frobnicate" }, 2, NULL, "unknown command 'frobnicate': expected status, domains, history, forecast, label or controllers" },
   };
 
   run_steps (*state, bad, G_N_ELEMENTS (bad));
