@@ -121,6 +121,7 @@ struct _AmigoAllocationLoops {
   double memory_capacity;       /* GiB; 0 unknown */
   gboolean capacity_asked;
   gboolean capacity_fixed;      /* set by a test */
+  gboolean lift_caps;           /* a managed domain left before it settled */
 };
 
 static void
@@ -211,6 +212,11 @@ amigo_allocation_loops_observe (AmigoAllocationLoops *self, const char *uuid, co
 void
 amigo_allocation_loops_forget (AmigoAllocationLoops *self, const char *uuid)
 {
+  Entry *e = g_hash_table_lookup (self->entries, uuid);
+
+  /* a migration that failed or left again: the caps made for it go */
+  if (e != NULL && e->managed && !e->stopped)
+    self->lift_caps = TRUE;
   g_hash_table_remove (self->entries, uuid);
 }
 
@@ -721,16 +727,27 @@ amigo_allocation_loops_tick (AmigoAllocationLoops *self, AmigoDomainTable *domai
   }
   if (part->len > 0)
     decide_and_apply (self, part, wants, domains);
-  /* the episode is over: what was written into neighbours goes to libvirt too */
+  /* The episode is over. A domain that settled keeps what protected it:
+   * the neighbours' caps go to libvirt too (virsh schedinfo shows them).
+   * One that left before it settled needs them no more: lifted. */
   if (!any_managed) {
     GHashTableIter it;
     Entry *e;
+    const double none[AMIGO_RESOURCE_LAST] = { 0 };
 
     g_hash_table_iter_init (&it, self->entries);
     while (g_hash_table_iter_next (&it, NULL, (gpointer *) &e)) {
+      if (self->lift_caps && e->cpu_capped) {
+        entry_apply (e, none, TRUE, FALSE, TRUE);
+        e->cpu_capped = FALSE;
+        e->last_cap_logged[AMIGO_RESOURCE_CPU] = 0;
+        amigo_log_domain (G_LOG_LEVEL_INFO, e->uuid, e->name, "cpu cap of '%s' lifted: the domain it served left",
+                          e->name);
+      }
       if (!e->managed && e->touched && e->obs.running && !e->obs.job_active)
         entry_handback (self, e, conn);
     }
+    self->lift_caps = FALSE;
   }
   /* the next observation of every domain, off the main loop */
   for (guint i = 0; conn != NULL && list != NULL && i < list->len; i++) {
