@@ -16,6 +16,7 @@
 #include "amigo-actuator.h"
 #include "amigo-allocation-loops.h"
 #include "amigo-error.h"
+#include "amigo-test-file.h"
 #include "amigo-time.h"
 
 #define S AMIGO_USEC_PER_SEC
@@ -79,25 +80,10 @@ typedef struct {
   char *root;
 } Fixture;
 
-static void
-put (const char *root, const char *rel, const char *text)
-{
-  g_autofree char *path = g_build_filename (root, rel, NULL);
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  assert_int_equal (g_mkdir_with_parents (dir, 0755), 0);
-  assert_true (g_file_set_contents (path, text, -1, NULL));
-}
-
 static char *
 get (const char *root, const char *rel)
 {
-  g_autofree char *path = g_build_filename (root, rel, NULL);
-  char *text = NULL;
-
-  assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  g_strchomp (text);
-  return text;
+  return g_strchomp (amigo_test_tree_get (root, rel));
 }
 
 /* libvirt's v1 layout of domain @id-@name, no limits. */
@@ -109,7 +95,7 @@ make_domain (const char *root, int id, const char *name)
   g_autofree char *blk = g_strdup_printf ("sys/fs/cgroup/blkio/machine/qemu-%d-%s.libvirt-qemu", id, name);
   g_autofree char *p = NULL;
 
-#define PUT(dir, file, text) do { g_free (p); p = g_build_filename (dir, file, NULL); put (root, p, text); } while (0)
+#define PUT(dir, file, text) do { g_free (p); p = g_build_filename (dir, file, NULL); amigo_test_tree_put (root, p, text); } while (0)
   PUT (cpu, "cpu.cfs_quota_us", "-1\n");
   PUT (cpu, "cpu.cfs_period_us", "100000\n");
   PUT (cpu, "cpu.shares", "1024\n");
@@ -120,22 +106,6 @@ make_domain (const char *root, int id, const char *name)
   PUT (blk, "blkio.throttle.read_iops_device", "");
   PUT (blk, "blkio.throttle.write_iops_device", "");
 #undef PUT
-}
-
-static void
-rm_rf (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
-    g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-    const char *name;
-    while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      rm_rf (child);
-    }
-    g_rmdir (path);
-  } else {
-    g_unlink (path);
-  }
 }
 
 static int
@@ -155,7 +125,7 @@ teardown (void **state)
 {
   Fixture *f = *state;
 
-  rm_rf (f->root);
+  amigo_test_rm_rf (f->root);
   g_unsetenv ("AMIGO_SYSFS_ROOT");
   g_free (f->root);
   g_free (f);
@@ -170,14 +140,14 @@ test_confined_cpu (void **state)
   /* no cgroup files at all: the node's CPUs count */
   assert_true (amigo_actuator_confined_cpu_cores () == 0);
   /* a host confined by its parent (the lab's --cpus 1.5) */
-  put (f->root, "sys/fs/cgroup/cpu/cpu.cfs_quota_us", "150000\n");
-  put (f->root, "sys/fs/cgroup/cpu/cpu.cfs_period_us", "100000\n");
+  amigo_test_tree_put (f->root, "sys/fs/cgroup/cpu/cpu.cfs_quota_us", "150000\n");
+  amigo_test_tree_put (f->root, "sys/fs/cgroup/cpu/cpu.cfs_period_us", "100000\n");
   assert_true (fabs (amigo_actuator_confined_cpu_cores () - 1.5) < 1e-9);
   /* no quota */
-  put (f->root, "sys/fs/cgroup/cpu/cpu.cfs_quota_us", "-1\n");
+  amigo_test_tree_put (f->root, "sys/fs/cgroup/cpu/cpu.cfs_quota_us", "-1\n");
   assert_true (amigo_actuator_confined_cpu_cores () == 0);
   /* garbage is no limit, never a crash */
-  put (f->root, "sys/fs/cgroup/cpu/cpu.cfs_quota_us", "banana\n");
+  amigo_test_tree_put (f->root, "sys/fs/cgroup/cpu/cpu.cfs_quota_us", "banana\n");
   assert_true (amigo_actuator_confined_cpu_cores () == 0);
 }
 
@@ -186,11 +156,11 @@ test_confined_cpu_v2 (void **state)
 {
   Fixture *f = *state;
 
-  put (f->root, "sys/fs/cgroup/cpu.max", "max 100000\n");
+  amigo_test_tree_put (f->root, "sys/fs/cgroup/cpu.max", "max 100000\n");
   assert_true (amigo_actuator_confined_cpu_cores () == 0);
-  put (f->root, "sys/fs/cgroup/cpu.max", "50000 100000\n");
+  amigo_test_tree_put (f->root, "sys/fs/cgroup/cpu.max", "50000 100000\n");
   assert_true (fabs (amigo_actuator_confined_cpu_cores () - 0.5) < 1e-9);
-  put (f->root, "sys/fs/cgroup/cpu.max", "50000\n");
+  amigo_test_tree_put (f->root, "sys/fs/cgroup/cpu.max", "50000\n");
   assert_true (amigo_actuator_confined_cpu_cores () == 0);
 }
 
