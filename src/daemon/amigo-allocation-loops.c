@@ -4,12 +4,11 @@
 
 #include <math.h>
 #include <string.h>
-#include <libvirt/virterror.h>
 
 #include "amigo-actuator.h"
+#include "amigo-allocation-calls.h"
 #include "amigo-allocator.h"
 #include "amigo-error.h"
-#include "amigo-handback.h"
 #include "amigo-job-runner.h"
 #include "amigo-log.h"
 #include "amigo-metric.h"
@@ -378,126 +377,34 @@ entry_apply (Entry *e, const double alloc[AMIGO_RESOURCE_LAST], gboolean set_cpu
   }
 }
 
-/* ---- libvirt, off the main loop ---- */
+/* ---- libvirt, off the main loop (amigo-allocation-calls.c) ---- */
 
-typedef struct {
-  AmigoAllocationLoops *self;   /* borrowed: the runner goes first */
-  virConnectPtr conn;           /* a reference */
-  char uuid[AMIGO_UUID_BUFLEN];
-  char *name;
-  AmigoLoopsObservation obs;
-  double node_cpus;
-  double node_memory_gib;
-  AmigoActuatorSettings direct;   /* hand back: what was written */
-  AmigoActuatorSettings in_force; /* ... and what the cgroup holds now */
-  AmigoHandbackDecision decision;
-  char *reason;
-} LibvirtCall;
-
-static void
-libvirt_call_free (gpointer p)
+static AmigoAllocationCall *
+call_new (AmigoAllocationLoops *self, virConnectPtr conn, const char *uuid, const char *name)
 {
-  LibvirtCall *c = p;
+  AmigoAllocationCall *c = amigo_allocation_call_new (conn, uuid, name);
 
-  virConnectClose (c->conn);
-  g_free (c->name);
-  g_free (c->reason);
-  g_free (c);
-}
-
-static LibvirtCall *
-libvirt_call_new (AmigoAllocationLoops *self, virConnectPtr conn, const char *uuid, const char *name)
-{
-  LibvirtCall *c = g_new0 (LibvirtCall, 1);
-
-  c->self = self;
-  c->conn = conn;
-  virConnectRef (conn);
-  g_strlcpy (c->uuid, uuid, sizeof c->uuid);
-  c->name = g_strdup (name);
+  c->owner = self;
   return c;
-}
-
-static void
-set_virt_error (GError **error, const char *what, const char *name)
-{
-  virErrorPtr e = virGetLastError ();
-
-  g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "%s of domain '%s': %s", what, name,
-               e != NULL && e->message != NULL ? e->message : "unknown error");
-}
-
-/* Runner thread: no job taken, but the domain's object lock may be held
- * for a second at the end of a migration. */
-static gboolean
-observe_run (gpointer data, GError **error)
-{
-  LibvirtCall *c = data;
-  virDomainPtr dom = virDomainLookupByUUIDString (c->conn, c->uuid);
-  virDomainInfo info;
-  virDomainJobInfo job;
-  int state = 0, reason = 0;
-
-  if (dom == NULL) {
-    set_virt_error (error, "lookup", c->name);
-    return FALSE;
-  }
-  if (virDomainGetState (dom, &state, &reason, 0) < 0 || virDomainGetInfo (dom, &info) < 0) {
-    set_virt_error (error, "state", c->name);
-    virDomainFree (dom);
-    return FALSE;
-  }
-  c->obs.known = TRUE;
-  c->obs.running = state == VIR_DOMAIN_RUNNING;
-  c->obs.incoming = state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_MIGRATION;
-  c->obs.id = virDomainGetID (dom) == (unsigned int) -1 ? -1 : (int) virDomainGetID (dom);
-  c->obs.vcpus = info.nrVirtCpu;
-  c->obs.memory_gib = info.maxMem * 1024.0 / GIB;
-  /* the destination answers "available only on the source host" while its
-   * incoming job runs (as the libvirt actuator's probe reads it) */
-  if (virDomainGetJobInfo (dom, &job) < 0) {
-    virErrorPtr e = virGetLastError ();
-    c->obs.job_active = e == NULL || e->code != VIR_ERR_NO_SUPPORT;
-    virResetLastError ();
-  } else {
-    c->obs.job_active = job.type != VIR_DOMAIN_JOB_NONE;
-  }
-  virDomainFree (dom);
-  return TRUE;
 }
 
 static void
 observe_done (const char *uuid, gpointer data, const GError *error, gpointer user_data)
 {
-  LibvirtCall *c = data;
+  AmigoAllocationCall *c = data;
 
   if (error != NULL) {
     g_debug ("%s", error->message);
     return;
   }
-  amigo_allocation_loops_observe (c->self, uuid, &c->obs);
-}
-
-static gboolean
-node_run (gpointer data, GError **error)
-{
-  LibvirtCall *c = data;
-  virNodeInfo info;
-
-  if (virNodeGetInfo (c->conn, &info) < 0) {
-    set_virt_error (error, "node information", "host");
-    return FALSE;
-  }
-  c->node_cpus = info.cpus;
-  c->node_memory_gib = info.memory * 1024.0 / GIB;
-  return TRUE;
+  amigo_allocation_loops_observe (((AmigoAllocationLoops *) c->owner), uuid, &c->obs);
 }
 
 static void
 node_done (const char *key, gpointer data, const GError *error, gpointer user_data)
 {
-  LibvirtCall *c = data;
-  AmigoAllocationLoops *self = c->self;
+  AmigoAllocationCall *c = data;
+  AmigoAllocationLoops *self = ((AmigoAllocationLoops *) c->owner);
   double confined = amigo_actuator_confined_cpu_cores ();
 
   if (error != NULL) {
@@ -512,40 +419,11 @@ node_done (const char *key, gpointer data, const GError *error, gpointer user_da
              confined > 0 ? " (the CFS quota of the cgroup above libvirt's)" : "", self->memory_capacity);
 }
 
-static gboolean
-handback_run (gpointer data, GError **error)
-{
-  LibvirtCall *c = data;
-  virDomainPtr dom = virDomainLookupByUUIDString (c->conn, c->uuid);
-  AmigoActuatorTarget target = { c->name, -1, 0, dom };
-  g_autoptr (AmigoActuator) lv = NULL;
-  AmigoActuatorSettings plan;
-  g_autofree char *why = NULL;
-  AmigoActuatorProbeResult probe;
-
-  if (dom == NULL) {
-    set_virt_error (error, "lookup", c->name);
-    return FALSE;
-  }
-  lv = amigo_actuator_new (&amigo_actuator_libvirt_class, &target, error);
-  virDomainFree (dom);
-  if (lv == NULL)
-    return FALSE;
-  probe = amigo_actuator_probe (lv, &why);
-  c->decision = amigo_handback_plan (&c->direct, &c->in_force, NULL, NULL, probe != AMIGO_ACTUATOR_PROBE_SUPPORTED,
-                                     &plan, &c->reason);
-  if (c->decision != AMIGO_HANDBACK_WRITE)
-    return TRUE;
-  g_free (c->reason);
-  c->reason = amigo_actuator_settings_to_string (&plan);
-  return amigo_handback_write (lv, &plan, error);
-}
-
 static void
 handback_done (const char *uuid, gpointer data, const GError *error, gpointer user_data)
 {
-  LibvirtCall *c = data;
-  Entry *e = g_hash_table_lookup (c->self->entries, uuid);
+  AmigoAllocationCall *c = data;
+  Entry *e = g_hash_table_lookup (((AmigoAllocationLoops *) c->owner)->entries, uuid);
 
   if (e == NULL)
     return;
@@ -574,16 +452,16 @@ handback_done (const char *uuid, gpointer data, const GError *error, gpointer us
 static void
 entry_handback (AmigoAllocationLoops *self, Entry *e, virConnectPtr conn)
 {
-  LibvirtCall *c;
+  AmigoAllocationCall *c;
 
   if (conn == NULL || e->handback_pending)
     return;
-  c = libvirt_call_new (self, conn, e->uuid, e->name);
+  c = call_new (self, conn, e->uuid, e->name);
   c->direct = e->written;
   amigo_actuator_settings_init (&c->in_force);
   if (e->direct != NULL && !amigo_actuator_read_back (e->direct, &c->in_force, NULL))
     amigo_actuator_settings_init (&c->in_force);
-  if (amigo_job_runner_submit (self->runner, e->uuid, handback_run, handback_done, c, libvirt_call_free, self))
+  if (amigo_job_runner_submit (self->runner, e->uuid, amigo_allocation_call_handback, handback_done, c, amigo_allocation_call_free, self))
     e->handback_pending = TRUE;
 }
 
@@ -672,8 +550,8 @@ amigo_allocation_loops_tick (AmigoAllocationLoops *self, AmigoDomainTable *domai
 
   if (conn != NULL && !self->capacity_asked) {
     self->capacity_asked = TRUE;
-    amigo_job_runner_submit (self->runner, "host", node_run, node_done, libvirt_call_new (self, conn, "host", "host"),
-                             libvirt_call_free, self);
+    amigo_job_runner_submit (self->runner, "host", amigo_allocation_call_node, node_done, call_new (self, conn, "host", "host"),
+                             amigo_allocation_call_free, self);
   }
   for (guint i = 0; list != NULL && i < list->len; i++) {
     AmigoTrackedDomain *d = g_ptr_array_index (list, i);
@@ -756,8 +634,8 @@ amigo_allocation_loops_tick (AmigoAllocationLoops *self, AmigoDomainTable *domai
 
     if (e == NULL || e->handback_pending)
       continue;
-    amigo_job_runner_submit (self->runner, d->uuid, observe_run, observe_done,
-                             libvirt_call_new (self, conn, d->uuid, d->name), libvirt_call_free, self);
+    amigo_job_runner_submit (self->runner, d->uuid, amigo_allocation_call_observe, observe_done,
+                             call_new (self, conn, d->uuid, d->name), amigo_allocation_call_free, self);
   }
 }
 

@@ -26,6 +26,7 @@
 #include <libvirt/libvirt.h>
 
 #include "amigo/amigo-series.h"
+#include "amigo-allocation-calls.h"
 #include "amigo-domain-table.h"
 #include "amigo-pid.h"
 
@@ -33,29 +34,6 @@ G_BEGIN_DECLS
 
 /* Steps of history kept per loop (at a 2 s poll: 12 minutes). */
 #define AMIGO_ALLOCATION_LOOPS_HISTORY 360
-
-/**
- * AmigoLoopsObservation:
- * @known: an observation has come back from libvirt.
- * @running: libvirt says running.
- * @incoming: paused with reason "migration": the destination of a
- *   migration that has not switched over yet.
- * @job_active: a job (the migration) holds the domain.
- * @id: libvirt's domain id (the cgroup's name), -1 unknown.
- * @vcpus: declared vCPUs.
- * @memory_gib: declared (maximum) memory.
- *
- * What libvirt said about a domain at the last tick.
- */
-typedef struct {
-  gboolean known;
-  gboolean running;
-  gboolean incoming;
-  gboolean job_active;
-  int id;
-  guint vcpus;
-  double memory_gib;
-} AmigoLoopsObservation;
 
 /**
  * AmigoLoopsAction:
