@@ -93,6 +93,7 @@ typedef struct {
   char uuid[AMIGO_UUID_BUFLEN];
   char *name;
   AmigoLoopsObservation obs;
+  gboolean arrived;             /* appeared after the first tick */
   gboolean managed;             /* its loops were started */
   gboolean stopped;             /* ... and stopped after the hand back */
   gboolean handback_pending;    /* a hand back job is out */
@@ -121,6 +122,7 @@ struct _AmigoAllocationLoops {
   gboolean capacity_asked;
   gboolean capacity_fixed;      /* set by a test */
   gboolean lift_caps;           /* a managed domain left before it settled */
+  guint64 ticks;
 };
 
 static void
@@ -188,6 +190,7 @@ entry_get (AmigoAllocationLoops *self, const char *uuid, const char *name)
   g_strlcpy (e->uuid, uuid, sizeof e->uuid);
   e->name = g_strdup (name != NULL ? name : uuid);
   e->obs.id = -1;
+  e->arrived = self->ticks > 1;
   g_hash_table_insert (self->entries, e->uuid, e);
   return e;
 }
@@ -199,12 +202,14 @@ amigo_allocation_loops_observe (AmigoAllocationLoops *self, const char *uuid, co
 
   if (e == NULL)
     return;
-  /* A domain is incoming only if it was paused for a migration when first
-   * seen: the source of an outgoing migration pauses with the same reason
-   * at its end. */
+  /* A domain is incoming if it was paused for a migration when first seen,
+   * or appeared while amigod ran (a short migration may have switched over
+   * before the first answer came back). The source of an outgoing
+   * migration pauses with the same reason at its end: one first seen
+   * running is not incoming. */
   gboolean first = !e->obs.known;
   e->obs = *obs;
-  e->obs.incoming = obs->incoming && (first || e->managed);
+  e->obs.incoming = (obs->incoming && (first || e->managed)) || (first && e->arrived);
   e->obs.known = TRUE;
 }
 
@@ -548,6 +553,7 @@ amigo_allocation_loops_tick (AmigoAllocationLoops *self, AmigoDomainTable *domai
   g_autoptr (GArray) wants = g_array_new (FALSE, TRUE, sizeof (double));
   gboolean any_managed = FALSE;
 
+  self->ticks++;
   if (conn != NULL && !self->capacity_asked) {
     self->capacity_asked = TRUE;
     amigo_job_runner_submit (self->runner, "host", amigo_allocation_call_node, node_done, call_new (self, conn, "host", "host"),

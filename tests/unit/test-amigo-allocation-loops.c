@@ -253,6 +253,44 @@ test_tick_caps_neighbour (void **state)
   assert_string_equal (batch_after, "-1");
 }
 
+/* A short migration may switch over before libvirt's first answer comes
+ * back: a domain that appears while amigod runs is incoming even when first
+ * seen running; one there from the start is not. */
+static void
+test_arrived_running (void **state)
+{
+  Fixture *f = *state;
+  AmigoAllocationLoopsSources sources = { NULL, label_of, NULL };
+  g_autoptr (AmigoAllocationLoops) loops = amigo_allocation_loops_new (NULL, 2 * S, 60 * S, &sources);
+  g_autoptr (AmigoDomainTable) table = amigo_domain_table_new ();
+  AmigoLoopsObservation running = { .known = TRUE, .running = TRUE, .id = 3, .vcpus = 1, .memory_gib = 0.25 };
+  g_autoptr (GVariant) controllers = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 t = 1000 * S;
+
+  make_domain (f->root, 3, "batch");
+  make_domain (f->root, 7, "web");
+  amigo_allocation_loops_set_cpu_capacity (loops, 1.5);
+  amigo_domain_table_begin_poll (table);
+  sample (table, BATCH_UUID, "batch", t, 1.0);
+  amigo_domain_table_end_poll (table, NULL, NULL);
+  amigo_allocation_loops_tick (loops, table, NULL, t);
+  amigo_allocation_loops_observe (loops, BATCH_UUID, &running);
+  /* the web server appears at the next poll, already running */
+  t += 2 * S;
+  poll (loops, table, t, 1.0, 1.0);
+  running.id = 7;
+  amigo_allocation_loops_observe (loops, WEB_UUID, &running);
+  t += 2 * S;
+  poll (loops, table, t, 1.0, 1.0);
+  controllers = amigo_allocation_loops_get_controllers (loops, WEB_UUID, &error);
+  assert_null (error);
+  assert_non_null (controllers);
+  g_clear_pointer (&controllers, g_variant_unref);
+  controllers = amigo_allocation_loops_get_controllers (loops, BATCH_UUID, &error);
+  assert_null (controllers);
+}
+
 int
 main (void)
 {
@@ -262,6 +300,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_confined_cpu, setup, teardown),
     cmocka_unit_test_setup_teardown (test_confined_cpu_v2, setup, teardown),
     cmocka_unit_test_setup_teardown (test_tick_caps_neighbour, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_arrived_running, setup, teardown),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
