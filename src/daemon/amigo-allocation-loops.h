@@ -112,6 +112,11 @@ GVariant *amigo_allocation_loops_get_controllers (AmigoAllocationLoops *self, co
 void amigo_allocation_loops_observe (AmigoAllocationLoops *self, const char *uuid,
                                      const AmigoLoopsObservation *obs);
 
+/* Cores of the host's CPU kept for its own processes, outside every
+ * domain's allocation (the ledger's host reserve when the daemon has one);
+ * until set, 10 % of the capacity. */
+void amigo_allocation_loops_set_cpu_reserve (AmigoAllocationLoops *self, double cores);
+
 /* Test seam: the CPU capacity (cores), instead of libvirt's and the cgroup's. */
 void amigo_allocation_loops_set_cpu_capacity (AmigoAllocationLoops *self, double cores);
 
