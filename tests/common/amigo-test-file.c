@@ -62,3 +62,24 @@ amigo_test_rm_rf (const char *path)
     g_unlink (path);
   }
 }
+
+char *
+amigo_test_sysfs_root_new (const char *dir_template)
+{
+  g_autoptr (GError) error = NULL;
+  char *root = g_dir_make_tmp (dir_template, &error);
+
+  g_assert_no_error (error);
+  g_setenv ("AMIGO_SYSFS_ROOT", root, TRUE);
+  return root;
+}
+
+void
+amigo_test_sysfs_root_free (char *root)
+{
+  if (root == NULL)
+    return;
+  amigo_test_rm_rf (root);
+  g_unsetenv ("AMIGO_SYSFS_ROOT");
+  g_free (root);
+}

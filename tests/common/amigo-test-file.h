@@ -36,4 +36,10 @@ char *amigo_test_tree_get (const char *root, const char *rel);
 /* Removes @path and everything below it (symbolic links are not followed). */
 void amigo_test_rm_rf (const char *path);
 
+/* A new empty fake tree from @dir_template, set as AMIGO_SYSFS_ROOT. */
+char *amigo_test_sysfs_root_new (const char *dir_template);
+
+/* Removes the tree and unsets AMIGO_SYSFS_ROOT; NULL is fine. */
+void amigo_test_sysfs_root_free (char *root);
+
 G_END_DECLS

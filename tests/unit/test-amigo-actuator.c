@@ -67,9 +67,7 @@ setup (void **state)
 {
   Fixture *f = g_new0 (Fixture, 1);
 
-  f->root = g_dir_make_tmp ("amigo-actuator-XXXXXX", NULL);
-  assert_non_null (f->root);
-  g_setenv ("AMIGO_SYSFS_ROOT", f->root, TRUE);
+  f->root = amigo_test_sysfs_root_new ("amigo-actuator-XXXXXX");
   *state = f;
   return 0;
 }
@@ -79,9 +77,7 @@ teardown (void **state)
 {
   Fixture *f = *state;
 
-  amigo_test_rm_rf (f->root);
-  g_unsetenv ("AMIGO_SYSFS_ROOT");
-  g_free (f->root);
+  amigo_test_sysfs_root_free (f->root);
   g_free (f);
   return 0;
 }
