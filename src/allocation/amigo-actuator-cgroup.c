@@ -248,3 +248,40 @@ amigo_actuator_cgroup_refuse_network (const AmigoActuator *self, const AmigoActu
                changed->interfaces[0].device, self->klass->name);
   return FALSE;
 }
+
+/* quota / period of the root's cpu.cfs_quota_us and cpu.cfs_period_us (v1)
+ * or cpu.max (v2); 0 when unlimited, absent or not a number. */
+double
+amigo_actuator_confined_cpu_cores (void)
+{
+  const char *root = amigo_actuator_sysfs_root ();
+  static const char *const v1_dirs[] = { "sys/fs/cgroup/cpu", "sys/fs/cgroup/cpu,cpuacct" };
+  g_autofree char *max_path = amigo_actuator_root_path (root, "sys/fs/cgroup/cpu.max");
+  g_autofree char *max_text = NULL;
+  g_auto (GStrv) f = NULL;
+  guint64 quota = 0, period = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (v1_dirs); i++) {
+    g_autofree char *dir = amigo_actuator_root_path (root, v1_dirs[i]);
+    g_autofree char *qp = g_build_filename (dir, "cpu.cfs_quota_us", NULL);
+    g_autofree char *pp = g_build_filename (dir, "cpu.cfs_period_us", NULL);
+    g_autofree char *q = amigo_actuator_cgroup_read (qp, NULL);
+    g_autofree char *p = amigo_actuator_cgroup_read (pp, NULL);
+
+    if (q == NULL || p == NULL)
+      continue;
+    /* "-1" (no quota) does not parse as unsigned: unlimited */
+    if (!g_ascii_string_to_unsigned (q, 10, 1, G_MAXINT64, &quota, NULL) ||
+        !g_ascii_string_to_unsigned (p, 10, 1, G_MAXINT64, &period, NULL))
+      return 0;
+    return (double) quota / (double) period;
+  }
+  max_text = amigo_actuator_cgroup_read (max_path, NULL);
+  if (max_text == NULL)
+    return 0;
+  f = g_strsplit (max_text, " ", 2);
+  if (g_strv_length (f) != 2 || !g_ascii_string_to_unsigned (f[0], 10, 1, G_MAXINT64, &quota, NULL) ||
+      !g_ascii_string_to_unsigned (f[1], 10, 1, G_MAXINT64, &period, NULL))
+    return 0;
+  return (double) quota / (double) period;
+}

@@ -240,4 +240,11 @@ gboolean amigo_actuator_read_pressure (AmigoActuator *self,
                                        AmigoActuatorReading *ret_reading,
                                        GError **error);
 
+/* The CPU the host's domains may use when the host itself is confined by
+ * its cgroup (a host below a parent with a CFS quota, as the lab's are):
+ * quota / period of cpu.cfs_quota_us (v1) or cpu.max (v2) at the top of the
+ * hierarchy below AMIGO_SYSFS_ROOT, in cores; 0 when there is no such
+ * limit (the node's CPUs are the capacity then). */
+double amigo_actuator_confined_cpu_cores (void);
+
 G_END_DECLS

@@ -372,6 +372,8 @@ static const Command commands[] = {
     "Label the domain with a workload class (root only)" },
   { "ledger", check_no_args, cmd_ledger, "", "Show the host's reservation ledger per resource" },
   { "reservations", check_no_args, cmd_reservations, "", "List the host's reservations for incoming domains" },
+  { "controllers", check_controllers, cmd_controllers, "DOMAIN",
+    "Show the allocation loops of a domain that arrived by migration" },
 };
 
 static char *
@@ -470,10 +472,10 @@ main (int argc, char **argv)
   }
   if (command->fn != cmd_history && (cli.since != NULL || cli.from != NULL || cli.to != NULL))
     return fail (EXIT_BAD_ARGS, "%s: --since, --from and --to only apply to 'history'", command->name);
-  if (command->fn != cmd_forecast && (cli.window != NULL || cli.settle != NULL || cli.link != NULL ||
-                                      cli.plot != NULL))
-    return fail (EXIT_BAD_ARGS, "%s: --window, --settle, --link and --plot only apply to 'forecast'",
-                 command->name);
+  if (command->fn != cmd_forecast && (cli.window != NULL || cli.settle != NULL || cli.link != NULL))
+    return fail (EXIT_BAD_ARGS, "%s: --window, --settle and --link only apply to 'forecast'", command->name);
+  if (command->fn != cmd_forecast && command->fn != cmd_controllers && cli.plot != NULL)
+    return fail (EXIT_BAD_ARGS, "%s: --plot only applies to 'forecast' and 'controllers'", command->name);
   if (command->fn != cmd_label && cli.clear)
     return fail (EXIT_BAD_ARGS, "%s: --clear only applies to 'label'", command->name);
   status = command->check (&cli, argc - 2, argv + 2);

@@ -51,5 +51,7 @@ int cmd_label (Cli *cli, int argc, char **argv);
 int check_no_args (Cli *cli, int argc, char **argv);
 int cmd_ledger (Cli *cli, int argc, char **argv);
 int cmd_reservations (Cli *cli, int argc, char **argv);
+int check_controllers (Cli *cli, int argc, char **argv);
+int cmd_controllers (Cli *cli, int argc, char **argv);
 
 G_END_DECLS

@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "amigo-admission.h"
+#include "amigo-allocation-loops.h"
 #include "amigo-clock.h"
 #include "amigo-collector.h"
 #include "amigo-config.h"
@@ -60,6 +61,7 @@ struct _AmigoDaemon {
   AmigoCollectorJobs *collector_jobs; /* the collector's job-taking calls */
   AmigoMetadataWriter *metadata_writer;
   AmigoRequests *requests;     /* every domain's reservation request */
+  AmigoAllocationLoops *loops; /* PID re-allocation of incoming domains */
   AmigoExportWriter *export;   /* NULL without [export] prometheus_textfile */
   AmigoExportPolls polls;      /* counters for the export */
   AmigoAdmission *admission;   /* the host's reservation ledger */
@@ -235,6 +237,12 @@ backend_set_workload_class (gpointer user_data, const char *uuid, const char *kl
   return TRUE;
 }
 
+static GVariant *
+backend_get_controllers (gpointer user_data, const char *uuid, GError **error)
+{
+  return amigo_allocation_loops_get_controllers (((AmigoDaemon *) user_data)->loops, uuid, error);
+}
+
 static gint64
 backend_now_usec (gpointer user_data)
 {
@@ -369,6 +377,7 @@ on_domain_gone (const AmigoTrackedDomain *d, gpointer user_data)
 
   amigo_metadata_writer_forget (self->metadata_writer, d->uuid);
   amigo_requests_forget (self->requests, d->uuid);
+  amigo_allocation_loops_forget (self->loops, d->uuid);
   amigo_log_domain (G_LOG_LEVEL_DEBUG, d->uuid, d->name, "domain '%s' is gone", d->name);
 }
 
@@ -501,6 +510,7 @@ poll_once (AmigoDaemon *self, PollFetch *fetched, const GError *fetch_error)
   }
 
   self->last_poll_wall_usec = wall;
+  amigo_allocation_loops_tick (self->loops, self->domains, conn, wall);
   notify_status (self);
 }
 
@@ -720,6 +730,11 @@ amigo_daemon_new_with_clock (AmigoConf *conf, const AmigoDaemonOptions *options,
   {
     g_autofree char *ledger_path = g_build_filename (conf->state_dir, AMIGO_ADMISSION_LEDGER_FILE, NULL);
     self->admission = amigo_admission_new (conf, ledger_path);
+    AmigoAllocationLoopsSources ls = { NULL, metadata_workload, self };
+    const char *slo = g_getenv ("AMIGOD_SLO_CONFIG");
+
+    self->loops = amigo_allocation_loops_new (slo != NULL ? slo : AMIGO_SYSCONFDIR "/amigo/slo.conf",
+                                              conf->interval_usec, conf->forecast.settle_usec, &ls);
   }
   if (conf->export_textfile != NULL)
     self->export = amigo_export_writer_new (conf->export_textfile, self->jobs);
@@ -766,6 +781,7 @@ amigo_daemon_free (AmigoDaemon *self)
   g_clear_pointer (&self->collector_jobs, amigo_collector_jobs_free);
   g_clear_pointer (&self->metadata_writer, amigo_metadata_writer_free);
   g_clear_pointer (&self->export, amigo_export_writer_free);
+  g_clear_pointer (&self->loops, amigo_allocation_loops_free);
   g_clear_pointer (&self->requests, amigo_requests_free);
   g_clear_pointer (&self->admission, amigo_admission_free);
   g_clear_pointer (&self->connection, amigo_connection_free);
@@ -805,6 +821,7 @@ amigo_daemon_start (AmigoDaemon *self, GError **error)
     .get_request = backend_get_request,
     .set_workload_class = backend_set_workload_class,
     .admission = self->admission,
+    .get_controllers = backend_get_controllers,
     .retention_usec = self->conf->history.retention_usec,
   };
 

@@ -443,6 +443,26 @@ handle_list_reservations (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocat
   return TRUE;
 }
 
+static gboolean
+handle_get_controllers (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, const char *domain,
+                        AmigoDbusService *self)
+{
+  g_autofree char *uuid = NULL;
+  GError *error = NULL;
+  GVariant *controllers;
+
+  if (!amigo_dbus_service_resolve_domain (self, domain, &uuid, &error))
+    return return_error (invocation, error);
+  if (self->backend.get_controllers == NULL)
+    return return_error (invocation, g_error_new_literal (AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED,
+                                                          "this amigod runs no allocation loops"));
+  controllers = self->backend.get_controllers (self->user_data, uuid, &error);
+  if (controllers == NULL)
+    return return_error (invocation, error);
+  amigo_daemon1_complete_get_controllers (skeleton, invocation, controllers);
+  return TRUE;
+}
+
 gboolean
 amigo_dbus_service_start (AmigoDbusService *self,
                           GDBusConnection *connection,
@@ -467,6 +487,7 @@ amigo_dbus_service_start (AmigoDbusService *self,
   g_signal_connect (self->skeleton, "handle-release-reservation", G_CALLBACK (handle_release_reservation), self);
   g_signal_connect (self->skeleton, "handle-get-ledger", G_CALLBACK (handle_get_ledger), self);
   g_signal_connect (self->skeleton, "handle-list-reservations", G_CALLBACK (handle_list_reservations), self);
+  g_signal_connect (self->skeleton, "handle-get-controllers", G_CALLBACK (handle_get_controllers), self);
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
                                          AMIGO_DBUS_PATH, error))
     return FALSE;

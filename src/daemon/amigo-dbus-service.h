@@ -26,6 +26,8 @@ G_BEGIN_DECLS
  *   GetReservationRequest (options already checked), whether it is stale,
  *   and the migration window it is for.
  * @set_workload_class: (nullable): an administrator's label ("" clears).
+ * @get_controllers: (nullable): the allocation loops' history of a domain
+ *   for GetControllers (aa{sv}), or NULL with an error.
  * @retention_usec: how far back history is kept.
  * @admission: (nullable): the host's reservation ledger, for AdmitMigration,
  *   ReleaseReservation, GetLedger and ListReservations (borrowed).
@@ -53,6 +55,7 @@ typedef struct {
                            gboolean *ret_stale,
                            GError **error);
   gboolean (*set_workload_class) (gpointer user_data, const char *uuid, const char *klass, GError **error);
+  GVariant *(*get_controllers) (gpointer user_data, const char *uuid, GError **error);
   gint64 retention_usec;
   AmigoAdmission *admission;
 } AmigoDbusServiceBackend;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* amigod-fake: a stand-in for amigod on a private bus, serving canned
- * replies to GetReservationRequest, SetWorkloadClass and GetHistory, so
+ * replies to GetReservationRequest, SetWorkloadClass, GetHistory and
+ * GetControllers, so
  * amigoctl's whole D-Bus path can be tested without root or libvirt
  * (tests/unit/test-amigo-ctl.c) and the examples in docs/dbus-api.md
  * come from a real run:
@@ -197,6 +198,46 @@ usage_at (AmigoMetric metric, gint64 t)
   return levels[metric].base + levels[metric].amplitude * cycle;
 }
 
+/* "web" arrived by migration: a CPU loop of three steps (pre-copy held at
+ * its 1-core floor, then its usage plus headroom); "fresh" has none. */
+static gboolean
+handle_get_controllers (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, const char *domain,
+                        Fake *fake)
+{
+  static const gint64 t[] = { 1796400000000000, 1796400002000000, 1796400004000000 };
+  static const double sp[] = { 1.0, 1.3, 1.25 }, m[] = { 0.02, 0.97, 0.96 }, o[] = { 1.0, 1.0, 1.0 },
+                      p[] = { 0.0, 0.12, 0.0 };
+  GVariantBuilder b, d;
+
+  if (!check_domain (invocation, domain, FALSE))
+    return TRUE;
+  if (strcmp (lookup_domain (domain), "web") != 0) {
+    g_dbus_method_invocation_return_error (invocation, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND,
+                                           "no allocation loops for domain '%s': they run for a domain that "
+                                           "arrived by migration", domain);
+    return TRUE;
+  }
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("aa{sv}"));
+  g_variant_builder_init (&d, G_VARIANT_TYPE ("a{sv}"));
+  g_variant_builder_add (&d, "{sv}", "resource", g_variant_new_string ("cpu"));
+  g_variant_builder_add (&d, "{sv}", "unit", g_variant_new_string ("cores"));
+  g_variant_builder_add (&d, "{sv}", "phase", g_variant_new_string ("settle"));
+  g_variant_builder_add (&d, "{sv}", "running", g_variant_new_boolean (TRUE));
+  g_variant_builder_add (&d, "{sv}", "time_usec",
+                         g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, t, G_N_ELEMENTS (t), sizeof (gint64)));
+  g_variant_builder_add (&d, "{sv}", "setpoint",
+                         g_variant_new_fixed_array (G_VARIANT_TYPE_DOUBLE, sp, G_N_ELEMENTS (sp), sizeof (double)));
+  g_variant_builder_add (&d, "{sv}", "measurement",
+                         g_variant_new_fixed_array (G_VARIANT_TYPE_DOUBLE, m, G_N_ELEMENTS (m), sizeof (double)));
+  g_variant_builder_add (&d, "{sv}", "output",
+                         g_variant_new_fixed_array (G_VARIANT_TYPE_DOUBLE, o, G_N_ELEMENTS (o), sizeof (double)));
+  g_variant_builder_add (&d, "{sv}", "pressure",
+                         g_variant_new_fixed_array (G_VARIANT_TYPE_DOUBLE, p, G_N_ELEMENTS (p), sizeof (double)));
+  g_variant_builder_add_value (&b, g_variant_builder_end (&d));
+  amigo_daemon1_complete_get_controllers (skeleton, invocation, g_variant_builder_end (&b));
+  return TRUE;
+}
+
 static gboolean
 handle_get_history (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, const char *domain,
                     const char *resource_name, gint64 from_usec, gint64 to_usec, Fake *fake)
@@ -267,6 +308,7 @@ main (int argc, char **argv)
   g_signal_connect (skeleton, "handle-get-reservation-request", G_CALLBACK (handle_get_reservation_request), &fake);
   g_signal_connect (skeleton, "handle-set-workload-class", G_CALLBACK (handle_set_workload_class), &fake);
   g_signal_connect (skeleton, "handle-get-history", G_CALLBACK (handle_get_history), &fake);
+  g_signal_connect (skeleton, "handle-get-controllers", G_CALLBACK (handle_get_controllers), &fake);
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (skeleton), bus, AMIGO_DBUS_PATH, &error)) {
     fprintf (stderr, "amigod-fake: %s\n", error->message);
     return 1;

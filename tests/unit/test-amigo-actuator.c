@@ -13,6 +13,7 @@
 #include "amigo-actuator-cgroup-private.h"
 #include "amigo-actuator.h"
 #include "amigo-error.h"
+#include "amigo-test-file.h"
 
 #define V1_DOM "machine/qemu-3-web1.libvirt-qemu"
 #define V2_DOM "sys/fs/cgroup/machine.slice/machine-qemu\\x2d3\\x2dweb1.scope/libvirt"
@@ -24,30 +25,10 @@ typedef struct {
 } Fixture;
 
 static void
-put (const char *root, const char *rel, const char *text)
-{
-  g_autofree char *path = g_build_filename (root, rel, NULL);
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  assert_int_equal (g_mkdir_with_parents (dir, 0755), 0);
-  assert_true (g_file_set_contents (path, text, -1, NULL));
-}
-
-static char *
-get (const char *root, const char *rel)
-{
-  g_autofree char *path = g_build_filename (root, rel, NULL);
-  char *text = NULL;
-
-  assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  return text;
-}
-
-static void
 v1_file (const char *root, const char *ctrl, const char *file, const char *text)
 {
   g_autofree char *rel = g_strdup_printf ("sys/fs/cgroup/%s/" V1_DOM "/%s", ctrl, file);
-  put (root, rel, text);
+  amigo_test_tree_put (root, rel, text);
 }
 
 /* libvirt's layout on these machines: a domain with no limits. */
@@ -69,16 +50,16 @@ make_v1 (const char *root)
 static void
 make_v2 (const char *root)
 {
-  put (root, "sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory pids\n");
-  put (root, V2_DOM "/cgroup.controllers", "cpu io memory pids\n");
-  put (root, V2_DOM "/cpu.max", "max 100000\n");
-  put (root, V2_DOM "/cpu.weight", "100\n");
-  put (root, V2_DOM "/cpu.stat",
+  amigo_test_tree_put (root, "sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory pids\n");
+  amigo_test_tree_put (root, V2_DOM "/cgroup.controllers", "cpu io memory pids\n");
+  amigo_test_tree_put (root, V2_DOM "/cpu.max", "max 100000\n");
+  amigo_test_tree_put (root, V2_DOM "/cpu.weight", "100\n");
+  amigo_test_tree_put (root, V2_DOM "/cpu.stat",
        "usage_usec 9000\nuser_usec 8000\nsystem_usec 1000\nnr_periods 200\nnr_throttled 50\nthrottled_usec 7000\n");
-  put (root, V2_DOM "/memory.high", "max\n");
-  put (root, V2_DOM "/memory.max", "max\n");
-  put (root, V2_DOM "/memory.current", "209715200\n");
-  put (root, V2_DOM "/io.max", "");
+  amigo_test_tree_put (root, V2_DOM "/memory.high", "max\n");
+  amigo_test_tree_put (root, V2_DOM "/memory.max", "max\n");
+  amigo_test_tree_put (root, V2_DOM "/memory.current", "209715200\n");
+  amigo_test_tree_put (root, V2_DOM "/io.max", "");
 }
 
 static int
@@ -86,27 +67,9 @@ setup (void **state)
 {
   Fixture *f = g_new0 (Fixture, 1);
 
-  f->root = g_dir_make_tmp ("amigo-actuator-XXXXXX", NULL);
-  assert_non_null (f->root);
-  g_setenv ("AMIGO_SYSFS_ROOT", f->root, TRUE);
+  f->root = amigo_test_sysfs_root_new ("amigo-actuator-XXXXXX");
   *state = f;
   return 0;
-}
-
-static void
-rm_rf (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK)) {
-    g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-    const char *name;
-    while (d != NULL && (name = g_dir_read_name (d)) != NULL) {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      rm_rf (child);
-    }
-    g_rmdir (path);
-  } else {
-    g_unlink (path);
-  }
 }
 
 static int
@@ -114,9 +77,7 @@ teardown (void **state)
 {
   Fixture *f = *state;
 
-  rm_rf (f->root);
-  g_unsetenv ("AMIGO_SYSFS_ROOT");
-  g_free (f->root);
+  amigo_test_sysfs_root_free (f->root);
   g_free (f);
   return 0;
 }
@@ -179,13 +140,13 @@ test_v1_apply_only_changed (void **state)
                            "sys/fs/cgroup/cpu/" V1_DOM "/cpu.shares "
                            "sys/fs/cgroup/memory/" V1_DOM "/memory.soft_limit_in_bytes "
                            "sys/fs/cgroup/blkio/" V1_DOM "/blkio.throttle.read_iops_device");
-  g_autofree char *quota = get (f->root, "sys/fs/cgroup/cpu/" V1_DOM "/cpu.cfs_quota_us");
-  g_autofree char *soft = get (f->root, "sys/fs/cgroup/memory/" V1_DOM "/memory.soft_limit_in_bytes");
-  g_autofree char *iops = get (f->root, "sys/fs/cgroup/blkio/" V1_DOM "/blkio.throttle.read_iops_device");
+  g_autofree char *quota = amigo_test_tree_get (f->root, "sys/fs/cgroup/cpu/" V1_DOM "/cpu.cfs_quota_us");
+  g_autofree char *soft = amigo_test_tree_get (f->root, "sys/fs/cgroup/memory/" V1_DOM "/memory.soft_limit_in_bytes");
+  g_autofree char *iops = amigo_test_tree_get (f->root, "sys/fs/cgroup/blkio/" V1_DOM "/blkio.throttle.read_iops_device");
   assert_string_equal (quota, "50000");
   assert_string_equal (soft, "268435456");
   assert_string_equal (iops, "8:0 100");
-  g_autofree char *period = get (f->root, "sys/fs/cgroup/cpu/" V1_DOM "/cpu.cfs_period_us");
+  g_autofree char *period = amigo_test_tree_get (f->root, "sys/fs/cgroup/cpu/" V1_DOM "/cpu.cfs_period_us");
   assert_string_equal (period, "100000\n"); /* untouched */
 
   /* again: nothing written */
@@ -201,7 +162,7 @@ test_v1_apply_only_changed (void **state)
   /* a removed limit is -1, read back as unlimited */
   want.cpu_quota_usec = AMIGO_ACTUATOR_UNLIMITED;
   assert_true (amigo_actuator_apply (a, &want, NULL, NULL));
-  g_autofree char *quota2 = get (f->root, "sys/fs/cgroup/cpu/" V1_DOM "/cpu.cfs_quota_us");
+  g_autofree char *quota2 = amigo_test_tree_get (f->root, "sys/fs/cgroup/cpu/" V1_DOM "/cpu.cfs_quota_us");
   assert_string_equal (quota2, "-1");
 
   amigo_actuator_settings_init (&have);
@@ -247,7 +208,7 @@ test_v1_found_through_proc (void **state)
   AmigoActuatorSettings want;
 
   make_v1 (f->root);
-  put (f->root, "proc/4242/cgroup",
+  amigo_test_tree_put (f->root, "proc/4242/cgroup",
        "12:memory:/" V1_DOM "/emulator\n11:cpu,cpuacct:/" V1_DOM "/emulator\n"
        "10:blkio:/" V1_DOM "/emulator\n1:name=systemd:/\n0::/\n");
   g_autoptr (AmigoActuator) a = new_member (&amigo_actuator_cgroup_v1_class, -1, 4242);
@@ -255,16 +216,16 @@ test_v1_found_through_proc (void **state)
   amigo_actuator_settings_init (&want);
   want.cpu_shares = 300;
   assert_true (amigo_actuator_apply (a, &want, NULL, NULL));
-  g_autofree char *shares = get (f->root, "sys/fs/cgroup/cpu/" V1_DOM "/cpu.shares");
+  g_autofree char *shares = amigo_test_tree_get (f->root, "sys/fs/cgroup/cpu/" V1_DOM "/cpu.shares");
   assert_string_equal (shares, "300");
 
   /* Inside a lab host the hierarchy is a bind mount of a sub-group, so
    * /proc names a path that is not there: libvirt's place by id is used. */
-  put (f->root, "proc/4343/cgroup", "11:cpu,cpuacct:/amigo-lab-hostb/" V1_DOM "/vcpu0\n");
+  amigo_test_tree_put (f->root, "proc/4343/cgroup", "11:cpu,cpuacct:/amigo-lab-hostb/" V1_DOM "/vcpu0\n");
   g_autoptr (AmigoActuator) b = new_member (&amigo_actuator_cgroup_v1_class, 3, 4343);
   want.cpu_shares = 400;
   assert_true (amigo_actuator_apply (b, &want, NULL, NULL));
-  g_autofree char *shares2 = get (f->root, "sys/fs/cgroup/cpu/" V1_DOM "/cpu.shares");
+  g_autofree char *shares2 = amigo_test_tree_get (f->root, "sys/fs/cgroup/cpu/" V1_DOM "/cpu.shares");
   assert_string_equal (shares2, "400");
 }
 
@@ -316,11 +277,11 @@ test_v2_apply_only_changed (void **state)
   g_autofree char *w1 = written (a, f->root);
   assert_string_equal (w1, V2_DOM "/cpu.max " V2_DOM "/cpu.weight " V2_DOM "/memory.max " V2_DOM "/memory.high "
                            V2_DOM "/io.max");
-  g_autofree char *cpumax = get (f->root, V2_DOM "/cpu.max");
-  g_autofree char *weight = get (f->root, V2_DOM "/cpu.weight");
-  g_autofree char *high = get (f->root, V2_DOM "/memory.high");
-  g_autofree char *max = get (f->root, V2_DOM "/memory.max");
-  g_autofree char *io = get (f->root, V2_DOM "/io.max");
+  g_autofree char *cpumax = amigo_test_tree_get (f->root, V2_DOM "/cpu.max");
+  g_autofree char *weight = amigo_test_tree_get (f->root, V2_DOM "/cpu.weight");
+  g_autofree char *high = amigo_test_tree_get (f->root, V2_DOM "/memory.high");
+  g_autofree char *max = amigo_test_tree_get (f->root, V2_DOM "/memory.max");
+  g_autofree char *io = amigo_test_tree_get (f->root, V2_DOM "/io.max");
   assert_string_equal (cpumax, "50000 100000");
   assert_string_equal (weight, "2048");
   assert_string_equal (high, "268435456");
@@ -335,14 +296,14 @@ test_v2_apply_only_changed (void **state)
   assert_true (amigo_actuator_apply (a, &want, NULL, NULL));
   g_autofree char *w2 = written (a, f->root);
   assert_string_equal (w2, V2_DOM "/cpu.max");
-  g_autofree char *cpumax2 = get (f->root, V2_DOM "/cpu.max");
+  g_autofree char *cpumax2 = amigo_test_tree_get (f->root, V2_DOM "/cpu.max");
   assert_string_equal (cpumax2, "50000 200000");
 
   /* the kernel lists a limited device with all four keys */
-  put (f->root, V2_DOM "/io.max", "8:0 rbps=max wbps=max riops=100 wiops=max\n");
+  amigo_test_tree_put (f->root, V2_DOM "/io.max", "8:0 rbps=max wbps=max riops=100 wiops=max\n");
   want.memory_soft_limit_bytes = AMIGO_ACTUATOR_UNLIMITED;
   assert_true (amigo_actuator_apply (a, &want, NULL, NULL));
-  g_autofree char *high2 = get (f->root, V2_DOM "/memory.high");
+  g_autofree char *high2 = amigo_test_tree_get (f->root, V2_DOM "/memory.high");
   assert_string_equal (high2, "max");
 
   amigo_actuator_settings_init (&have);
@@ -372,8 +333,8 @@ test_v2_found_through_proc_and_pressure (void **state)
   g_autoptr (GError) error = NULL;
 
   make_v2 (f->root);
-  put (f->root, "proc/77/cgroup", "0::/machine.slice/machine-qemu\\x2d3\\x2dweb1.scope/libvirt/emulator\n");
-  put (f->root, V2_DOM "/memory.max", "262144000\n");
+  amigo_test_tree_put (f->root, "proc/77/cgroup", "0::/machine.slice/machine-qemu\\x2d3\\x2dweb1.scope/libvirt/emulator\n");
+  amigo_test_tree_put (f->root, V2_DOM "/memory.max", "262144000\n");
   g_autoptr (AmigoActuator) a = new_member (&amigo_actuator_cgroup_v2_class, -1, 77);
   assert_true (amigo_actuator_read_pressure (a, &r, &error));
   assert_null (error);
@@ -408,7 +369,7 @@ test_missing_controllers (void **state)
   g_clear_error (&error);
 
   /* the cpu hierarchy, no domain yet: defer */
-  put (f->root, "sys/fs/cgroup/cpu/cpu.shares", "1024\n");
+  amigo_test_tree_put (f->root, "sys/fs/cgroup/cpu/cpu.shares", "1024\n");
   assert_int_equal (amigo_actuator_probe (a1, &reason), AMIGO_ACTUATOR_PROBE_DEFER);
   assert_non_null (strstr (reason, "domain 'web1' (id 3, pid 0) has no cgroup under"));
   g_clear_pointer (&reason, g_free);
@@ -429,7 +390,7 @@ test_missing_controllers (void **state)
 
   /* v2 with the io controller not enabled for the domain */
   make_v2 (f->root);
-  put (f->root, V2_DOM "/cgroup.controllers", "cpu memory pids\n");
+  amigo_test_tree_put (f->root, V2_DOM "/cgroup.controllers", "cpu memory pids\n");
   g_clear_pointer (&reason, g_free);
   assert_int_equal (amigo_actuator_probe (a2, &reason), AMIGO_ACTUATOR_PROBE_SUPPORTED);
   assert_non_null (strstr (reason, ": io not enabled"));
@@ -489,7 +450,7 @@ test_garbage (void **state)
     g_autoptr (GError) error = NULL;
     AmigoActuatorSettings have;
 
-    rm_rf (f->root);
+    amigo_test_rm_rf (f->root);
     g_mkdir (f->root, 0700);
     make_v1 (f->root);
     if (cases[i].v2)
@@ -514,17 +475,17 @@ test_garbage (void **state)
   }
 
   /* cpu.stat without its key */
-  rm_rf (f->root);
+  amigo_test_rm_rf (f->root);
   g_mkdir (f->root, 0700);
   make_v2 (f->root);
-  put (f->root, V2_DOM "/cpu.stat", "usage_usec 1\nnr_periods 5\nnr_throttled x\n");
+  amigo_test_tree_put (f->root, V2_DOM "/cpu.stat", "usage_usec 1\nnr_periods 5\nnr_throttled x\n");
   g_autoptr (AmigoActuator) a = new_member (&amigo_actuator_cgroup_v2_class, 3, 0);
   AmigoActuatorReading r;
   g_autoptr (GError) error = NULL;
   assert_false (amigo_actuator_read_pressure (a, &r, &error));
   assert_non_null (strstr (error->message, "cpu.stat' key 'nr_throttled': 'x' is not a number"));
   g_clear_error (&error);
-  put (f->root, V2_DOM "/cpu.stat", "usage_usec 1\nnr_periods 5\nnr_throttled 1\n");
+  amigo_test_tree_put (f->root, V2_DOM "/cpu.stat", "usage_usec 1\nnr_periods 5\nnr_throttled 1\n");
   assert_false (amigo_actuator_read_pressure (a, &r, &error));
   assert_non_null (strstr (error->message, "cpu.stat' has no 'throttled_usec' line"));
 }

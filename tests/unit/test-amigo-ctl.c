@@ -284,6 +284,23 @@ test_ctl_forecast_plot (void **state)
 
 /* Bad arguments: exit 2 and a message naming the argument, before the bus
  * is touched. */
+/* The latest step per resource, the whole history as JSON, and a domain
+ * without loops. */
+static void
+test_ctl_controllers (void **state)
+{
+  static const Step steps[] = {
+    { { "controllers", "web" }, 0, "RESOURCE     PHASE   TIME", NULL },
+    { { "controllers", "web" }, 0, "cpu (cores)  settle", NULL },
+    { { "controllers", "web" }, 0, "1.25      0.96    1.00      0.00      3\n", NULL },
+    { { "--json", "controllers", "web" }, 0, "\"measurement\" : [\n      0.02,", NULL },
+    { { "controllers", "fresh" }, 4, NULL, "no allocation loops for domain 'fresh'" },
+    { { "controllers", "nope" }, 4, NULL, "no domain 'nope'" },
+  };
+
+  run_steps (*state, steps, G_N_ELEMENTS (steps));
+}
+
 static void
 test_ctl_argument_errors (void **state)
 {
@@ -299,13 +316,17 @@ test_ctl_argument_errors (void **state)
     { { "forecast", "web", "--link", "500k" }, 2, NULL, "--link: '500k' is out of range: expected 1M to 1T" },
     { { "forecast", "web", "--link", "2T" }, 2, NULL, "--link: '2T' is out of range" },
     { { "forecast", "web", "--plot", "" }, 2, NULL, "--plot: expected a file name" },
-    { { "status", "--window", "1h" }, 2, NULL, "status: --window, --settle, --link and --plot only apply to 'forecast'" },
+    { { "status", "--window", "1h" }, 2, NULL, "status: --window, --settle and --link only apply to 'forecast'" },
     { { "forecast", "web", "--clear" }, 2, NULL, "forecast: --clear only applies to 'label'" },
     { { "label", "web" }, 2, NULL, "label: expected DOMAIN CLASS (or DOMAIN --clear), got 1 argument" },
     { { "label", "web", "dbase" }, 2, NULL, "unknown workload class 'dbase': expected one of unknown, idle, database" },
     { { "label", "web", "" }, 2, NULL, "unknown workload class ''" },
     { { "label", "web", "batch", "--clear" }, 2, NULL, "label --clear: expected DOMAIN only, got 2 arguments" },
-    { { "frobnicate" }, 2, NULL, "unknown command 'frobnicate': expected status, domains, history, forecast, label, ledger or reservations" },
+    { { "controllers" }, 2, NULL, "controllers: expected DOMAIN, got 0 arguments" },
+    { { "controllers", "" }, 2, NULL, "controllers: the domain is empty" },
+    { { "controllers", "web", "--plot", "" }, 2, NULL, "--plot: expected a file name like 'web.png'" },
+    { { "status", "--plot", "x.png" }, 2, NULL, "status: --plot only applies to 'forecast' and 'controllers'" },
+    { { "frobnicate" }, 2, NULL, "unknown command 'frobnicate': expected status, domains, history, forecast, label, ledger, reservations or controllers" },
   };
 
   run_steps (*state, bad, G_N_ELEMENTS (bad));
@@ -321,6 +342,7 @@ main (void)
     cmocka_unit_test (test_ctl_forecast_errors),
     cmocka_unit_test (test_ctl_label),
     cmocka_unit_test (test_ctl_forecast_plot),
+    cmocka_unit_test (test_ctl_controllers),
     cmocka_unit_test (test_ctl_argument_errors),
   };
 
