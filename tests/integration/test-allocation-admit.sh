@@ -42,7 +42,7 @@ reserve=$(awk -v m="$mem" 'BEGIN { printf "%.6f", m - 0.1 }')
 note "hostb: libvirt reports $mem GiB; reserve_memory = $reserve leaves 0.10 GiB"
 start_amigod hostb "reserve_memory = $reserve"
 "$LAB" guest hosta "$GUEST" --class idle --vcpus 2 --memory "$GUEST_MIB" >/dev/null
-uuid=$(virsh -c "$A" domuuid "$GUEST" | head -1)
+uuid=$(virsh -c "$A" domuuid "$GUEST" | sed -n 1p)
 
 # 1. refused through amigo
 t0=$(date +%s.%N)
@@ -79,7 +79,7 @@ else
 	plain="failed"
 fi
 t1=$(date +%s.%N)
-where="hosta $(virsh -q -c "$A" domstate "$GUEST" 2>/dev/null | head -1 || echo absent), hostb $(virsh -q -c "$B" domstate "$GUEST" 2>/dev/null | head -1 || echo absent)"
+where="hosta $(virsh -q -c "$A" domstate "$GUEST" 2>/dev/null | sed -n 1p || echo absent), hostb $(virsh -q -c "$B" domstate "$GUEST" 2>/dev/null | sed -n 1p || echo absent)"
 info=$(virsh -c "$B" domjobinfo "$GUEST" --completed 2>/dev/null | awk -F: '/Memory processed|Time elapsed:/ { gsub(/^ +/, "", $2); printf "%s=%s ", $1, $2 }' || true)
 note "plain libvirt (no hook): migration $plain after $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s; guest on $where; $info"
 note "plain libvirt said: ${out:-(nothing)}"
@@ -110,11 +110,11 @@ grep -q "reservation from its declared size and the 'unknown' class prior" "$WOR
 	fail "amigod did not log where the reservation came from"
 # held once a poll sees it running
 for ((t = 0; t < 20; t++)); do
-	ctl hostb reservations | grep -q "$uuid .* held" && break
+	ctl hostb reservations | grep "$uuid .* held" >/dev/null && break
 	sleep 0.5
 done
 ctl hostb reservations | sed 's/^/#   /'
-ctl hostb reservations | grep -q "$uuid .* held" || fail "the ledger does not hold $GUEST after it arrived"
+ctl hostb reservations | grep "$uuid .* held" >/dev/null || fail "the ledger does not hold $GUEST after it arrived"
 [[ $(ledger_field hostb held memory) == 0.1875 ]] || fail "held memory is $(ledger_field hostb held memory), expected 0.1875"
 
 note "allocation-admit took $(($(date +%s) - t_start)) s"

@@ -63,7 +63,7 @@ migrate_bg () {   # NAME LOG [virsh migrate args]
 wait_entry () {   # UUID STATE (a regex)
 	local t
 	for ((t = 0; t < 100; t++)); do
-		entries | grep -Eq "^$1 $2 " && return 0
+		entries | grep -E "^$1 $2 " >/dev/null && return 0
 		sleep 0.2
 	done
 	return 1
@@ -71,8 +71,8 @@ wait_entry () {   # UUID STATE (a regex)
 
 "$LAB" guest hosta cr1 --class idle --memory 512 >/dev/null
 "$LAB" guest hosta cr2 --class idle --memory 256 --no-wait >/dev/null
-uuid1=$(virsh -c "$A" domuuid cr1 | head -1)
-uuid2=$(virsh -c "$A" domuuid cr2 | head -1)
+uuid1=$(virsh -c "$A" domuuid cr1 | sed -n 1p)
+uuid2=$(virsh -c "$A" domuuid cr2 | sed -n 1p)
 
 # 1. SIGKILL in the middle of an incoming migration
 before=$(summary)
@@ -82,7 +82,7 @@ mig1=${MIGRATIONS[-1]}
 # step, so a poll may already hold it
 wait_entry "$uuid1" '(pending|held)' || fail "no pending reservation for cr1 on hostb: $(cat "$WORK/cr1.log")"
 sleep 3
-virsh -c "$A" domjobinfo cr1 | grep -q "Job type: *Unbounded" || fail "cr1's migration is not running any more"
+virsh -c "$A" domjobinfo cr1 | grep "Job type: *Unbounded" >/dev/null || fail "cr1's migration is not running any more"
 pre_kill=$(entries)
 note "before SIGKILL: $(summary)"
 kill_amigod hostb KILL
@@ -90,7 +90,7 @@ start_amigod hostb "overcommit_cpu = 8"
 post_restart=$(entries)
 note "after restart:  $(summary)"
 [[ $pre_kill == "$post_restart" ]] || fail "the ledger changed across the crash: before '$pre_kill', after '$post_restart'"
-virsh -c "$A" domjobinfo cr1 | grep -q "Job type: *Unbounded" ||
+virsh -c "$A" domjobinfo cr1 | grep "Job type: *Unbounded" >/dev/null ||
 	fail "cr1's migration ended before amigod was back: the crash was not in the middle of it"
 t0=$(date +%s)
 wait "$mig1" || fail "cr1's migration failed: $(cat "$WORK/cr1.log")"
@@ -118,7 +118,7 @@ note "after domjobabort: $(summary) (before: $before_sum)"
 [[ $(entries) == "$before" ]] || fail "the aborted migration changed hostb's ledger: before '$before', after '$(entries)'"
 grep -q "released the reservation of domain $uuid2" "$WORK/amigod-hostb.log" ||
 	fail "amigod did not log the release of cr2's reservation"
-note "released by: $(grep -o "released the reservation of domain $uuid2: .*" "$WORK/amigod-hostb.log" | head -1)"
+note "released by: $(grep -o "released the reservation of domain $uuid2: .*" "$WORK/amigod-hostb.log" | sed -n 1p)"
 
 # 3. two at once, room for one: reserve memory so that one 256 MiB guest fits
 "$LAB" guest hosta cr3 --class idle --memory 256 --no-wait >/dev/null
@@ -131,12 +131,12 @@ reserve_memory = $reserve"
 note "room for one: $(summary)"
 # the aborted source may stay paused a moment; a guest paused by the abort
 # is resumed (libvirt leaves that to the administrator)
-for ((t = 0; t < 20; t++)); do virsh -c "$A" domstate cr2 2>/dev/null | grep -q running && break; sleep 0.5; done
-state=$(virsh -c "$A" domstate cr2 --reason 2>&1 | head -1)
+for ((t = 0; t < 20; t++)); do virsh -c "$A" domstate cr2 2>/dev/null | grep running >/dev/null && break; sleep 0.5; done
+state=$(virsh -c "$A" domstate cr2 --reason 2>&1 | sed -n 1p)
 note "cr2 on hosta after the abort: $state"
 [[ $state == paused* ]] && virsh -c "$A" resume cr2 >/dev/null
-virsh -c "$A" domstate cr2 | grep -q running || fail "cr2 is not running on hosta: $state"
-for ((t = 0; t < 60; t++)); do virsh -c "$A" domstate cr3 2>/dev/null | grep -q running && break; sleep 0.5; done
+virsh -c "$A" domstate cr2 | grep running >/dev/null || fail "cr2 is not running on hosta: $state"
+for ((t = 0; t < 60; t++)); do virsh -c "$A" domstate cr3 2>/dev/null | grep running >/dev/null && break; sleep 0.5; done
 migrate_bg cr2 "$WORK/race-cr2.log"
 p2=${MIGRATIONS[-1]}
 migrate_bg cr3 "$WORK/race-cr3.log"

@@ -57,7 +57,7 @@ done
 note "summary in $GUEST's live metadata on hosta: ${#meta} bytes"
 # only the live definition carries it (a persistent guest's inactive XML
 # is the administrator's)
-if virsh -q -c "$A" dominfo "$GUEST" 2>/dev/null | grep -q '^Persistent: *yes'; then
+if virsh -q -c "$A" dominfo "$GUEST" 2>/dev/null | grep '^Persistent: *yes' >/dev/null; then
 	cfg=$(virsh -q -c "$A" metadata "$GUEST" http://amigo.dev/xmlns/domain/1 --config 2>/dev/null || true)
 	[[ $cfg != *history* ]] || fail "the summary was written into $GUEST's persistent definition"
 	note "$GUEST is persistent on hosta: its inactive definition has no summary"

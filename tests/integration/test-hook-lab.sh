@@ -65,7 +65,7 @@ note "virsh migrate said: $out"
 grep -qF "$REFUSAL" <<<"$out" || fail "virsh migrate does not show the refusal text"
 [[ $(virsh -c "$A" domstate hk1) == running ]] || fail "hk1 is not running on hosta after the refusal"
 ! virsh -c "$B" domstate hk1 >/dev/null 2>&1 || fail "hk1 exists on hostb after the refusal"
-grep -q "AdmitMigration uuid=$(virsh -c "$A" domuuid hk1 | head -1) " "$WORK/calls.log" ||
+grep -q "AdmitMigration uuid=$(virsh -c "$A" domuuid hk1 | sed -n 1p) " "$WORK/calls.log" ||
 	fail "the stand-in saw no AdmitMigration for hk1: $(cat "$WORK/calls.log")"
 # (tests/fixtures/domain-migrate-begin.xml is such an XML, as libvirt gave it)
 [[ -n ${AMIGO_HOOK_FIXTURES:-} ]] && cp "$WORK/calls.log.last.xml" "$AMIGO_HOOK_FIXTURES/domain-migrate-begin.xml"
