@@ -49,11 +49,7 @@ amigo_dbus_service_free (AmigoDbusService *self)
 char *
 amigo_dbus_service_valid_resources (void)
 {
-  g_autoptr (GString) s = g_string_new (NULL);
-
-  for (guint i = 0; i < AMIGO_METRIC_LAST; i++)
-    g_string_append_printf (s, "%s%s", i > 0 ? ", " : "", amigo_metric_to_string (i));
-  return g_string_free (g_steal_pointer (&s), FALSE);
+  return amigo_metric_join_names (NULL);
 }
 
 gboolean

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-request-options.h"
 #include "amigo-resource-map.h"
 #include "amigo-time.h"
 #include "amigo-uuid.h"
@@ -308,19 +309,19 @@ last_finite (const AmigoSeries *s)
 static gboolean
 check_window (const AmigoMigrationWindow *w, GError **error)
 {
-  if (w->duration_usec < 0 || w->duration_usec > 7 * AMIGO_USEC_PER_DAY) {
+  if (w->duration_usec < 0 || w->duration_usec > AMIGO_REQUEST_WINDOW_MAX_USEC) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
                  "migration window %" G_GINT64_FORMAT " s is outside 0 s (the model's estimate) to 7 days",
                  w->duration_usec / AMIGO_USEC_PER_SEC);
     return FALSE;
   }
-  if (w->settle_usec < 0 || w->settle_usec > AMIGO_USEC_PER_DAY) {
+  if (w->settle_usec < 0 || w->settle_usec > AMIGO_REQUEST_SETTLE_MAX_USEC) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
                  "settle time %" G_GINT64_FORMAT " s is outside 0 s to 1 day", w->settle_usec / AMIGO_USEC_PER_SEC);
     return FALSE;
   }
-  /* 1 Mbit/s to 1 Tbit/s */
-  if (!(isfinite (w->link_bytes_s) && w->link_bytes_s >= 1e6 / 8 && w->link_bytes_s <= 1e12 / 8)) {
+  if (!(isfinite (w->link_bytes_s) && w->link_bytes_s >= AMIGO_REQUEST_LINK_MIN_MBIT_S * 1e6 / 8 &&
+        w->link_bytes_s <= AMIGO_REQUEST_LINK_MAX_MBIT_S * 1e6 / 8)) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
                  "link bandwidth %g Mbit/s is outside 1 Mbit/s to 1 Tbit/s", w->link_bytes_s * 8 / 1e6);
     return FALSE;
