@@ -10,9 +10,16 @@ if ! pgrep -x dbus-daemon >/dev/null || [ ! -S /run/dbus/system_bus_socket ]; th
   rm -f /run/dbus/pid
   dbus-daemon --system --fork
 fi
-# by its socket: the lab's hosts run virtlogd processes of their own in
-# their namespaces, which pgrep sees too
-[ -S /run/libvirt/virtlogd-sock ] || virtlogd -d
+# one in this mount namespace: the lab's hosts run virtlogd processes of their
+# own in theirs, which pgrep sees too (and a dead one leaves its socket behind)
+own_virtlogd() {
+  local p
+  for p in $(pgrep -x virtlogd); do
+    [ "$(readlink "/proc/$p/ns/mnt")" = "$(readlink /proc/self/ns/mnt)" ] && return 0
+  done
+  return 1
+}
+own_virtlogd || virtlogd -d
 if ! virsh -q -c qemu:///system uri >/dev/null 2>&1; then
   pgrep -x libvirtd >/dev/null && pkill -x libvirtd && sleep 1 || true
   libvirtd -d
