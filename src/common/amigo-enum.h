@@ -32,6 +32,15 @@ char *amigo_enum_join_names (const char *const *names,
                              guint n_names,
                              const char *prefix);
 
+/* amigo_enum_join_names() without the entry of value @skip (-1 = none), for
+ * a table with one value that is not a choice to offer (an "unknown" that
+ * only stands for "not set"). */
+char *amigo_enum_join_names_skip (const char *const *names,
+                                  gsize stride,
+                                  guint n_names,
+                                  const char *prefix,
+                                  int skip);
+
 /* Defines the name table of enum @Type, @prefix##_names (entry i names value
  * i, one entry per value below @last, given as designated initializers) and
  * @prefix##_to_string(), which returns @invalid for a value out of range.

@@ -86,6 +86,21 @@ test_enum_join_names (void **state)
                        "cpu, memory, net_rx, net_tx, disk_read, disk_write, gpu_memory, dirty_rate, host_memory");
 }
 
+/* The skipped entry leaves no stray separator, wherever it stands. */
+static void
+test_enum_join_names_skip (void **state)
+{
+  g_autofree char *first = amigo_enum_join_names_skip (AMIGO_ENUM_NAMES (plain_names), NULL, 0);
+  g_autofree char *middle = amigo_enum_join_names_skip (AMIGO_ENUM_TABLE (struct_table, name), "n_", 1);
+  g_autofree char *last = amigo_enum_join_names_skip (AMIGO_ENUM_NAMES (plain_names), NULL, 2);
+  g_autofree char *none = amigo_enum_join_names_skip (AMIGO_ENUM_NAMES (plain_names), NULL, -1);
+
+  assert_string_equal (first, "beta, gamma");
+  assert_string_equal (middle, "n_one, n_three");
+  assert_string_equal (last, "alpha, beta");
+  assert_string_equal (none, "alpha, beta, gamma");
+}
+
 int
 main (void)
 {
@@ -93,6 +108,7 @@ main (void)
     cmocka_unit_test (test_enum_from_name),
     cmocka_unit_test (test_enum_unknown_name),
     cmocka_unit_test (test_enum_join_names),
+    cmocka_unit_test (test_enum_join_names_skip),
     cmocka_unit_test (test_enum_impl),
   };
   return cmocka_run_group_tests_name ("enum", tests, NULL, NULL);
