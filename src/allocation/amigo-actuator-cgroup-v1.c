@@ -109,6 +109,26 @@ write_value (AmigoActuatorCgroupCommon *v, const char *dir, const char *file, gu
   return amigo_actuator_cgroup_write (path, text, v->write_log, error);
 }
 
+/* The one-number files of the cpu and memory controllers, in the order
+ * they are written (the period before the quota that is checked against
+ * it). @limit: -1 (or the page counter's maximum) reads as UNLIMITED. */
+static const struct {
+  Ctrl ctrl;
+  const char *file;
+  gboolean limit;
+  gsize offset;
+} v1_files[] = {
+  { CTRL_CPU, "cpu.cfs_period_us", FALSE, G_STRUCT_OFFSET (AmigoActuatorSettings, cpu_period_usec) },
+  { CTRL_CPU, "cpu.cfs_quota_us", TRUE, G_STRUCT_OFFSET (AmigoActuatorSettings, cpu_quota_usec) },
+  { CTRL_CPU, "cpu.shares", FALSE, G_STRUCT_OFFSET (AmigoActuatorSettings, cpu_shares) },
+  { CTRL_MEMORY, "memory.limit_in_bytes", TRUE, G_STRUCT_OFFSET (AmigoActuatorSettings, memory_hard_limit_bytes) },
+  { CTRL_MEMORY, "memory.soft_limit_in_bytes", TRUE,
+    G_STRUCT_OFFSET (AmigoActuatorSettings, memory_soft_limit_bytes) },
+};
+
+/* The guint64 at @offset of settings @s. */
+#define SETTING(s, offset) G_STRUCT_MEMBER (guint64, (s), (offset))
+
 static gboolean
 v1_apply (AmigoActuator *self, const AmigoActuatorSettings *changed, GError **error)
 {
@@ -118,29 +138,13 @@ v1_apply (AmigoActuator *self, const AmigoActuatorSettings *changed, GError **er
   g_ptr_array_set_size (v->write_log, 0);
   if (!amigo_actuator_cgroup_refuse_network (self, changed, error))
     return FALSE;
-  if (changed->cpu_period_usec != AMIGO_ACTUATOR_UNSET || changed->cpu_quota_usec != AMIGO_ACTUATOR_UNSET ||
-      changed->cpu_shares != AMIGO_ACTUATOR_UNSET) {
-    if ((dir = need_dir (v, CTRL_CPU, "cpu", error)) == NULL)
-      return FALSE;
-    if (changed->cpu_period_usec != AMIGO_ACTUATOR_UNSET &&
-        !write_value (v, dir, "cpu.cfs_period_us", changed->cpu_period_usec, error))
-      return FALSE;
-    if (changed->cpu_quota_usec != AMIGO_ACTUATOR_UNSET &&
-        !write_value (v, dir, "cpu.cfs_quota_us", changed->cpu_quota_usec, error))
-      return FALSE;
-    if (changed->cpu_shares != AMIGO_ACTUATOR_UNSET &&
-        !write_value (v, dir, "cpu.shares", changed->cpu_shares, error))
-      return FALSE;
-  }
-  if (changed->memory_soft_limit_bytes != AMIGO_ACTUATOR_UNSET ||
-      changed->memory_hard_limit_bytes != AMIGO_ACTUATOR_UNSET) {
-    if ((dir = need_dir (v, CTRL_MEMORY, "memory", error)) == NULL)
-      return FALSE;
-    if (changed->memory_hard_limit_bytes != AMIGO_ACTUATOR_UNSET &&
-        !write_value (v, dir, "memory.limit_in_bytes", changed->memory_hard_limit_bytes, error))
-      return FALSE;
-    if (changed->memory_soft_limit_bytes != AMIGO_ACTUATOR_UNSET &&
-        !write_value (v, dir, "memory.soft_limit_in_bytes", changed->memory_soft_limit_bytes, error))
+  for (guint f = 0; f < G_N_ELEMENTS (v1_files); f++) {
+    guint64 value = SETTING (changed, v1_files[f].offset);
+
+    if (value == AMIGO_ACTUATOR_UNSET)
+      continue;
+    if ((dir = need_dir (v, v1_files[f].ctrl, ctrl_names[v1_files[f].ctrl], error)) == NULL ||
+        !write_value (v, dir, v1_files[f].file, value, error))
       return FALSE;
   }
   for (guint i = 0; i < changed->n_disks; i++) {
@@ -223,15 +227,9 @@ v1_read_back (AmigoActuator *self, AmigoActuatorSettings *have, GError **error)
   AmigoActuatorCgroupCommon *v = self->priv;
   const char *dir;
 
-  if ((dir = v1_dir (v, CTRL_CPU)) != NULL) {
-    if (!read_u64 (dir, "cpu.cfs_quota_us", TRUE, &have->cpu_quota_usec, error) ||
-        !read_u64 (dir, "cpu.cfs_period_us", FALSE, &have->cpu_period_usec, error) ||
-        !read_u64 (dir, "cpu.shares", FALSE, &have->cpu_shares, error))
-      return FALSE;
-  }
-  if ((dir = v1_dir (v, CTRL_MEMORY)) != NULL) {
-    if (!read_u64 (dir, "memory.soft_limit_in_bytes", TRUE, &have->memory_soft_limit_bytes, error) ||
-        !read_u64 (dir, "memory.limit_in_bytes", TRUE, &have->memory_hard_limit_bytes, error))
+  for (guint f = 0; f < G_N_ELEMENTS (v1_files); f++) {
+    if ((dir = v1_dir (v, v1_files[f].ctrl)) != NULL &&
+        !read_u64 (dir, v1_files[f].file, v1_files[f].limit, &SETTING (have, v1_files[f].offset), error))
       return FALSE;
   }
   if ((dir = v1_dir (v, CTRL_BLKIO)) != NULL) {
