@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "amigo-error.h"
+#include "amigo-file.h"
 
 /* A cgroup file is a few lines; a bigger one is not a cgroup file. */
 #define CGROUP_FILE_MAX (64 * 1024)
@@ -148,15 +149,9 @@ amigo_actuator_cgroup_read (const char *path, GError **error)
 {
   g_autofree char *text = NULL;
   gsize len = 0;
-  g_autoptr (GError) local = NULL;
 
-  if (!g_file_get_contents (path, &text, &len, &local)) {
-    g_set_error (error, AMIGO_ERROR,
-                 g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? AMIGO_ERROR_NOT_FOUND
-                                                                           : AMIGO_ERROR_FAILED,
-                 "cannot read cgroup file '%s': %s", path, local->message);
+  if (!amigo_file_read (path, "cgroup file", &text, &len, error))
     return NULL;
-  }
   if (len > CGROUP_FILE_MAX || memchr (text, '\0', len) != NULL) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
                  "cgroup file '%s' is not a cgroup file (%" G_GSIZE_FORMAT " bytes, or binary)", path, len);

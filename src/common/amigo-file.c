@@ -89,6 +89,33 @@ amigo_file_write_atomic (const char *path,
   return TRUE;
 }
 
+/* AMIGO_ERROR_NOT_FOUND for a file that is not there, else @other. */
+static int
+read_error_code (const GError *local, int other)
+{
+  return g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? AMIGO_ERROR_NOT_FOUND : other;
+}
+
+gboolean
+amigo_file_read (const char *path,
+                 const char *what,
+                 char **ret_contents,
+                 gsize *ret_len,
+                 GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (ret_contents != NULL, FALSE);
+
+  if (!g_file_get_contents (path, ret_contents, ret_len, &local_error)) {
+    g_set_error (error, AMIGO_ERROR, read_error_code (local_error, AMIGO_ERROR_FAILED),
+                 "cannot read %s '%s': %s", what, path, local_error->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 amigo_file_read_config (const char *path,
                         const char *what,
@@ -102,9 +129,7 @@ amigo_file_read_config (const char *path,
   g_return_val_if_fail (ret_contents != NULL, FALSE);
 
   if (!g_file_get_contents (path, ret_contents, ret_len, &local_error)) {
-    g_set_error (error, AMIGO_ERROR,
-                 g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                   ? AMIGO_ERROR_NOT_FOUND : AMIGO_ERROR_BAD_CONFIG,
+    g_set_error (error, AMIGO_ERROR, read_error_code (local_error, AMIGO_ERROR_BAD_CONFIG),
                  "%s: cannot read the %s: %s", path, what, local_error->message);
     return FALSE;
   }
