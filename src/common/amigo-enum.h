@@ -55,6 +55,18 @@ char *amigo_enum_join_names_skip (const char *const *names,
     return (guint) value < (last) ? prefix##_names[value] : (invalid); \
   }
 
+/* Defines const char *@func (Type value), member @field of entry @value of
+ * the struct table @table (one entry per value, in value order): the
+ * accessors of a table whose entries carry more than a name (a unit, a
+ * label). A value out of range is a programming error: NULL and a critical. */
+#define AMIGO_ENUM_IMPL_FIELD(func, Type, table, field) \
+  const char * \
+  func (Type value) \
+  { \
+    g_return_val_if_fail ((guint) value < G_N_ELEMENTS (table), NULL); \
+    return (table)[value].field; \
+  }
+
 /* Defines gboolean @prefix##_from_string (name, Type *ret_value) over the
  * table given as AMIGO_ENUM_TABLE() or AMIGO_ENUM_NAMES() in @table_args:
  * FALSE for NULL or a name not in the table (then *ret_value is untouched);

@@ -37,6 +37,17 @@ AMIGO_ENUM_IMPL (test_colour, TestColour, TEST_COLOUR_LAST, "invalid",
 AMIGO_ENUM_IMPL_FROM_STRING (test_colour, TestColour, AMIGO_ENUM_NAMES (test_colour_names))
 AMIGO_ENUM_IMPL_JOIN_NAMES (test_colour, AMIGO_ENUM_NAMES (test_colour_names))
 
+const char *test_struct_name (guint value);
+AMIGO_ENUM_IMPL_FIELD (test_struct_name, guint, struct_table, name)
+
+/* A member of a struct table, by value, whatever the member's offset. */
+static void
+test_enum_field (void **state)
+{
+  assert_string_equal (test_struct_name (0), "one");
+  assert_string_equal (test_struct_name (2), "three");
+}
+
 /* The functions the macros define: print, parse (leaving the value alone
  * on a bad name), list, and a value out of range is named as such. */
 static void
@@ -110,6 +121,7 @@ main (void)
     cmocka_unit_test (test_enum_join_names),
     cmocka_unit_test (test_enum_join_names_skip),
     cmocka_unit_test (test_enum_impl),
+    cmocka_unit_test (test_enum_field),
   };
   return cmocka_run_group_tests_name ("enum", tests, NULL, NULL);
 }
