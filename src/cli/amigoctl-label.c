@@ -10,6 +10,8 @@
 int
 check_label (Cli *cli, int argc, char **argv)
 {
+  int status;
+
   if (cli->clear) {
     if (argc != 1)
       return fail (EXIT_BAD_ARGS, "label --clear: expected DOMAIN only, got %d arguments", argc);
@@ -17,8 +19,8 @@ check_label (Cli *cli, int argc, char **argv)
     return fail (EXIT_BAD_ARGS, "label: expected DOMAIN CLASS (or DOMAIN --clear), got %d argument%s", argc,
                  argc == 1 ? "" : "s");
   }
-  if (*argv[0] == '\0')
-    return fail (EXIT_BAD_ARGS, "label: the domain is empty: expected its name or UUID");
+  if ((status = check_domain_arg ("label", argv[0])) != EXIT_OK)
+    return status;
   if (!cli->clear && !amigo_workload_class_from_string (argv[1], NULL)) {
     g_autofree char *valid = amigo_workload_class_join_names (NULL);
     return fail (EXIT_BAD_ARGS, "unknown workload class '%s': expected one of %s (or --clear)", argv[1], valid);
