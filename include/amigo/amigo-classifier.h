@@ -38,6 +38,9 @@ const char *amigo_workload_class_to_string (AmigoWorkloadClass klass);
 gboolean amigo_workload_class_from_string (const char *name, AmigoWorkloadClass *ret_klass);
 /* "database, web, ...", each name behind @prefix (NULL = none), for messages. */
 char *amigo_workload_class_join_names (const char *prefix);
+/* The classes a domain can be labelled with (all but unknown, which is what
+ * clearing the label gives), joined with ", ", for messages. */
+char *amigo_workload_class_join_labels (void);
 
 /* SLO priority, higher = served first when capacity is short:
  * database 5 > web_server 4 > unknown 3 > machine_learning 2 > batch 1 > idle 0.

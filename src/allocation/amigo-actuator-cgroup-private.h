@@ -9,7 +9,11 @@
 
 G_BEGIN_DECLS
 
-/* The first member of both cgroup members' private data. */
+/* Room for the domain's group in each v1 hierarchy amigo writes (cpu,
+ * memory, blkio); v2 has one. */
+#define AMIGO_ACTUATOR_CGROUP_MAX_DIRS 3
+
+/* The private data of both cgroup members. */
 typedef struct {
   /* The sysfs root every path is built below. */
   char *root;
@@ -19,10 +23,15 @@ typedef struct {
   char *name;
   int id;
   pid_t pid;
+  /* The domain's group as last found, NULL until then: per controller for
+   * v1, dir[0] for v2. */
+  char *dir[AMIGO_ACTUATOR_CGROUP_MAX_DIRS];
 } AmigoActuatorCgroupCommon;
 
-void amigo_actuator_cgroup_common_init (AmigoActuatorCgroupCommon *common, const AmigoActuatorTarget *target);
-void amigo_actuator_cgroup_common_clear (AmigoActuatorCgroupCommon *common);
+/* The init and finalize of both members' class: an
+ * #AmigoActuatorCgroupCommon for @target, below the sysfs root. */
+gboolean amigo_actuator_cgroup_init (AmigoActuator *self, const AmigoActuatorTarget *target, GError **error);
+void amigo_actuator_cgroup_finalize (AmigoActuator *self);
 
 /* TRUE if @path is a directory. */
 gboolean amigo_actuator_is_dir (const char *path);
@@ -80,6 +89,13 @@ gboolean amigo_actuator_cgroup_parse_u64 (const char *path, const char *text, co
  * @path and @key. */
 gboolean amigo_actuator_cgroup_stat_get (const char *path, const char *text, const char *key,
                                          guint64 *ret, GError **error);
+
+/* Fills the cpu_* fields of @ret from @dir's cpu.stat: nr_periods,
+ * nr_throttled, and @throttled_key (v1 "throttled_time", v2
+ * "throttled_usec") counted in units of 1/@per_usec µs. The error names the
+ * file and the key. */
+gboolean amigo_actuator_cgroup_read_cpu_stat (const char *dir, const char *throttled_key, guint64 per_usec,
+                                              AmigoActuatorReading *ret, GError **error);
 
 /* TRUE if @device is "MAJOR:MINOR"; else an AMIGO_ERROR_INVALID_ARGS that
  * says cgroups need a host block device. */

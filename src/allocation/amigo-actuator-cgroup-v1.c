@@ -15,51 +15,26 @@
 #include "amigo-error.h"
 
 typedef enum { CTRL_CPU, CTRL_MEMORY, CTRL_BLKIO, CTRL_LAST } Ctrl;
+G_STATIC_ASSERT (CTRL_LAST <= AMIGO_ACTUATOR_CGROUP_MAX_DIRS);
 static const char *const ctrl_names[CTRL_LAST] = { "cpu", "memory", "blkio" };
 
 /* The kernel reports "no limit" as PAGE_COUNTER_MAX pages in bytes
  * (9223372036854771712 with 4 KiB pages); anything from 2^62 up is that. */
 #define V1_UNLIMITED_FROM (G_GUINT64_CONSTANT (1) << 62)
 
-typedef struct {
-  AmigoActuatorCgroupCommon common;
-  char *dir[CTRL_LAST];
-} V1;
-
-static gboolean
-v1_init (AmigoActuator *self, const AmigoActuatorTarget *target, GError **error)
-{
-  V1 *v = g_new0 (V1, 1);
-
-  amigo_actuator_cgroup_common_init (&v->common, target);
-  self->priv = v;
-  return TRUE;
-}
-
-static void
-v1_finalize (AmigoActuator *self)
-{
-  V1 *v = self->priv;
-
-  amigo_actuator_cgroup_common_clear (&v->common);
-  for (int c = 0; c < CTRL_LAST; c++)
-    g_free (v->dir[c]);
-  g_free (v);
-}
-
 static char *
-hierarchy (V1 *v, Ctrl c)
+hierarchy (AmigoActuatorCgroupCommon *v, Ctrl c)
 {
   g_autofree char *rel = g_strdup_printf ("sys/fs/cgroup/%s", ctrl_names[c]);
 
-  return amigo_actuator_root_path (v->common.root, rel);
+  return amigo_actuator_root_path (v->root, rel);
 }
 
 /* The domain's directory in controller @c's hierarchy: where QEMU's
  * /proc/PID/cgroup says, else libvirt's default place. NULL if neither is
  * there (yet). */
 static const char *
-v1_dir (V1 *v, Ctrl c)
+v1_dir (AmigoActuatorCgroupCommon *v, Ctrl c)
 {
   if (v->dir[c] != NULL && amigo_actuator_is_dir (v->dir[c]))
     return v->dir[c];
@@ -68,16 +43,16 @@ v1_dir (V1 *v, Ctrl c)
   static const AmigoActuatorCgroupCut cut = { ".libvirt-qemu", NULL };
   g_autofree char *hier = hierarchy (v, c);
   g_autofree char *libvirt_place =
-    v->common.id >= 0 ? g_strdup_printf ("machine/qemu-%d-%s.libvirt-qemu", v->common.id, v->common.name) : NULL;
-  v->dir[c] = amigo_actuator_cgroup_find_domain (&v->common, hier, ctrl_names[c], &cut, 1, libvirt_place);
+    v->id >= 0 ? g_strdup_printf ("machine/qemu-%d-%s.libvirt-qemu", v->id, v->name) : NULL;
+  v->dir[c] = amigo_actuator_cgroup_find_domain (v, hier, ctrl_names[c], &cut, 1, libvirt_place);
   return v->dir[c];
 }
 
 static AmigoActuatorProbeResult
 v1_probe (AmigoActuator *self, char **ret_reason)
 {
-  V1 *v = self->priv;
-  g_autofree char *unified = amigo_actuator_root_path (v->common.root, "sys/fs/cgroup/cgroup.controllers");
+  AmigoActuatorCgroupCommon *v = self->priv;
+  g_autofree char *unified = amigo_actuator_root_path (v->root, "sys/fs/cgroup/cgroup.controllers");
   g_autoptr (GString) missing = g_string_new (NULL);
   guint hierarchies = 0, found = 0;
 
@@ -95,14 +70,14 @@ v1_probe (AmigoActuator *self, char **ret_reason)
     if (v1_dir (v, c) != NULL)
       found++;
   }
-  g_autofree char *top = amigo_actuator_root_path (v->common.root, "sys/fs/cgroup");
+  g_autofree char *top = amigo_actuator_root_path (v->root, "sys/fs/cgroup");
   if (hierarchies == 0) {
     *ret_reason = g_strdup_printf ("no cgroup v1 hierarchy for cpu, memory or blkio under '%s'", top);
     return AMIGO_ACTUATOR_PROBE_NOT_SUPPORTED;
   }
   if (found == 0) {
-    *ret_reason = g_strdup_printf ("domain '%s' (id %d, pid %d) has no cgroup under '%s' yet", v->common.name,
-                                   v->common.id, (int) v->common.pid, top);
+    *ret_reason = g_strdup_printf ("domain '%s' (id %d, pid %d) has no cgroup under '%s' yet", v->name,
+                                   v->id, (int) v->pid, top);
     return AMIGO_ACTUATOR_PROBE_DEFER;
   }
   *ret_reason = missing->len ? g_strdup_printf ("no hierarchy for %s", missing->str)
@@ -111,61 +86,65 @@ v1_probe (AmigoActuator *self, char **ret_reason)
 }
 
 static const char *
-need_dir (V1 *v, Ctrl c, const char *what, GError **error)
+need_dir (AmigoActuatorCgroupCommon *v, Ctrl c, const char *what, GError **error)
 {
   const char *dir = v1_dir (v, c);
 
   if (dir == NULL) {
     g_autofree char *hier = hierarchy (v, c);
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED,
-                 "%s: no cgroup of domain '%s' in the cgroup v1 '%s' hierarchy '%s'", what, v->common.name,
+                 "%s: no cgroup of domain '%s' in the cgroup v1 '%s' hierarchy '%s'", what, v->name,
                  ctrl_names[c], hier);
   }
   return dir;
 }
 
 static gboolean
-write_value (V1 *v, const char *dir, const char *file, guint64 value, GError **error)
+write_value (AmigoActuatorCgroupCommon *v, const char *dir, const char *file, guint64 value, GError **error)
 {
   g_autofree char *path = g_build_filename (dir, file, NULL);
   g_autofree char *text = value == AMIGO_ACTUATOR_UNLIMITED ? g_strdup ("-1")
                                                             : g_strdup_printf ("%" G_GUINT64_FORMAT, value);
 
-  return amigo_actuator_cgroup_write (path, text, v->common.write_log, error);
+  return amigo_actuator_cgroup_write (path, text, v->write_log, error);
 }
+
+/* The one-number files of the cpu and memory controllers, in the order
+ * they are written (the period before the quota that is checked against
+ * it). @limit: -1 (or the page counter's maximum) reads as UNLIMITED. */
+static const struct {
+  Ctrl ctrl;
+  const char *file;
+  gboolean limit;
+  gsize offset;
+} v1_files[] = {
+  { CTRL_CPU, "cpu.cfs_period_us", FALSE, G_STRUCT_OFFSET (AmigoActuatorSettings, cpu_period_usec) },
+  { CTRL_CPU, "cpu.cfs_quota_us", TRUE, G_STRUCT_OFFSET (AmigoActuatorSettings, cpu_quota_usec) },
+  { CTRL_CPU, "cpu.shares", FALSE, G_STRUCT_OFFSET (AmigoActuatorSettings, cpu_shares) },
+  { CTRL_MEMORY, "memory.limit_in_bytes", TRUE, G_STRUCT_OFFSET (AmigoActuatorSettings, memory_hard_limit_bytes) },
+  { CTRL_MEMORY, "memory.soft_limit_in_bytes", TRUE,
+    G_STRUCT_OFFSET (AmigoActuatorSettings, memory_soft_limit_bytes) },
+};
+
+/* The guint64 at @offset of settings @s. */
+#define SETTING(s, offset) G_STRUCT_MEMBER (guint64, (s), (offset))
 
 static gboolean
 v1_apply (AmigoActuator *self, const AmigoActuatorSettings *changed, GError **error)
 {
-  V1 *v = self->priv;
+  AmigoActuatorCgroupCommon *v = self->priv;
   const char *dir;
 
-  g_ptr_array_set_size (v->common.write_log, 0);
+  g_ptr_array_set_size (v->write_log, 0);
   if (!amigo_actuator_cgroup_refuse_network (self, changed, error))
     return FALSE;
-  if (changed->cpu_period_usec != AMIGO_ACTUATOR_UNSET || changed->cpu_quota_usec != AMIGO_ACTUATOR_UNSET ||
-      changed->cpu_shares != AMIGO_ACTUATOR_UNSET) {
-    if ((dir = need_dir (v, CTRL_CPU, "cpu", error)) == NULL)
-      return FALSE;
-    if (changed->cpu_period_usec != AMIGO_ACTUATOR_UNSET &&
-        !write_value (v, dir, "cpu.cfs_period_us", changed->cpu_period_usec, error))
-      return FALSE;
-    if (changed->cpu_quota_usec != AMIGO_ACTUATOR_UNSET &&
-        !write_value (v, dir, "cpu.cfs_quota_us", changed->cpu_quota_usec, error))
-      return FALSE;
-    if (changed->cpu_shares != AMIGO_ACTUATOR_UNSET &&
-        !write_value (v, dir, "cpu.shares", changed->cpu_shares, error))
-      return FALSE;
-  }
-  if (changed->memory_soft_limit_bytes != AMIGO_ACTUATOR_UNSET ||
-      changed->memory_hard_limit_bytes != AMIGO_ACTUATOR_UNSET) {
-    if ((dir = need_dir (v, CTRL_MEMORY, "memory", error)) == NULL)
-      return FALSE;
-    if (changed->memory_hard_limit_bytes != AMIGO_ACTUATOR_UNSET &&
-        !write_value (v, dir, "memory.limit_in_bytes", changed->memory_hard_limit_bytes, error))
-      return FALSE;
-    if (changed->memory_soft_limit_bytes != AMIGO_ACTUATOR_UNSET &&
-        !write_value (v, dir, "memory.soft_limit_in_bytes", changed->memory_soft_limit_bytes, error))
+  for (guint f = 0; f < G_N_ELEMENTS (v1_files); f++) {
+    guint64 value = SETTING (changed, v1_files[f].offset);
+
+    if (value == AMIGO_ACTUATOR_UNSET)
+      continue;
+    if ((dir = need_dir (v, v1_files[f].ctrl, ctrl_names[v1_files[f].ctrl], error)) == NULL ||
+        !write_value (v, dir, v1_files[f].file, value, error))
       return FALSE;
   }
   for (guint i = 0; i < changed->n_disks; i++) {
@@ -185,7 +164,7 @@ v1_apply (AmigoActuator *self, const AmigoActuatorSettings *changed, GError **er
       /* 0 removes the device's rule: no limit */
       g_autofree char *text = g_strdup_printf (
         "%s %" G_GUINT64_FORMAT, d->device, rules[r].value == AMIGO_ACTUATOR_UNLIMITED ? 0 : rules[r].value);
-      if (!amigo_actuator_cgroup_write (path, text, v->common.write_log, error))
+      if (!amigo_actuator_cgroup_write (path, text, v->write_log, error))
         return FALSE;
     }
   }
@@ -245,18 +224,12 @@ read_iops (const char *dir, const char *file, AmigoActuatorSettings *have, gbool
 static gboolean
 v1_read_back (AmigoActuator *self, AmigoActuatorSettings *have, GError **error)
 {
-  V1 *v = self->priv;
+  AmigoActuatorCgroupCommon *v = self->priv;
   const char *dir;
 
-  if ((dir = v1_dir (v, CTRL_CPU)) != NULL) {
-    if (!read_u64 (dir, "cpu.cfs_quota_us", TRUE, &have->cpu_quota_usec, error) ||
-        !read_u64 (dir, "cpu.cfs_period_us", FALSE, &have->cpu_period_usec, error) ||
-        !read_u64 (dir, "cpu.shares", FALSE, &have->cpu_shares, error))
-      return FALSE;
-  }
-  if ((dir = v1_dir (v, CTRL_MEMORY)) != NULL) {
-    if (!read_u64 (dir, "memory.soft_limit_in_bytes", TRUE, &have->memory_soft_limit_bytes, error) ||
-        !read_u64 (dir, "memory.limit_in_bytes", TRUE, &have->memory_hard_limit_bytes, error))
+  for (guint f = 0; f < G_N_ELEMENTS (v1_files); f++) {
+    if ((dir = v1_dir (v, v1_files[f].ctrl)) != NULL &&
+        !read_u64 (dir, v1_files[f].file, v1_files[f].limit, &SETTING (have, v1_files[f].offset), error))
       return FALSE;
   }
   if ((dir = v1_dir (v, CTRL_BLKIO)) != NULL) {
@@ -270,21 +243,12 @@ v1_read_back (AmigoActuator *self, AmigoActuatorSettings *have, GError **error)
 static gboolean
 v1_read_pressure (AmigoActuator *self, AmigoActuatorReading *ret, GError **error)
 {
-  V1 *v = self->priv;
+  AmigoActuatorCgroupCommon *v = self->priv;
   const char *dir;
-  guint64 throttled_ns;
 
-  if ((dir = need_dir (v, CTRL_CPU, "cpu pressure", error)) == NULL)
+  if ((dir = need_dir (v, CTRL_CPU, "cpu pressure", error)) == NULL ||
+      !amigo_actuator_cgroup_read_cpu_stat (dir, "throttled_time", 1000, ret, error))
     return FALSE;
-  g_autofree char *path = g_build_filename (dir, "cpu.stat", NULL);
-  g_autofree char *text = amigo_actuator_cgroup_read (path, error);
-  if (text == NULL ||
-      !amigo_actuator_cgroup_stat_get (path, text, "nr_periods", &ret->cpu_nr_periods, error) ||
-      !amigo_actuator_cgroup_stat_get (path, text, "nr_throttled", &ret->cpu_nr_throttled, error) ||
-      !amigo_actuator_cgroup_stat_get (path, text, "throttled_time", &throttled_ns, error))
-    return FALSE;
-  ret->cpu_throttled_usec = throttled_ns / 1000;
-
   if ((dir = need_dir (v, CTRL_MEMORY, "memory pressure", error)) == NULL)
     return FALSE;
   return read_u64 (dir, "memory.usage_in_bytes", FALSE, &ret->memory_usage_bytes, error) &&
@@ -293,10 +257,10 @@ v1_read_pressure (AmigoActuator *self, AmigoActuatorReading *ret, GError **error
 
 const AmigoActuatorClass amigo_actuator_cgroup_v1_class = {
   .name = "cgroup-v1",
-  .init = v1_init,
+  .init = amigo_actuator_cgroup_init,
   .probe = v1_probe,
   .apply = v1_apply,
   .read_back = v1_read_back,
   .read_pressure = v1_read_pressure,
-  .finalize = v1_finalize,
+  .finalize = amigo_actuator_cgroup_finalize,
 };

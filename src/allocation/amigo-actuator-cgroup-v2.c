@@ -20,54 +20,29 @@
 #define V2_WEIGHT_MIN 1
 #define V2_WEIGHT_MAX 10000
 
-typedef struct {
-  AmigoActuatorCgroupCommon common;
-  char *dir;
-} V2;
-
-static gboolean
-v2_init (AmigoActuator *self, const AmigoActuatorTarget *target, GError **error)
-{
-  V2 *v = g_new0 (V2, 1);
-
-  amigo_actuator_cgroup_common_init (&v->common, target);
-  self->priv = v;
-  return TRUE;
-}
-
-static void
-v2_finalize (AmigoActuator *self)
-{
-  V2 *v = self->priv;
-
-  amigo_actuator_cgroup_common_clear (&v->common);
-  g_free (v->dir);
-  g_free (v);
-}
-
 static char *
-unified_top (V2 *v)
+unified_top (AmigoActuatorCgroupCommon *v)
 {
-  return amigo_actuator_root_path (v->common.root, "sys/fs/cgroup");
+  return amigo_actuator_root_path (v->root, "sys/fs/cgroup");
 }
 
 static const char *
-v2_dir (V2 *v)
+v2_dir (AmigoActuatorCgroupCommon *v)
 {
-  if (v->dir != NULL && amigo_actuator_is_dir (v->dir))
-    return v->dir;
-  g_clear_pointer (&v->dir, g_free);
+  if (v->dir[0] != NULL && amigo_actuator_is_dir (v->dir[0]))
+    return v->dir[0];
+  g_clear_pointer (&v->dir[0], g_free);
 
   /* systemd's scope with libvirt's nested group, or libvirt's own
    * machine/qemu-ID-NAME.libvirt-qemu without systemd */
   static const AmigoActuatorCgroupCut cuts[] = { { ".scope", "libvirt" }, { ".libvirt-qemu", NULL } };
   g_autofree char *top = unified_top (v);
   g_autofree char *libvirt_place =
-    v->common.id >= 0 ? g_strdup_printf ("machine.slice/machine-qemu\\x2d%d\\x2d%s.scope/libvirt", v->common.id,
-                                         v->common.name)
+    v->id >= 0 ? g_strdup_printf ("machine.slice/machine-qemu\\x2d%d\\x2d%s.scope/libvirt", v->id,
+                                         v->name)
                       : NULL;
-  v->dir = amigo_actuator_cgroup_find_domain (&v->common, top, NULL, cuts, G_N_ELEMENTS (cuts), libvirt_place);
-  return v->dir;
+  v->dir[0] = amigo_actuator_cgroup_find_domain (v, top, NULL, cuts, G_N_ELEMENTS (cuts), libvirt_place);
+  return v->dir[0];
 }
 
 /* TRUE if @controller is in the domain group's cgroup.controllers. */
@@ -86,7 +61,7 @@ has_controller (const char *dir, const char *controller)
 static AmigoActuatorProbeResult
 v2_probe (AmigoActuator *self, char **ret_reason)
 {
-  V2 *v = self->priv;
+  AmigoActuatorCgroupCommon *v = self->priv;
   g_autofree char *top = unified_top (v);
   g_autofree char *controllers = g_build_filename (top, "cgroup.controllers", NULL);
   const char *dir;
@@ -97,8 +72,8 @@ v2_probe (AmigoActuator *self, char **ret_reason)
     return AMIGO_ACTUATOR_PROBE_NOT_SUPPORTED;
   }
   if ((dir = v2_dir (v)) == NULL) {
-    *ret_reason = g_strdup_printf ("domain '%s' (id %d, pid %d) has no cgroup under '%s' yet", v->common.name,
-                                   v->common.id, (int) v->common.pid, top);
+    *ret_reason = g_strdup_printf ("domain '%s' (id %d, pid %d) has no cgroup under '%s' yet", v->name,
+                                   v->id, (int) v->pid, top);
     return AMIGO_ACTUATOR_PROBE_DEFER;
   }
   g_autoptr (GString) missing = g_string_new (NULL);
@@ -116,14 +91,14 @@ v2_probe (AmigoActuator *self, char **ret_reason)
 }
 
 static const char *
-need_controller (V2 *v, const char *controller, const char *what, GError **error)
+need_controller (AmigoActuatorCgroupCommon *v, const char *controller, const char *what, GError **error)
 {
   const char *dir = v2_dir (v);
 
   if (dir == NULL) {
     g_autofree char *top = unified_top (v);
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED, "%s: domain '%s' has no cgroup under '%s'",
-                 what, v->common.name, top);
+                 what, v->name, top);
     return NULL;
   }
   if (!has_controller (dir, controller)) {
@@ -141,11 +116,11 @@ limit_text (guint64 value)
 }
 
 static gboolean
-write_file (V2 *v, const char *dir, const char *file, const char *text, GError **error)
+write_file (AmigoActuatorCgroupCommon *v, const char *dir, const char *file, const char *text, GError **error)
 {
   g_autofree char *path = g_build_filename (dir, file, NULL);
 
-  return amigo_actuator_cgroup_write (path, text, v->common.write_log, error);
+  return amigo_actuator_cgroup_write (path, text, v->write_log, error);
 }
 
 /* cpu.max as (quota, period). */
@@ -170,10 +145,10 @@ read_cpu_max (const char *dir, guint64 *ret_quota, guint64 *ret_period, GError *
 static gboolean
 v2_apply (AmigoActuator *self, const AmigoActuatorSettings *changed, GError **error)
 {
-  V2 *v = self->priv;
+  AmigoActuatorCgroupCommon *v = self->priv;
   const char *dir;
 
-  g_ptr_array_set_size (v->common.write_log, 0);
+  g_ptr_array_set_size (v->write_log, 0);
   if (!amigo_actuator_cgroup_refuse_network (self, changed, error))
     return FALSE;
   if (changed->cpu_shares != AMIGO_ACTUATOR_UNSET &&
@@ -296,12 +271,12 @@ read_io_max (const char *dir, AmigoActuatorSettings *have, GError **error)
 static gboolean
 v2_read_back (AmigoActuator *self, AmigoActuatorSettings *have, GError **error)
 {
-  V2 *v = self->priv;
+  AmigoActuatorCgroupCommon *v = self->priv;
   const char *dir = v2_dir (v);
 
   if (dir == NULL) {
     g_autofree char *top = unified_top (v);
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND, "domain '%s' has no cgroup under '%s'", v->common.name,
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND, "domain '%s' has no cgroup under '%s'", v->name,
                  top);
     return FALSE;
   }
@@ -325,17 +300,11 @@ v2_read_back (AmigoActuator *self, AmigoActuatorSettings *have, GError **error)
 static gboolean
 v2_read_pressure (AmigoActuator *self, AmigoActuatorReading *ret, GError **error)
 {
-  V2 *v = self->priv;
+  AmigoActuatorCgroupCommon *v = self->priv;
   const char *dir;
 
-  if ((dir = need_controller (v, "cpu", "cpu pressure", error)) == NULL)
-    return FALSE;
-  g_autofree char *path = g_build_filename (dir, "cpu.stat", NULL);
-  g_autofree char *text = amigo_actuator_cgroup_read (path, error);
-  if (text == NULL ||
-      !amigo_actuator_cgroup_stat_get (path, text, "nr_periods", &ret->cpu_nr_periods, error) ||
-      !amigo_actuator_cgroup_stat_get (path, text, "nr_throttled", &ret->cpu_nr_throttled, error) ||
-      !amigo_actuator_cgroup_stat_get (path, text, "throttled_usec", &ret->cpu_throttled_usec, error))
+  if ((dir = need_controller (v, "cpu", "cpu pressure", error)) == NULL ||
+      !amigo_actuator_cgroup_read_cpu_stat (dir, "throttled_usec", 1, ret, error))
     return FALSE;
   if ((dir = need_controller (v, "memory", "memory pressure", error)) == NULL)
     return FALSE;
@@ -345,10 +314,10 @@ v2_read_pressure (AmigoActuator *self, AmigoActuatorReading *ret, GError **error
 
 const AmigoActuatorClass amigo_actuator_cgroup_v2_class = {
   .name = "cgroup-v2",
-  .init = v2_init,
+  .init = amigo_actuator_cgroup_init,
   .probe = v2_probe,
   .apply = v2_apply,
   .read_back = v2_read_back,
   .read_pressure = v2_read_pressure,
-  .finalize = v2_finalize,
+  .finalize = amigo_actuator_cgroup_finalize,
 };

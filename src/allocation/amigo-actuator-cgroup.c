@@ -9,26 +9,36 @@
 #include <unistd.h>
 
 #include "amigo-error.h"
+#include "amigo-file.h"
 
 /* A cgroup file is a few lines; a bigger one is not a cgroup file. */
 #define CGROUP_FILE_MAX (64 * 1024)
 
-void
-amigo_actuator_cgroup_common_init (AmigoActuatorCgroupCommon *common, const AmigoActuatorTarget *target)
+gboolean
+amigo_actuator_cgroup_init (AmigoActuator *self, const AmigoActuatorTarget *target, GError **error)
 {
+  AmigoActuatorCgroupCommon *common = g_new0 (AmigoActuatorCgroupCommon, 1);
+
   common->root = g_strdup (amigo_actuator_sysfs_root ());
   common->write_log = g_ptr_array_new_with_free_func (g_free);
   common->name = g_strdup (target->name);
   common->id = target->id;
   common->pid = target->pid;
+  self->priv = common;
+  return TRUE;
 }
 
 void
-amigo_actuator_cgroup_common_clear (AmigoActuatorCgroupCommon *common)
+amigo_actuator_cgroup_finalize (AmigoActuator *self)
 {
-  g_clear_pointer (&common->root, g_free);
-  g_clear_pointer (&common->write_log, g_ptr_array_unref);
-  g_clear_pointer (&common->name, g_free);
+  AmigoActuatorCgroupCommon *common = self->priv;
+
+  g_free (common->root);
+  g_ptr_array_unref (common->write_log);
+  g_free (common->name);
+  for (guint i = 0; i < AMIGO_ACTUATOR_CGROUP_MAX_DIRS; i++)
+    g_free (common->dir[i]);
+  g_free (common);
 }
 
 GPtrArray *
@@ -139,15 +149,9 @@ amigo_actuator_cgroup_read (const char *path, GError **error)
 {
   g_autofree char *text = NULL;
   gsize len = 0;
-  g_autoptr (GError) local = NULL;
 
-  if (!g_file_get_contents (path, &text, &len, &local)) {
-    g_set_error (error, AMIGO_ERROR,
-                 g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? AMIGO_ERROR_NOT_FOUND
-                                                                           : AMIGO_ERROR_FAILED,
-                 "cannot read cgroup file '%s': %s", path, local->message);
+  if (!amigo_file_read (path, "cgroup file", &text, &len, error))
     return NULL;
-  }
   if (len > CGROUP_FILE_MAX || memchr (text, '\0', len) != NULL) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
                  "cgroup file '%s' is not a cgroup file (%" G_GSIZE_FORMAT " bytes, or binary)", path, len);
@@ -220,6 +224,23 @@ amigo_actuator_cgroup_stat_get (const char *path, const char *text, const char *
   }
   g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "cgroup file '%s' has no '%s' line", path, key);
   return FALSE;
+}
+
+gboolean
+amigo_actuator_cgroup_read_cpu_stat (const char *dir, const char *throttled_key, guint64 per_usec,
+                                     AmigoActuatorReading *ret, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, "cpu.stat", NULL);
+  g_autofree char *text = amigo_actuator_cgroup_read (path, error);
+  guint64 throttled;
+
+  if (text == NULL ||
+      !amigo_actuator_cgroup_stat_get (path, text, "nr_periods", &ret->cpu_nr_periods, error) ||
+      !amigo_actuator_cgroup_stat_get (path, text, "nr_throttled", &ret->cpu_nr_throttled, error) ||
+      !amigo_actuator_cgroup_stat_get (path, text, throttled_key, &throttled, error))
+    return FALSE;
+  ret->cpu_throttled_usec = throttled / per_usec;
+  return TRUE;
 }
 
 gboolean

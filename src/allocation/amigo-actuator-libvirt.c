@@ -186,35 +186,36 @@ apply_disk (Lv *lv, const AmigoActuatorDisk *d, GError **error)
   gboolean ok = TRUE;
   g_autofree char *what = NULL;
 
-  if (d->device[0] == '/') {
-    /* blkiotune: "PATH,IOPS" strings; 0 removes the limit */
-    if (d->read_iops != AMIGO_ACTUATOR_UNSET) {
-      g_autofree char *v = g_strdup_printf ("%s,%" G_GUINT64_FORMAT, d->device,
-                                            d->read_iops == AMIGO_ACTUATOR_UNLIMITED ? 0 : d->read_iops);
-      ok &= virTypedParamsAddString (&p.params, &p.n, &p.max, VIR_DOMAIN_BLKIO_DEVICE_READ_IOPS, v) == 0;
+  /* blkiotune for a host device path, as "PATH,IOPS" strings; the I/O tune
+   * of a guest disk otherwise. 0 removes the limit in both. */
+  const gboolean blkio = d->device[0] == '/';
+  const struct {
+    guint64 iops;
+    const char *blkio_field;
+    const char *iotune_field;
+  } rules[] = {
+    { d->read_iops, VIR_DOMAIN_BLKIO_DEVICE_READ_IOPS, VIR_DOMAIN_BLOCK_IOTUNE_READ_IOPS_SEC },
+    { d->write_iops, VIR_DOMAIN_BLKIO_DEVICE_WRITE_IOPS, VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC },
+  };
+
+  for (guint r = 0; r < G_N_ELEMENTS (rules); r++) {
+    guint64 n = rules[r].iops == AMIGO_ACTUATOR_UNLIMITED ? 0 : rules[r].iops;
+
+    if (rules[r].iops == AMIGO_ACTUATOR_UNSET)
+      continue;
+    if (blkio) {
+      g_autofree char *v = g_strdup_printf ("%s,%" G_GUINT64_FORMAT, d->device, n);
+      ok &= virTypedParamsAddString (&p.params, &p.n, &p.max, rules[r].blkio_field, v) == 0;
+    } else {
+      ok &= virTypedParamsAddULLong (&p.params, &p.n, &p.max, rules[r].iotune_field, n) == 0;
     }
-    if (d->write_iops != AMIGO_ACTUATOR_UNSET) {
-      g_autofree char *v = g_strdup_printf ("%s,%" G_GUINT64_FORMAT, d->device,
-                                            d->write_iops == AMIGO_ACTUATOR_UNLIMITED ? 0 : d->write_iops);
-      ok &= virTypedParamsAddString (&p.params, &p.n, &p.max, VIR_DOMAIN_BLKIO_DEVICE_WRITE_IOPS, v) == 0;
-    }
-    if (ok && virDomainSetBlkioParameters (lv->dom, p.params, p.n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-      what = g_strdup_printf ("setting blkiotune of device '%s'", d->device);
-      set_libvirt_error (error, what, lv);
-      ok = FALSE;
-    }
-  } else {
-    if (d->read_iops != AMIGO_ACTUATOR_UNSET)
-      ok &= virTypedParamsAddULLong (&p.params, &p.n, &p.max, VIR_DOMAIN_BLOCK_IOTUNE_READ_IOPS_SEC,
-                                     d->read_iops == AMIGO_ACTUATOR_UNLIMITED ? 0 : d->read_iops) == 0;
-    if (d->write_iops != AMIGO_ACTUATOR_UNSET)
-      ok &= virTypedParamsAddULLong (&p.params, &p.n, &p.max, VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC,
-                                     d->write_iops == AMIGO_ACTUATOR_UNLIMITED ? 0 : d->write_iops) == 0;
-    if (ok && virDomainSetBlockIoTune (lv->dom, d->device, p.params, p.n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-      what = g_strdup_printf ("setting the I/O tune of disk '%s'", d->device);
-      set_libvirt_error (error, what, lv);
-      ok = FALSE;
-    }
+  }
+  if (ok && (blkio ? virDomainSetBlkioParameters (lv->dom, p.params, p.n, VIR_DOMAIN_AFFECT_LIVE)
+                   : virDomainSetBlockIoTune (lv->dom, d->device, p.params, p.n, VIR_DOMAIN_AFFECT_LIVE)) < 0) {
+    what = blkio ? g_strdup_printf ("setting blkiotune of device '%s'", d->device)
+                 : g_strdup_printf ("setting the I/O tune of disk '%s'", d->device);
+    set_libvirt_error (error, what, lv);
+    ok = FALSE;
   }
   params_clear (&p);
   return ok;

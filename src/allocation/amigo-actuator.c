@@ -25,34 +25,92 @@ amigo_actuator_settings_init (AmigoActuatorSettings *self)
   self->memory_hard_limit_bytes = AMIGO_ACTUATOR_UNSET;
 }
 
+/* Disks and interfaces are alike: a device name, then two amounts (read and
+ * write IOPS, rx and tx kbit/s). One table describes where each sits, so
+ * every walk over the devices of a settings is written once. */
+typedef struct {
+  const char *kind;
+  const char *amount_name[2];
+  gsize size;
+  gsize n_offset;
+  gsize list_offset;
+  gsize amount_offset[2];
+} DeviceKind;
+
+enum { KIND_DISK, KIND_INTERFACE, N_KINDS };
+
+static const DeviceKind device_kinds[N_KINDS] = {
+  [KIND_DISK] = { "disk", { "read_iops", "write_iops" }, sizeof (AmigoActuatorDisk),
+                  G_STRUCT_OFFSET (AmigoActuatorSettings, n_disks), G_STRUCT_OFFSET (AmigoActuatorSettings, disks),
+                  { G_STRUCT_OFFSET (AmigoActuatorDisk, read_iops), G_STRUCT_OFFSET (AmigoActuatorDisk, write_iops) } },
+  [KIND_INTERFACE] = { "interface", { "rx_kbit_s", "tx_kbit_s" }, sizeof (AmigoActuatorInterface),
+                       G_STRUCT_OFFSET (AmigoActuatorSettings, n_interfaces),
+                       G_STRUCT_OFFSET (AmigoActuatorSettings, interfaces),
+                       { G_STRUCT_OFFSET (AmigoActuatorInterface, rx_kbit_s),
+                         G_STRUCT_OFFSET (AmigoActuatorInterface, tx_kbit_s) } },
+};
+
+/* The name is what an entry starts with. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (AmigoActuatorDisk, device) == 0);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (AmigoActuatorInterface, device) == 0);
+
+static guint
+kind_count (const DeviceKind *k, const AmigoActuatorSettings *s)
+{
+  return *(const guint *) ((const char *) s + k->n_offset);
+}
+
+/* Entry @i of kind @k in @s: its device name. */
+static char *
+kind_device (const DeviceKind *k, const AmigoActuatorSettings *s, guint i)
+{
+  return (char *) s + k->list_offset + i * k->size;
+}
+
+static guint64 *
+device_amount (const DeviceKind *k, const char *device, guint a)
+{
+  return (guint64 *) (device + k->amount_offset[a]);
+}
+
+static char *
+kind_find (const DeviceKind *k, const AmigoActuatorSettings *s, const char *device)
+{
+  for (guint i = 0; i < kind_count (k, s); i++)
+    if (g_str_equal (kind_device (k, s, i), device))
+      return kind_device (k, s, i);
+  return NULL;
+}
+
+/* The entry for @device, added with its amounts UNSET if absent; NULL when
+ * all AMIGO_ACTUATOR_MAX_DEVICES are taken or @device is too long. */
+static char *
+kind_entry (const DeviceKind *k, AmigoActuatorSettings *s, const char *device)
+{
+  guint *n = (guint *) ((char *) s + k->n_offset);
+  char *e = kind_find (k, s, device);
+
+  if (e != NULL)
+    return e;
+  if (*n >= AMIGO_ACTUATOR_MAX_DEVICES || strlen (device) >= AMIGO_ACTUATOR_DEVICE_LEN)
+    return NULL;
+  e = kind_device (k, s, (*n)++);
+  g_strlcpy (e, device, AMIGO_ACTUATOR_DEVICE_LEN);
+  for (guint a = 0; a < 2; a++)
+    *device_amount (k, e, a) = AMIGO_ACTUATOR_UNSET;
+  return e;
+}
+
 AmigoActuatorDisk *
 amigo_actuator_settings_disk (AmigoActuatorSettings *self, const char *device)
 {
-  for (guint i = 0; i < self->n_disks; i++)
-    if (g_str_equal (self->disks[i].device, device))
-      return &self->disks[i];
-  if (self->n_disks >= AMIGO_ACTUATOR_MAX_DEVICES || strlen (device) >= AMIGO_ACTUATOR_DEVICE_LEN)
-    return NULL;
-  AmigoActuatorDisk *d = &self->disks[self->n_disks++];
-  g_strlcpy (d->device, device, sizeof (d->device));
-  d->read_iops = AMIGO_ACTUATOR_UNSET;
-  d->write_iops = AMIGO_ACTUATOR_UNSET;
-  return d;
+  return (AmigoActuatorDisk *) kind_entry (&device_kinds[KIND_DISK], self, device);
 }
 
 AmigoActuatorInterface *
 amigo_actuator_settings_interface (AmigoActuatorSettings *self, const char *device)
 {
-  for (guint i = 0; i < self->n_interfaces; i++)
-    if (g_str_equal (self->interfaces[i].device, device))
-      return &self->interfaces[i];
-  if (self->n_interfaces >= AMIGO_ACTUATOR_MAX_DEVICES || strlen (device) >= AMIGO_ACTUATOR_DEVICE_LEN)
-    return NULL;
-  AmigoActuatorInterface *n = &self->interfaces[self->n_interfaces++];
-  g_strlcpy (n->device, device, sizeof (n->device));
-  n->rx_kbit_s = AMIGO_ACTUATOR_UNSET;
-  n->tx_kbit_s = AMIGO_ACTUATOR_UNSET;
-  return n;
+  return (AmigoActuatorInterface *) kind_entry (&device_kinds[KIND_INTERFACE], self, device);
 }
 
 static gboolean
@@ -80,43 +138,24 @@ amigo_actuator_settings_diff (const AmigoActuatorSettings *want,
   any |= field_diff (want->memory_hard_limit_bytes, have->memory_hard_limit_bytes,
                      &ret_changed->memory_hard_limit_bytes);
 
-  for (guint i = 0; i < want->n_disks; i++) {
-    const AmigoActuatorDisk *w = &want->disks[i];
-    guint64 hr = AMIGO_ACTUATOR_UNSET, hw = AMIGO_ACTUATOR_UNSET, r, wr;
-    for (guint j = 0; j < have->n_disks; j++)
-      if (g_str_equal (have->disks[j].device, w->device)) {
-        hr = have->disks[j].read_iops;
-        hw = have->disks[j].write_iops;
+  for (const DeviceKind *k = device_kinds; k < device_kinds + N_KINDS; k++) {
+    for (guint i = 0; i < kind_count (k, want); i++) {
+      const char *w = kind_device (k, want, i);
+      const char *h = kind_find (k, have, w);
+      guint64 d[2];
+      gboolean differs[2];
+
+      for (guint a = 0; a < 2; a++)
+        differs[a] = field_diff (*device_amount (k, w, a), h ? *device_amount (k, h, a) : AMIGO_ACTUATOR_UNSET,
+                                 &d[a]);
+      if (differs[0] || differs[1]) {
+        /* want holds at most MAX_DEVICES distinct names: this cannot fail */
+        char *c = kind_entry (k, ret_changed, w);
+        for (guint a = 0; a < 2; a++)
+          if (differs[a])
+            *device_amount (k, c, a) = d[a];
+        any = TRUE;
       }
-    gboolean dr = field_diff (w->read_iops, hr, &r);
-    gboolean dw = field_diff (w->write_iops, hw, &wr);
-    if (dr || dw) {
-      /* want holds at most MAX_DEVICES distinct names: this cannot fail */
-      AmigoActuatorDisk *c = amigo_actuator_settings_disk (ret_changed, w->device);
-      if (dr)
-        c->read_iops = r;
-      if (dw)
-        c->write_iops = wr;
-      any = TRUE;
-    }
-  }
-  for (guint i = 0; i < want->n_interfaces; i++) {
-    const AmigoActuatorInterface *w = &want->interfaces[i];
-    guint64 hr = AMIGO_ACTUATOR_UNSET, ht = AMIGO_ACTUATOR_UNSET, r, t;
-    for (guint j = 0; j < have->n_interfaces; j++)
-      if (g_str_equal (have->interfaces[j].device, w->device)) {
-        hr = have->interfaces[j].rx_kbit_s;
-        ht = have->interfaces[j].tx_kbit_s;
-      }
-    gboolean dr = field_diff (w->rx_kbit_s, hr, &r);
-    gboolean dt = field_diff (w->tx_kbit_s, ht, &t);
-    if (dr || dt) {
-      AmigoActuatorInterface *c = amigo_actuator_settings_interface (ret_changed, w->device);
-      if (dr)
-        c->rx_kbit_s = r;
-      if (dt)
-        c->tx_kbit_s = t;
-      any = TRUE;
     }
   }
   return any;
@@ -137,19 +176,14 @@ amigo_actuator_settings_merge (AmigoActuatorSettings *self, const AmigoActuatorS
   field_merge (&self->cpu_shares, changed->cpu_shares);
   field_merge (&self->memory_soft_limit_bytes, changed->memory_soft_limit_bytes);
   field_merge (&self->memory_hard_limit_bytes, changed->memory_hard_limit_bytes);
-  for (guint i = 0; i < changed->n_disks; i++) {
-    AmigoActuatorDisk *d = amigo_actuator_settings_disk (self, changed->disks[i].device);
-    if (d == NULL)
-      continue;
-    field_merge (&d->read_iops, changed->disks[i].read_iops);
-    field_merge (&d->write_iops, changed->disks[i].write_iops);
-  }
-  for (guint i = 0; i < changed->n_interfaces; i++) {
-    AmigoActuatorInterface *n = amigo_actuator_settings_interface (self, changed->interfaces[i].device);
-    if (n == NULL)
-      continue;
-    field_merge (&n->rx_kbit_s, changed->interfaces[i].rx_kbit_s);
-    field_merge (&n->tx_kbit_s, changed->interfaces[i].tx_kbit_s);
+  for (const DeviceKind *k = device_kinds; k < device_kinds + N_KINDS; k++) {
+    for (guint i = 0; i < kind_count (k, changed); i++) {
+      const char *c = kind_device (k, changed, i);
+      char *d = kind_entry (k, self, c);
+
+      for (guint a = 0; d != NULL && a < 2; a++)
+        field_merge (device_amount (k, d, a), *device_amount (k, c, a));
+    }
   }
 }
 
@@ -185,17 +219,15 @@ amigo_actuator_settings_to_string (const AmigoActuatorSettings *self)
   append_field (s, "cpu_shares", self->cpu_shares);
   append_field (s, "memory_soft_limit_bytes", self->memory_soft_limit_bytes);
   append_field (s, "memory_hard_limit_bytes", self->memory_hard_limit_bytes);
-  for (guint i = 0; i < self->n_disks; i++) {
-    g_autofree char *r = g_strdup_printf ("disk[%s].read_iops", self->disks[i].device);
-    g_autofree char *w = g_strdup_printf ("disk[%s].write_iops", self->disks[i].device);
-    append_field (s, r, self->disks[i].read_iops);
-    append_field (s, w, self->disks[i].write_iops);
-  }
-  for (guint i = 0; i < self->n_interfaces; i++) {
-    g_autofree char *r = g_strdup_printf ("interface[%s].rx_kbit_s", self->interfaces[i].device);
-    g_autofree char *t = g_strdup_printf ("interface[%s].tx_kbit_s", self->interfaces[i].device);
-    append_field (s, r, self->interfaces[i].rx_kbit_s);
-    append_field (s, t, self->interfaces[i].tx_kbit_s);
+  for (const DeviceKind *k = device_kinds; k < device_kinds + N_KINDS; k++) {
+    for (guint i = 0; i < kind_count (k, self); i++) {
+      const char *d = kind_device (k, self, i);
+
+      for (guint a = 0; a < 2; a++) {
+        g_autofree char *name = g_strdup_printf ("%s[%s].%s", k->kind, d, k->amount_name[a]);
+        append_field (s, name, *device_amount (k, d, a));
+      }
+    }
   }
   return g_string_free (s, FALSE);
 }
@@ -312,14 +344,31 @@ amigo_actuator_new_direct (const AmigoActuatorTarget *target, GError **error)
   return NULL;
 }
 
+/* Adds every device of @from, amounts UNSET, to @self. */
+static void
+add_devices (AmigoActuatorSettings *self, const AmigoActuatorSettings *from)
+{
+  for (const DeviceKind *k = device_kinds; k < device_kinds + N_KINDS; k++)
+    for (guint i = 0; i < kind_count (k, from); i++)
+      kind_entry (k, self, kind_device (k, from, i));
+}
+
+/* TRUE if @want names a device @known does not. */
+static gboolean
+has_new_device (const AmigoActuatorSettings *want, const AmigoActuatorSettings *known)
+{
+  for (const DeviceKind *k = device_kinds; k < device_kinds + N_KINDS; k++)
+    for (guint i = 0; i < kind_count (k, want); i++)
+      if (kind_find (k, known, kind_device (k, want, i)) == NULL)
+        return TRUE;
+  return FALSE;
+}
+
 static void
 prepare_have (const AmigoActuatorSettings *want, AmigoActuatorSettings *have)
 {
   amigo_actuator_settings_init (have);
-  for (guint i = 0; i < want->n_disks; i++)
-    amigo_actuator_settings_disk (have, want->disks[i].device);
-  for (guint i = 0; i < want->n_interfaces; i++)
-    amigo_actuator_settings_interface (have, want->interfaces[i].device);
+  add_devices (have, want);
 }
 
 gboolean
@@ -348,28 +397,12 @@ amigo_actuator_apply (AmigoActuator *self,
 
   /* A device first named now is not in what is known: read it back too, so
    * its unchanged fields are not written. */
-  gboolean new_device = FALSE;
-  for (guint i = 0; i < want->n_disks && self->known_valid; i++) {
-    gboolean seen = FALSE;
-    for (guint j = 0; j < self->known.n_disks; j++)
-      seen |= g_str_equal (self->known.disks[j].device, want->disks[i].device);
-    new_device |= !seen;
-  }
-  for (guint i = 0; i < want->n_interfaces && self->known_valid; i++) {
-    gboolean seen = FALSE;
-    for (guint j = 0; j < self->known.n_interfaces; j++)
-      seen |= g_str_equal (self->known.interfaces[j].device, want->interfaces[i].device);
-    new_device |= !seen;
-  }
-  if (!self->known_valid || new_device) {
+  if (!self->known_valid || has_new_device (want, &self->known)) {
     g_autoptr (GError) local = NULL;
     AmigoActuatorSettings have;
 
     prepare_have (want, &have);
-    for (guint j = 0; j < self->known.n_disks; j++)
-      amigo_actuator_settings_disk (&have, self->known.disks[j].device);
-    for (guint j = 0; j < self->known.n_interfaces; j++)
-      amigo_actuator_settings_interface (&have, self->known.interfaces[j].device);
+    add_devices (&have, &self->known);
     /* Unreadable = unknown: then everything asked for is written. */
     if (!amigo_actuator_read_back (self, &have, &local))
       g_debug ("actuator '%s': read-back before apply failed, writing all: %s",

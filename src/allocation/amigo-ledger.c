@@ -2,15 +2,14 @@
 #include "amigo-ledger.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <json-glib/json-glib.h>
 
 #include "amigo-error.h"
+#include "amigo-file.h"
 #include "amigo-json.h"
 #include "amigo-time.h"
 
@@ -437,72 +436,22 @@ ledger_to_json_locked (AmigoLedger *self)
   return json_generator_to_data (gen, NULL);
 }
 
-static gboolean
-io_error (GError **error, int errsv, const char *what, const char *path)
-{
-  g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot %s '%s': %s", what, path, g_strerror (errsv));
-  return FALSE;
-}
-
-/* tmp + fsync + rename + fsync of the directory: after a crash the file is
- * either the old ledger or the new one, whole. */
-static gboolean
-write_atomically (const char *path, const char *data, gsize len, GError **error)
-{
-  g_autofree char *tmp = g_strdup_printf ("%s.tmp", path);
-  g_autofree char *dir = g_path_get_dirname (path);
-  gsize done = 0;
-  int fd, dfd;
-
-  fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return io_error (error, errno, "create", tmp);
-  while (done < len) {
-    ssize_t n = write (fd, data + done, len - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      int errsv = errno;
-      close (fd);
-      unlink (tmp);
-      return io_error (error, errsv, "write", tmp);
-    }
-    done += (gsize) n;
-  }
-  if (fsync (fd) < 0) {
-    int errsv = errno;
-    close (fd);
-    unlink (tmp);
-    return io_error (error, errsv, "sync", tmp);
-  }
-  close (fd);
-  if (rename (tmp, path) < 0) {
-    int errsv = errno;
-    unlink (tmp);
-    return io_error (error, errsv, "rename into place", path);
-  }
-  dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0)
-    return io_error (error, errno, "open directory", dir);
-  if (fsync (dfd) < 0) {
-    int errsv = errno;
-    close (dfd);
-    return io_error (error, errsv, "sync directory", dir);
-  }
-  close (dfd);
-  return TRUE;
-}
-
 gboolean
 amigo_ledger_save (AmigoLedger *self, const char *path, GError **error)
 {
   g_autofree char *text = NULL;
+  g_autoptr(GError) local = NULL;
 
   {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
     text = ledger_to_json_locked (self);
   }
-  return write_atomically (path, text, strlen (text), error);
+  /* after a crash the file is either the old ledger or the new one, whole */
+  if (!amigo_file_write_atomic (path, text, strlen (text), 0600, &local)) {
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "%s", local->message);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static gboolean

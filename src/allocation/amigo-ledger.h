@@ -110,8 +110,9 @@ gboolean amigo_ledger_lookup (AmigoLedger *self, const char *uuid, AmigoReservat
 /* A copy of every entry, in the order they were made. */
 GArray *amigo_ledger_dup_entries (AmigoLedger *self);
 
-/* Writes the ledger to @path atomically and durably (temporary file, fsync,
- * rename, fsync of the directory). */
+/* Writes the ledger to @path atomically and durably, mode 0600
+ * (amigo_file_write_atomic()); AMIGO_ERROR_FAILED names the step and file
+ * that failed. */
 gboolean amigo_ledger_save (AmigoLedger *self, const char *path, GError **error);
 
 /* Reads a ledger saved by amigo_ledger_save(). A missing file:

@@ -24,12 +24,6 @@ static const struct {
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (resource_metrics) == AMIGO_RESOURCE_LAST);
 
-gboolean
-amigo_forecast_plot_check (GError **error)
-{
-  return amigo_gnuplot_check (error);
-}
-
 static int
 compare_time (gconstpointer a, gconstpointer b)
 {

@@ -11,10 +11,6 @@ G_BEGIN_DECLS
 /* How long a history amigoctl forecast --plot draws before "now". */
 #define AMIGO_FORECAST_PLOT_HISTORY_USEC AMIGO_USEC_PER_DAY
 
-/* AMIGO_ERROR_NOT_SUPPORTED if gnuplot is missing (checked before the
- * daemon is asked anything). */
-gboolean amigo_forecast_plot_check (GError **error);
-
 /* Draws one panel per resource of @request (GetReservationRequest's reply):
  * the domain's last day of usage, read with GetHistory and summed over the
  * metrics the forecast sums (net_rx + net_tx, disk_read + disk_write), with

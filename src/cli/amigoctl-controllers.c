@@ -13,17 +13,9 @@
 int
 check_controllers (Cli *cli, int argc, char **argv)
 {
-  g_autoptr (GError) error = NULL;
+  int status = check_one_domain ("controllers", argc, argv);
 
-  if (argc != 1)
-    return fail (EXIT_BAD_ARGS, "controllers: expected DOMAIN, got %d arguments", argc);
-  if (*argv[0] == '\0')
-    return fail (EXIT_BAD_ARGS, "controllers: the domain is empty: expected its name or UUID");
-  if (cli->plot != NULL && *cli->plot == '\0')
-    return fail (EXIT_BAD_ARGS, "--plot: expected a file name like 'web.png'");
-  if (cli->plot != NULL && !amigo_gnuplot_check (&error))
-    return fail (EXIT_FAILURE_OTHER, "--plot: %s", error->message);
-  return EXIT_OK;
+  return status != EXIT_OK ? status : check_plot_option (cli->plot);
 }
 
 static const char *

@@ -38,10 +38,8 @@ check_forecast (Cli *cli, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int status;
 
-  if (argc != 1)
-    return fail (EXIT_BAD_ARGS, "forecast: expected DOMAIN, got %d arguments", argc);
-  if (*argv[0] == '\0')
-    return fail (EXIT_BAD_ARGS, "forecast: the domain is empty: expected its name or UUID");
+  if ((status = check_one_domain ("forecast", argc, argv)) != EXIT_OK)
+    return status;
   if (cli->window != NULL) {
     o->has_window = TRUE;
     status = parse_duration_option ("--window", cli->window, TRUE, AMIGO_REQUEST_WINDOW_MAX_USEC,
@@ -63,13 +61,7 @@ check_forecast (Cli *cli, int argc, char **argv)
     if (o->link_mbit_s < AMIGO_REQUEST_LINK_MIN_MBIT_S || o->link_mbit_s > AMIGO_REQUEST_LINK_MAX_MBIT_S)
       return fail (EXIT_BAD_ARGS, "--link: '%s' is out of range: expected 1M to 1T", cli->link);
   }
-  if (cli->plot != NULL) {
-    if (*cli->plot == '\0')
-      return fail (EXIT_BAD_ARGS, "--plot: expected a file name like 'web.png'");
-    if (!amigo_forecast_plot_check (&error))
-      return fail (EXIT_FAILURE_OTHER, "--plot: %s", error->message);
-  }
-  return EXIT_OK;
+  return check_plot_option (cli->plot);
 }
 
 int

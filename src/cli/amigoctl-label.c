@@ -7,19 +7,11 @@
 #include "amigo-error.h"
 #include "amigoctl.h"
 
-static char *
-class_names (void)
-{
-  g_autoptr (GString) s = g_string_new (NULL);
-
-  for (guint k = 0; k < AMIGO_WORKLOAD_CLASS_LAST; k++)
-    g_string_append_printf (s, "%s%s", k == 0 ? "" : ", ", amigo_workload_class_to_string (k));
-  return g_string_free (g_steal_pointer (&s), FALSE);
-}
-
 int
 check_label (Cli *cli, int argc, char **argv)
 {
+  int status;
+
   if (cli->clear) {
     if (argc != 1)
       return fail (EXIT_BAD_ARGS, "label --clear: expected DOMAIN only, got %d arguments", argc);
@@ -27,10 +19,10 @@ check_label (Cli *cli, int argc, char **argv)
     return fail (EXIT_BAD_ARGS, "label: expected DOMAIN CLASS (or DOMAIN --clear), got %d argument%s", argc,
                  argc == 1 ? "" : "s");
   }
-  if (*argv[0] == '\0')
-    return fail (EXIT_BAD_ARGS, "label: the domain is empty: expected its name or UUID");
+  if ((status = check_domain_arg ("label", argv[0])) != EXIT_OK)
+    return status;
   if (!cli->clear && !amigo_workload_class_from_string (argv[1], NULL)) {
-    g_autofree char *valid = class_names ();
+    g_autofree char *valid = amigo_workload_class_join_names (NULL);
     return fail (EXIT_BAD_ARGS, "unknown workload class '%s': expected one of %s (or --clear)", argv[1], valid);
   }
   return EXIT_OK;

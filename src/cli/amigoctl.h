@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "amigo-dbus-generated.h"
+#include "amigo-gnuplot.h"
 #include "amigo-request-options.h"
 
 G_BEGIN_DECLS
@@ -41,6 +42,42 @@ int fail (int status, const char *format, ...) G_GNUC_PRINTF (2, 3);
 /* Maps a failed call onto the exit status and says what went wrong. */
 int fail_call (GError *error);
 void print_and_free (char *text);
+
+/* Checks several commands share, before the bus is touched; @command names
+ * the command in the message. */
+
+/* @domain names a domain (its name or UUID). */
+static inline int
+check_domain_arg (const char *command, const char *domain)
+{
+  if (*domain == '\0')
+    return fail (EXIT_BAD_ARGS, "%s: the domain is empty: expected its name or UUID", command);
+  return EXIT_OK;
+}
+
+/* The arguments are one domain. */
+static inline int
+check_one_domain (const char *command, int argc, char **argv)
+{
+  if (argc != 1)
+    return fail (EXIT_BAD_ARGS, "%s: expected DOMAIN, got %d arguments", command, argc);
+  return check_domain_arg (command, argv[0]);
+}
+
+/* --plot FILE.png, if given: a file name, and gnuplot there to draw it. */
+static inline int
+check_plot_option (const char *plot)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (plot == NULL)
+    return EXIT_OK;
+  if (*plot == '\0')
+    return fail (EXIT_BAD_ARGS, "--plot: expected a file name like 'web.png'");
+  if (!amigo_gnuplot_check (&error))
+    return fail (EXIT_FAILURE_OTHER, "--plot: %s", error->message);
+  return EXIT_OK;
+}
 
 /* One file per command: amigoctl-<command>.c. check_* validates the
  * arguments before the bus is touched; cmd_* runs the command. */

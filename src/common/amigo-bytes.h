@@ -10,118 +10,63 @@
 
 G_BEGIN_DECLS
 
-static inline void
-amigo_put_le16 (guint8 *p, guint16 v)
-{
-  v = GUINT16_TO_LE (v);
-  memcpy (p, &v, sizeof v);
-}
+/* amigo_put_le<BITS>() and amigo_get_le<BITS>() for an unsigned integer of
+ * BITS bits: one body for every width. */
+#define AMIGO_BYTES_DEFINE_UINT(bits) \
+  static inline void \
+  amigo_put_le##bits (guint8 *p, guint##bits v) \
+  { \
+    v = GUINT##bits##_TO_LE (v); \
+    memcpy (p, &v, sizeof v); \
+  } \
+  static inline guint##bits \
+  amigo_get_le##bits (const guint8 *p) \
+  { \
+    guint##bits v; \
+    memcpy (&v, p, sizeof v); \
+    return GUINT##bits##_FROM_LE (v); \
+  }
 
-static inline void
-amigo_put_le32 (guint8 *p, guint32 v)
-{
-  v = GUINT32_TO_LE (v);
-  memcpy (p, &v, sizeof v);
-}
+AMIGO_BYTES_DEFINE_UINT (16)
+AMIGO_BYTES_DEFINE_UINT (32)
+AMIGO_BYTES_DEFINE_UINT (64)
 
-static inline void
-amigo_put_le64 (guint8 *p, guint64 v)
-{
-  v = GUINT64_TO_LE (v);
-  memcpy (p, &v, sizeof v);
-}
+/* amigo_put_le_<name>() and amigo_get_le_<name>() for an IEEE 754 @Float,
+ * stored as the integer of the same @bits with the same bytes. */
+#define AMIGO_BYTES_DEFINE_FLOAT(name, Float, bits) \
+  G_STATIC_ASSERT (sizeof (Float) == sizeof (guint##bits)); \
+  static inline void \
+  amigo_put_le_##name (guint8 *p, Float f) \
+  { \
+    guint##bits u; \
+    memcpy (&u, &f, sizeof u); \
+    amigo_put_le##bits (p, u); \
+  } \
+  static inline Float \
+  amigo_get_le_##name (const guint8 *p) \
+  { \
+    guint##bits u = amigo_get_le##bits (p); \
+    Float f; \
+    memcpy (&f, &u, sizeof f); \
+    return f; \
+  }
 
-static inline void
-amigo_put_le_f32 (guint8 *p, float f)
-{
-  guint32 u;
+AMIGO_BYTES_DEFINE_FLOAT (f32, float, 32)
+AMIGO_BYTES_DEFINE_FLOAT (f64, double, 64)
 
-  memcpy (&u, &f, sizeof u);
-  amigo_put_le32 (p, u);
-}
+/* amigo_append_le<suffix>(): appends @Type to a growing buffer, encoded by
+ * amigo_put_le<suffix>(). */
+#define AMIGO_BYTES_DEFINE_APPEND(suffix, Type) \
+  static inline void \
+  amigo_append_le##suffix (GByteArray *a, Type v) \
+  { \
+    guint8 b[sizeof (Type)]; \
+    amigo_put_le##suffix (b, v); \
+    g_byte_array_append (a, b, sizeof b); \
+  }
 
-static inline void
-amigo_put_le_f64 (guint8 *p, double d)
-{
-  guint64 u;
-
-  memcpy (&u, &d, sizeof u);
-  amigo_put_le64 (p, u);
-}
-
-static inline guint16
-amigo_get_le16 (const guint8 *p)
-{
-  guint16 v;
-
-  memcpy (&v, p, sizeof v);
-  return GUINT16_FROM_LE (v);
-}
-
-static inline guint32
-amigo_get_le32 (const guint8 *p)
-{
-  guint32 v;
-
-  memcpy (&v, p, sizeof v);
-  return GUINT32_FROM_LE (v);
-}
-
-static inline guint64
-amigo_get_le64 (const guint8 *p)
-{
-  guint64 v;
-
-  memcpy (&v, p, sizeof v);
-  return GUINT64_FROM_LE (v);
-}
-
-static inline float
-amigo_get_le_f32 (const guint8 *p)
-{
-  guint32 u = amigo_get_le32 (p);
-  float f;
-
-  memcpy (&f, &u, sizeof f);
-  return f;
-}
-
-static inline double
-amigo_get_le_f64 (const guint8 *p)
-{
-  guint64 u = amigo_get_le64 (p);
-  double d;
-
-  memcpy (&d, &u, sizeof d);
-  return d;
-}
-
-/* Appends to a growing buffer. */
-static inline void
-amigo_append_le32 (GByteArray *a, guint32 v)
-{
-  guint8 b[4];
-
-  amigo_put_le32 (b, v);
-  g_byte_array_append (a, b, sizeof b);
-}
-
-static inline void
-amigo_append_le64 (GByteArray *a, guint64 v)
-{
-  guint8 b[8];
-
-  amigo_put_le64 (b, v);
-  g_byte_array_append (a, b, sizeof b);
-}
-
-static inline void
-amigo_append_le_f64 (GByteArray *a, double d)
-{
-  guint8 b[8];
-
-  amigo_put_le_f64 (b, d);
-  g_byte_array_append (a, b, sizeof b);
-}
+AMIGO_BYTES_DEFINE_APPEND (32, guint32)
+AMIGO_BYTES_DEFINE_APPEND (64, guint64)
+AMIGO_BYTES_DEFINE_APPEND (_f64, double)
 
 G_END_DECLS

@@ -29,17 +29,30 @@ amigo_enum_from_name (const char *const *names,
 }
 
 char *
-amigo_enum_join_names (const char *const *names,
-                       gsize stride,
-                       guint n_names,
-                       const char *prefix)
+amigo_enum_join_names_skip (const char *const *names,
+                            gsize stride,
+                            guint n_names,
+                            const char *prefix,
+                            int skip)
 {
   g_autoptr (GString) s = g_string_new (NULL);
 
   g_return_val_if_fail (names != NULL, NULL);
 
-  for (guint i = 0; i < n_names; i++)
-    g_string_append_printf (s, "%s%s%s", i > 0 ? ", " : "", prefix != NULL ? prefix : "",
+  for (guint i = 0; i < n_names; i++) {
+    if ((int) i == skip)
+      continue;
+    g_string_append_printf (s, "%s%s%s", s->len > 0 ? ", " : "", prefix != NULL ? prefix : "",
                             entry_name (names, stride, i));
+  }
   return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+char *
+amigo_enum_join_names (const char *const *names,
+                       gsize stride,
+                       guint n_names,
+                       const char *prefix)
+{
+  return amigo_enum_join_names_skip (names, stride, n_names, prefix, -1);
 }

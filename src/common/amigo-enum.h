@@ -32,6 +32,15 @@ char *amigo_enum_join_names (const char *const *names,
                              guint n_names,
                              const char *prefix);
 
+/* amigo_enum_join_names() without the entry of value @skip (-1 = none), for
+ * a table with one value that is not a choice to offer (an "unknown" that
+ * only stands for "not set"). */
+char *amigo_enum_join_names_skip (const char *const *names,
+                                  gsize stride,
+                                  guint n_names,
+                                  const char *prefix,
+                                  int skip);
+
 /* Defines the name table of enum @Type, @prefix##_names (entry i names value
  * i, one entry per value below @last, given as designated initializers) and
  * @prefix##_to_string(), which returns @invalid for a value out of range.
@@ -44,6 +53,18 @@ char *amigo_enum_join_names (const char *const *names,
   prefix##_to_string (Type value) \
   { \
     return (guint) value < (last) ? prefix##_names[value] : (invalid); \
+  }
+
+/* Defines const char *@func (Type value), member @field of entry @value of
+ * the struct table @table (one entry per value, in value order): the
+ * accessors of a table whose entries carry more than a name (a unit, a
+ * label). A value out of range is a programming error: NULL and a critical. */
+#define AMIGO_ENUM_IMPL_FIELD(func, Type, table, field) \
+  const char * \
+  func (Type value) \
+  { \
+    g_return_val_if_fail ((guint) value < G_N_ELEMENTS (table), NULL); \
+    return (table)[value].field; \
   }
 
 /* Defines gboolean @prefix##_from_string (name, Type *ret_value) over the

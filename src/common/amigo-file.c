@@ -89,6 +89,45 @@ amigo_file_write_atomic (const char *path,
   return TRUE;
 }
 
+/* g_file_get_contents() into AMIGO_ERROR: NOT_FOUND for a file that is not
+ * there, @other for any other failure, the message "<@format...>: <reason>". */
+static gboolean G_GNUC_PRINTF (6, 7)
+read_whole (const char *path,
+            int other,
+            char **ret_contents,
+            gsize *ret_len,
+            GError **error,
+            const char *format,
+            ...)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *what = NULL;
+  va_list args;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (ret_contents != NULL, FALSE);
+
+  if (g_file_get_contents (path, ret_contents, ret_len, &local_error))
+    return TRUE;
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, AMIGO_ERROR,
+               g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? AMIGO_ERROR_NOT_FOUND : other,
+               "%s: %s", what, local_error->message);
+  return FALSE;
+}
+
+gboolean
+amigo_file_read (const char *path,
+                 const char *what,
+                 char **ret_contents,
+                 gsize *ret_len,
+                 GError **error)
+{
+  return read_whole (path, AMIGO_ERROR_FAILED, ret_contents, ret_len, error, "cannot read %s '%s'", what, path);
+}
+
 gboolean
 amigo_file_read_config (const char *path,
                         const char *what,
@@ -96,17 +135,6 @@ amigo_file_read_config (const char *path,
                         gsize *ret_len,
                         GError **error)
 {
-  g_autoptr (GError) local_error = NULL;
-
-  g_return_val_if_fail (path != NULL, FALSE);
-  g_return_val_if_fail (ret_contents != NULL, FALSE);
-
-  if (!g_file_get_contents (path, ret_contents, ret_len, &local_error)) {
-    g_set_error (error, AMIGO_ERROR,
-                 g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                   ? AMIGO_ERROR_NOT_FOUND : AMIGO_ERROR_BAD_CONFIG,
-                 "%s: cannot read the %s: %s", path, what, local_error->message);
-    return FALSE;
-  }
-  return TRUE;
+  return read_whole (path, AMIGO_ERROR_BAD_CONFIG, ret_contents, ret_len, error, "%s: cannot read the %s", path,
+                     what);
 }

@@ -18,6 +18,15 @@ gboolean amigo_file_write_atomic (const char *path,
                                   int mode,
                                   GError **error);
 
+/* Reads the file at @path whole. A file that is not there fails with
+ * AMIGO_ERROR_NOT_FOUND, any other read error with AMIGO_ERROR_FAILED; the
+ * message is "cannot read <what> '<path>': <reason>". */
+gboolean amigo_file_read (const char *path,
+                          const char *what,
+                          char **ret_contents,
+                          gsize *ret_len,
+                          GError **error);
+
 /* Reads a configuration file whole. A file that is not there fails with
  * AMIGO_ERROR_NOT_FOUND (the caller may treat it as "use the defaults"),
  * any other read error with AMIGO_ERROR_BAD_CONFIG; the message is

@@ -22,20 +22,8 @@ static const struct {
 
 G_STATIC_ASSERT (G_N_ELEMENTS (metric_table) == AMIGO_METRIC_LAST);
 
-const char *
-amigo_metric_to_string (AmigoMetric metric)
-{
-  g_return_val_if_fail (metric < AMIGO_METRIC_LAST, NULL);
-  return metric_table[metric].name;
-}
-
-const char *
-amigo_metric_unit (AmigoMetric metric)
-{
-  g_return_val_if_fail (metric < AMIGO_METRIC_LAST, NULL);
-  return metric_table[metric].unit;
-}
-
+AMIGO_ENUM_IMPL_FIELD (amigo_metric_to_string, AmigoMetric, metric_table, name)
+AMIGO_ENUM_IMPL_FIELD (amigo_metric_unit, AmigoMetric, metric_table, unit)
 AMIGO_ENUM_IMPL_FROM_STRING (amigo_metric, AmigoMetric, AMIGO_ENUM_TABLE (metric_table, name))
 AMIGO_ENUM_IMPL_JOIN_NAMES (amigo_metric, AMIGO_ENUM_TABLE (metric_table, name))
 

@@ -7,6 +7,7 @@
 #include "amigo-bandwidth.h"
 #include "amigo-duration.h"
 #include "amigo-error.h"
+#include "amigo-file.h"
 #include "amigo-export.h"
 #include "amigo-request-options.h"
 #include "amigo-time.h"
@@ -314,13 +315,8 @@ amigo_conf_load_file (AmigoConf *self,
   g_return_val_if_fail (self != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
-  if (!g_file_get_contents (path, &contents, &len, &local_error)) {
-    g_set_error (error, AMIGO_ERROR,
-                 g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                   ? AMIGO_ERROR_NOT_FOUND : AMIGO_ERROR_BAD_CONFIG,
-                 "%s: cannot read the configuration: %s", path, local_error->message);
+  if (!amigo_file_read_config (path, "configuration", &contents, &len, error))
     return FALSE;
-  }
   if (strlen (contents) != len || !g_utf8_validate (contents, len, NULL)) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG,
                  "%s: expected UTF-8 text, the file contains binary data", path);

@@ -251,15 +251,10 @@ amigo_requests_set_label (AmigoRequests *self, const char *uuid, const char *kla
 
   if (klass != NULL && *klass != '\0' &&
       (!amigo_workload_class_from_string (klass, &label) || label == AMIGO_WORKLOAD_CLASS_UNKNOWN)) {
-    GString *names = g_string_new (NULL);
-    for (guint c = 0; c < AMIGO_WORKLOAD_CLASS_LAST; c++) {
-      if (c == AMIGO_WORKLOAD_CLASS_UNKNOWN)
-        continue;
-      g_string_append_printf (names, "%s%s", names->len > 0 ? ", " : "", amigo_workload_class_to_string (c));
-    }
+    g_autofree char *names = amigo_workload_class_join_labels ();
+
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                 "unknown workload class '%s': expected one of %s, or '' to clear the label", klass, names->str);
-    g_string_free (names, TRUE);
+                 "unknown workload class '%s': expected one of %s, or '' to clear the label", klass, names);
     return FALSE;
   }
   amigo_forecaster_set_label (self->forecaster, uuid, label);

@@ -43,6 +43,12 @@ amigo_workload_class_to_string (AmigoWorkloadClass klass)
 AMIGO_ENUM_IMPL_FROM_STRING (amigo_workload_class, AmigoWorkloadClass, AMIGO_ENUM_TABLE (class_table, name))
 AMIGO_ENUM_IMPL_JOIN_NAMES (amigo_workload_class, AMIGO_ENUM_TABLE (class_table, name))
 
+char *
+amigo_workload_class_join_labels (void)
+{
+  return amigo_enum_join_names_skip (AMIGO_ENUM_TABLE (class_table, name), NULL, AMIGO_WORKLOAD_CLASS_UNKNOWN);
+}
+
 int
 amigo_workload_class_priority (AmigoWorkloadClass klass)
 {

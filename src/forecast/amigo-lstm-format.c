@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-file.h"
 #include "amigo-lstm-private.h"
 #include "amigo-model-private.h"
 #include "amigo-bytes.h"
@@ -89,7 +90,6 @@ amigo_model_lstm_load (const char *path, GError **error)
 {
   g_autofree guint8 *data = NULL;
   gsize len = 0;
-  g_autoptr(GError) local = NULL;
   g_autoptr(GChecksum) sum = NULL;
   guint8 digest[LSTM_FILE_CHECKSUM_SIZE];
   gsize digest_len = sizeof digest;
@@ -98,12 +98,8 @@ amigo_model_lstm_load (const char *path, GError **error)
   AmigoModelLstm *self;
   const guint8 *p;
 
-  if (!g_file_get_contents (path, (char **) &data, &len, &local)) {
-    g_set_error (error, AMIGO_ERROR,
-                 g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? AMIGO_ERROR_NOT_FOUND : AMIGO_ERROR_FAILED,
-                 "cannot read LSTM weights '%s': %s", path, local->message);
+  if (!amigo_file_read (path, "LSTM weights", (char **) &data, &len, error))
     return NULL;
-  }
   if (len < 8 || memcmp (data, LSTM_FILE_MAGIC, 8) != 0) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA,
                  "'%s' is not an amigo LSTM weight file (no '%s' magic)", path, LSTM_FILE_MAGIC);

@@ -16,19 +16,7 @@ static const struct {
 
 G_STATIC_ASSERT (G_N_ELEMENTS (resource_table) == AMIGO_RESOURCE_LAST);
 
-const char *
-amigo_resource_to_string (AmigoResource resource)
-{
-  g_return_val_if_fail (resource < AMIGO_RESOURCE_LAST, NULL);
-  return resource_table[resource].name;
-}
-
-const char *
-amigo_resource_unit (AmigoResource resource)
-{
-  g_return_val_if_fail (resource < AMIGO_RESOURCE_LAST, NULL);
-  return resource_table[resource].unit;
-}
-
+AMIGO_ENUM_IMPL_FIELD (amigo_resource_to_string, AmigoResource, resource_table, name)
+AMIGO_ENUM_IMPL_FIELD (amigo_resource_unit, AmigoResource, resource_table, unit)
 AMIGO_ENUM_IMPL_FROM_STRING (amigo_resource, AmigoResource, AMIGO_ENUM_TABLE (resource_table, name))
 AMIGO_ENUM_IMPL_JOIN_NAMES (amigo_resource, AMIGO_ENUM_TABLE (resource_table, name))

@@ -294,8 +294,9 @@ parse_resources (const char *text, gboolean *resources, GError **error)
   for (guint i = 0; names[i] != NULL; i++) {
     AmigoResource r;
     if (!amigo_resource_from_string (g_strstrip (names[i]), &r)) {
-      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
-                   "unknown resource '%s' (cpu, memory, network, disk, gpu_memory)", names[i]);
+      g_autofree char *valid = amigo_resource_join_names (NULL);
+
+      g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS, "unknown resource '%s' (%s)", names[i], valid);
       return FALSE;
     }
     resources[r] = TRUE;

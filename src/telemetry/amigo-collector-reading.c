@@ -22,23 +22,27 @@ typedef struct {
 
 /* --- typed params --- */
 
+/* A signed field as a counter: a negative one is not a count. */
+static gboolean
+signed_count (gint64 v, guint64 *ret)
+{
+  if (v < 0)
+    return FALSE;
+  *ret = (guint64) v;
+  return TRUE;
+}
+
 static gboolean
 param_get_u64 (const virTypedParameter *p, guint64 *ret)
 {
   switch (p->type) {
   case VIR_TYPED_PARAM_INT:
-    if (p->value.i < 0)
-      return FALSE;
-    *ret = (guint64) p->value.i;
-    return TRUE;
+    return signed_count (p->value.i, ret);
   case VIR_TYPED_PARAM_UINT:
     *ret = p->value.ui;
     return TRUE;
   case VIR_TYPED_PARAM_LLONG:
-    if (p->value.l < 0)
-      return FALSE;
-    *ret = (guint64) p->value.l;
-    return TRUE;
+    return signed_count (p->value.l, ret);
   case VIR_TYPED_PARAM_ULLONG:
     *ret = p->value.ul;
     return TRUE;
@@ -251,6 +255,65 @@ amigo_collector_reading_guest_memory_gib (const AmigoCollectorBalloon *b, gboole
   return kib * 1024.0 / AMIGO_BYTES_PER_GIB;
 }
 
+#define READING_FIELD(member) G_STRUCT_OFFSET (AmigoCollectorReading, member)
+
+/* The domain-wide counters: which key fills which value and its has_ flag. */
+static const struct {
+  const char *key;
+  gsize has;
+  gsize value;
+} counter_fields[] = {
+  { "cpu.time", READING_FIELD (has_cpu), READING_FIELD (cpu_ns) },
+  { "balloon.rss", READING_FIELD (balloon.has_rss), READING_FIELD (balloon.rss) },
+  { "balloon.available", READING_FIELD (balloon.has_available), READING_FIELD (balloon.available) },
+  { "balloon.usable", READING_FIELD (balloon.has_usable), READING_FIELD (balloon.usable) },
+  { "balloon.unused", READING_FIELD (balloon.has_unused), READING_FIELD (balloon.unused) },
+};
+
+/* FALSE if @key is none of counter_fields. */
+static gboolean
+decode_counter (AmigoCollectorReading *r, const char *key, const virTypedParameter *p)
+{
+  for (guint f = 0; f < G_N_ELEMENTS (counter_fields); f++) {
+    if (g_str_equal (key, counter_fields[f].key)) {
+      G_STRUCT_MEMBER (gboolean, r, counter_fields[f].has) =
+        param_get_u64 (p, &G_STRUCT_MEMBER (guint64, r, counter_fields[f].value));
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/* The counters of an interface and of a disk, by field name below
+ * "net.N." and "block.N.". */
+static const char *const net_counters[N_COUNTERS] = { [COUNTER_A] = "rx.bytes", [COUNTER_B] = "tx.bytes" };
+static const char *const block_counters[N_COUNTERS] = { [COUNTER_A] = "rd.reqs", [COUNTER_B] = "wr.reqs" };
+
+/* Field @field of device @idx: its name or one of its @counters; any other
+ * field, and a name that is not a string, is passed over. */
+static void
+decode_dev_field (GHashTable *devs, guint idx, const char *field, const virTypedParameter *p,
+                  const char *const counters[N_COUNTERS])
+{
+  TmpDev *d;
+
+  if (g_str_equal (field, "name")) {
+    if (p->type != VIR_TYPED_PARAM_STRING || p->value.s == NULL)
+      return;
+    d = tmp_dev_get (devs, idx);
+    g_free (d->name);
+    d->name = g_strdup (p->value.s);
+    return;
+  }
+  for (guint c = 0; c < N_COUNTERS; c++) {
+    if (g_str_equal (field, counters[c])) {
+      d = tmp_dev_get (devs, idx);
+      d->c.has[c] = param_get_u64 (p, &d->c.value[c]);
+      return;
+    }
+  }
+}
+
 void
 amigo_collector_reading_decode (AmigoCollectorReading *r, virTypedParameterPtr params, int nparams)
 {
@@ -269,17 +332,9 @@ amigo_collector_reading_decode (AmigoCollectorReading *r, virTypedParameterPtr p
     if (strnlen (key, VIR_TYPED_PARAM_FIELD_LENGTH) == VIR_TYPED_PARAM_FIELD_LENGTH)
       continue;    /* not terminated: not a libvirt field */
 
-    if (g_str_equal (key, "cpu.time")) {
-      r->has_cpu = param_get_u64 (p, &r->cpu_ns);
-    } else if (g_str_equal (key, "balloon.rss")) {
-      b->has_rss = param_get_u64 (p, &b->rss);
-    } else if (g_str_equal (key, "balloon.available")) {
-      b->has_available = param_get_u64 (p, &b->available);
-    } else if (g_str_equal (key, "balloon.usable")) {
-      b->has_usable = param_get_u64 (p, &b->usable);
-    } else if (g_str_equal (key, "balloon.unused")) {
-      b->has_unused = param_get_u64 (p, &b->unused);
-    } else if (g_str_equal (key, "balloon.last-update")) {
+    if (decode_counter (r, key, p))
+      continue;
+    if (g_str_equal (key, "balloon.last-update")) {
       b->has_last_update = param_get_int (p, &b->last_update);
     } else if (g_str_equal (key, "dirtyrate.calc_status")) {
       r->has_dirty_status = param_get_int (p, &r->dirty_status);
@@ -292,41 +347,17 @@ amigo_collector_reading_decode (AmigoCollectorReading *r, virTypedParameterPtr p
       guint64 n;
       r->block_known = param_get_u64 (p, &n);
     } else if (g_str_has_prefix (key, "net.") && split_device_key (key, "net.", &idx, &field)) {
-      TmpDev *d;
-      if (g_str_equal (field, "name")) {
-        if (p->type != VIR_TYPED_PARAM_STRING || p->value.s == NULL)
-          continue;
-        d = tmp_dev_get (nets, idx);
-        g_free (d->name);
-        d->name = g_strdup (p->value.s);
-      } else if (g_str_equal (field, "rx.bytes")) {
-        d = tmp_dev_get (nets, idx);
-        d->c.has[COUNTER_A] = param_get_u64 (p, &d->c.value[COUNTER_A]);
-      } else if (g_str_equal (field, "tx.bytes")) {
-        d = tmp_dev_get (nets, idx);
-        d->c.has[COUNTER_B] = param_get_u64 (p, &d->c.value[COUNTER_B]);
-      }
+      decode_dev_field (nets, idx, field, p, net_counters);
     } else if (g_str_has_prefix (key, "block.") && split_device_key (key, "block.", &idx, &field)) {
-      TmpDev *d;
-      if (g_str_equal (field, "name")) {
-        if (p->type != VIR_TYPED_PARAM_STRING || p->value.s == NULL)
-          continue;
-        d = tmp_dev_get (disks, idx);
-        g_free (d->name);
-        d->name = g_strdup (p->value.s);
-      } else if (g_str_equal (field, "backingIndex")) {
+      if (g_str_equal (field, "backingIndex")) {
         guint64 backing;
         if (!param_get_u64 (p, &backing) || backing > G_MAXUINT)
           continue;
-        d = tmp_dev_get (disks, idx);
+        TmpDev *d = tmp_dev_get (disks, idx);
         d->has_backing = TRUE;
         d->backing = (guint) backing;
-      } else if (g_str_equal (field, "rd.reqs")) {
-        d = tmp_dev_get (disks, idx);
-        d->c.has[COUNTER_A] = param_get_u64 (p, &d->c.value[COUNTER_A]);
-      } else if (g_str_equal (field, "wr.reqs")) {
-        d = tmp_dev_get (disks, idx);
-        d->c.has[COUNTER_B] = param_get_u64 (p, &d->c.value[COUNTER_B]);
+      } else {
+        decode_dev_field (disks, idx, field, p, block_counters);
       }
     }
   }

@@ -80,6 +80,18 @@ amigo_history_read_file (AmigoHistory *self, const char *relpath, GByteArray *bu
   return TRUE;
 }
 
+/* Closes @fd (if open) and fails with "cannot <verb> history file
+ * '<dir>/<relpath>'" and the text of @errsv, the errno of the failed call. */
+static gboolean
+file_error (AmigoHistory *self, int fd, int errsv, const char *verb, const char *relpath, GError **error)
+{
+  if (fd >= 0)
+    close (fd);
+  g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot %s history file '%s/%s': %s", verb, self->dir,
+               relpath, g_strerror (errsv));
+  return FALSE;
+}
+
 static gboolean history_rewrite_segment (AmigoHistory *self, const char *relpath, gboolean raw, gint64 seg_start,
                                          const AmigoHistoryLayout *old, GError **error);
 
@@ -210,11 +222,8 @@ history_rewrite_segment (AmigoHistory *self, const char *relpath, gboolean raw, 
   AmigoHistoryDsRecord dr;
   int fd;
 
-  if (!amigo_history_read_file (self, relpath, in)) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot read history file '%s/%s': %s",
-                 self->dir, relpath, g_strerror (errno));
-    return FALSE;
-  }
+  if (!amigo_history_read_file (self, relpath, in))
+    return file_error (self, -1, errno, "read", relpath, error);
   g_byte_array_set_size (out, AMIGO_HISTORY_SEGMENT_HEADER_SIZE);
   amigo_history_segment_header_encode (raw, seg_start, out->data);
   nrec = (in->len - AMIGO_HISTORY_SEGMENT_HEADER_SIZE) / old->record_bytes;
@@ -252,14 +261,8 @@ opened_size (AmigoHistory *self, const char *relpath, int fd, off_t *ret_size, G
 {
   struct stat st;
 
-  if (fd < 0 || fstat (fd, &st) < 0) {
-    int errsv = errno;
-    if (fd >= 0)
-      close (fd);
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot open history file '%s/%s': %s",
-                 self->dir, relpath, g_strerror (errsv));
-    return FALSE;
-  }
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return file_error (self, fd, errno, "open", relpath, error);
   *ret_size = st.st_size;
   return TRUE;
 }
@@ -322,10 +325,7 @@ amigo_history_append_segment (AmigoHistory *self, AmigoHistoryDomain *d, gboolea
     /* Never leave a partial record in front of later appends. */
     if (ftruncate (fd, size) < 0)
       g_debug ("cannot cut back '%s': %s", relpath, g_strerror (errno));
-    close (fd);
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot write history file '%s/%s': %s",
-                 self->dir, relpath, g_strerror (errsv));
-    return FALSE;
+    return file_error (self, fd, errsv, "write", relpath, error);
   }
   close (fd);
   amigo_history_domain_note_segment (d, raw, seg_start);
@@ -354,20 +354,11 @@ amigo_history_write_header (AmigoHistory *self, AmigoHistoryDomain *d, GError **
   g_snprintf (tmp, sizeof tmp, "%s/%s.tmp", d->uuid, AMIGO_HISTORY_DOMAIN_FILE);
   g_snprintf (relpath, sizeof relpath, "%s/%s", d->uuid, AMIGO_HISTORY_DOMAIN_FILE);
   fd = openat (self->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0 || !amigo_history_write_all (fd, h, sizeof h)) {
-    int errsv = errno;
-    if (fd >= 0)
-      close (fd);
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot write history file '%s/%s': %s",
-                 self->dir, tmp, g_strerror (errsv));
-    return FALSE;
-  }
+  if (fd < 0 || !amigo_history_write_all (fd, h, sizeof h))
+    return file_error (self, fd, errno, "write", tmp, error);
   close (fd);
-  if (renameat (self->dir_fd, tmp, self->dir_fd, relpath) < 0) {
-    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_FAILED, "cannot rename history file '%s/%s': %s",
-                 self->dir, tmp, g_strerror (errno));
-    return FALSE;
-  }
+  if (renameat (self->dir_fd, tmp, self->dir_fd, relpath) < 0)
+    return file_error (self, -1, errno, "rename", tmp, error);
   d->header_ok = TRUE;
   return TRUE;
 }

@@ -37,6 +37,17 @@ AMIGO_ENUM_IMPL (test_colour, TestColour, TEST_COLOUR_LAST, "invalid",
 AMIGO_ENUM_IMPL_FROM_STRING (test_colour, TestColour, AMIGO_ENUM_NAMES (test_colour_names))
 AMIGO_ENUM_IMPL_JOIN_NAMES (test_colour, AMIGO_ENUM_NAMES (test_colour_names))
 
+const char *test_struct_name (guint value);
+AMIGO_ENUM_IMPL_FIELD (test_struct_name, guint, struct_table, name)
+
+/* A member of a struct table, by value, whatever the member's offset. */
+static void
+test_enum_field (void **state)
+{
+  assert_string_equal (test_struct_name (0), "one");
+  assert_string_equal (test_struct_name (2), "three");
+}
+
 /* The functions the macros define: print, parse (leaving the value alone
  * on a bad name), list, and a value out of range is named as such. */
 static void
@@ -86,6 +97,21 @@ test_enum_join_names (void **state)
                        "cpu, memory, net_rx, net_tx, disk_read, disk_write, gpu_memory, dirty_rate, host_memory");
 }
 
+/* The skipped entry leaves no stray separator, wherever it stands. */
+static void
+test_enum_join_names_skip (void **state)
+{
+  g_autofree char *first = amigo_enum_join_names_skip (AMIGO_ENUM_NAMES (plain_names), NULL, 0);
+  g_autofree char *middle = amigo_enum_join_names_skip (AMIGO_ENUM_TABLE (struct_table, name), "n_", 1);
+  g_autofree char *last = amigo_enum_join_names_skip (AMIGO_ENUM_NAMES (plain_names), NULL, 2);
+  g_autofree char *none = amigo_enum_join_names_skip (AMIGO_ENUM_NAMES (plain_names), NULL, -1);
+
+  assert_string_equal (first, "beta, gamma");
+  assert_string_equal (middle, "n_one, n_three");
+  assert_string_equal (last, "alpha, beta");
+  assert_string_equal (none, "alpha, beta, gamma");
+}
+
 int
 main (void)
 {
@@ -93,7 +119,9 @@ main (void)
     cmocka_unit_test (test_enum_from_name),
     cmocka_unit_test (test_enum_unknown_name),
     cmocka_unit_test (test_enum_join_names),
+    cmocka_unit_test (test_enum_join_names_skip),
     cmocka_unit_test (test_enum_impl),
+    cmocka_unit_test (test_enum_field),
   };
   return cmocka_run_group_tests_name ("enum", tests, NULL, NULL);
 }

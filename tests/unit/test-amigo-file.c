@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "amigo-error.h"
 #include "amigo-file.h"
 
 /* The name of the one entry in @dir, "" if it is empty, NULL if it holds
@@ -70,12 +71,55 @@ test_file_write_atomic_missing_dir (void **state)
   g_rmdir (dir);
 }
 
+/* A missing file and an unreadable one are told apart, and the message
+ * names what was read and where; the config reader says the same in its
+ * own words and codes. */
+static void
+test_file_read (void **state)
+{
+  g_autofree char *dir = g_dir_make_tmp ("amigo-file-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "weights", NULL);
+  g_autofree char *missing = g_build_filename (dir, "nothing", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr (GError) e1 = NULL;
+  g_autoptr (GError) e2 = NULL;
+  g_autoptr (GError) e3 = NULL;
+  g_autoptr (GError) e4 = NULL;
+  g_autofree char *expect = g_strdup_printf ("cannot read LSTM weights '%s': ", missing);
+  char *none = NULL;
+  gsize len = 0;
+
+  assert_true (g_file_set_contents (path, "abc", 3, NULL));
+  assert_true (amigo_file_read (path, "LSTM weights", &contents, &len, NULL));
+  assert_int_equal (len, 3);
+  assert_string_equal (contents, "abc");
+
+  assert_false (amigo_file_read (missing, "LSTM weights", &none, NULL, &e1));
+  assert_true (g_error_matches (e1, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND));
+  assert_true (g_str_has_prefix (e1->message, expect));
+  assert_false (amigo_file_read (dir, "cgroup file", &none, NULL, &e2));
+  assert_true (g_error_matches (e2, AMIGO_ERROR, AMIGO_ERROR_FAILED));
+  assert_non_null (strstr (e2->message, "cannot read cgroup file '"));
+
+  assert_false (amigo_file_read_config (missing, "configuration", &none, NULL, &e3));
+  assert_true (g_error_matches (e3, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND));
+  assert_false (amigo_file_read_config (dir, "configuration", &none, NULL, &e4));
+  assert_true (g_error_matches (e4, AMIGO_ERROR, AMIGO_ERROR_BAD_CONFIG));
+  assert_true (g_str_has_prefix (e4->message, dir));
+  assert_non_null (strstr (e4->message, ": cannot read the configuration: "));
+  assert_null (none);
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_file_write_atomic),
     cmocka_unit_test (test_file_write_atomic_missing_dir),
+    cmocka_unit_test (test_file_read),
   };
   return cmocka_run_group_tests_name ("file", tests, NULL, NULL);
 }

@@ -267,6 +267,17 @@ remove_dir (const char *dir)
   g_rmdir (dir);
 }
 
+/* @dir holds @name and nothing else (no temporary file left behind). */
+static void
+assert_only_file (const char *dir, const char *name)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+
+  assert_non_null (d);
+  assert_string_equal (g_dir_read_name (d), name);
+  assert_null (g_dir_read_name (d));
+}
+
 static void
 assert_same_ledger (AmigoLedger *a, AmigoLedger *b)
 {
@@ -290,7 +301,6 @@ test_ledger_save_load (void **state)
 {
   g_autofree char *dir = temp_dir ();
   g_autofree char *path = g_build_filename (dir, "ledger.json", NULL);
-  g_autofree char *tmp = g_strdup_printf ("%s.tmp", path);
   g_autoptr(AmigoLedger) l = host_ledger ();
   g_autoptr(AmigoLedger) back = NULL;
   g_autoptr(AmigoLedger) empty = NULL;
@@ -301,7 +311,7 @@ test_ledger_save_load (void **state)
   assert_true (amigo_ledger_reserve (l, UUID_A, a, LEASE, 123456789, NULL, NULL));
   assert_true (amigo_ledger_hold (l, UUID_C, c, -5, NULL));
   assert_true (amigo_ledger_save (l, path, &error));
-  assert_false (g_file_test (tmp, G_FILE_TEST_EXISTS));
+  assert_only_file (dir, "ledger.json");
   back = amigo_ledger_load (path, &error);
   assert_non_null (back);
   assert_same_ledger (l, back);

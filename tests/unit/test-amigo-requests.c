@@ -232,6 +232,8 @@ test_label (void **state)
   assert_false (amigo_requests_set_label (f->requests, uuid, "oracle", &error));
   assert_non_null (strstr (error->message, "unknown workload class 'oracle'"));
   assert_non_null (strstr (error->message, "web_server"));
+  /* unknown is no label: clearing is offered instead */
+  assert_non_null (strstr (error->message, "expected one of idle, database, web_server, machine_learning, batch, or ''"));
   g_clear_error (&error);
   /* the label survives a refused change, and "" clears it */
   assert_string_equal (amigo_requests_get_label (f->requests, uuid), "database");
