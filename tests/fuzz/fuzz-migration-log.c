@@ -33,6 +33,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   for (guint i = 0; i < records->len; i++) {
     g_autoptr (GVariant) v = g_variant_ref_sink (
       amigo_migration_record_to_variant (&g_array_index (records, AmigoMigrationRecord, i)));
+    g_assert_true (g_variant_is_of_type (v, G_VARIANT_TYPE_VARDICT));
   }
   /* What was read is written back the same way. */
   text = amigo_migration_log_format (records);
