@@ -40,9 +40,11 @@ make_plan (const AmigoOverheadCalibration *calibration, AmigoMigrationPlan *plan
     fail_msg ("%s", error->message);
 }
 
-/* Migration number @i, completed and measured at @slowdown x the model. */
+/* Migration number @i, planned with @calibration (NULL: none), completed
+ * and measured at @slowdown x the model. */
 static void
-make_record (guint i, double slowdown, AmigoMigrationRecord *r)
+make_record_calibrated (guint i, const AmigoOverheadCalibration *calibration, double slowdown,
+                        AmigoMigrationRecord *r)
 {
   amigo_migration_record_init (r);
   r->id = g_strdup_printf ("00000000-0000-4000-8000-%012u", i);
@@ -50,7 +52,7 @@ make_record (guint i, double slowdown, AmigoMigrationRecord *r)
   r->uuid = g_strdup ("6f1c8a52-3d2e-4f7a-9b1c-2e5d8f0a7c31");
   r->dest_uri = g_strdup ("qemu+tcp://dest.example/system");
   r->started_usec = 1764806400 * AMIGO_USEC_PER_SEC + i;
-  make_plan (NULL, &r->plan);
+  make_plan (calibration, &r->plan);
   r->plan.start_at_usec = r->started_usec;
   r->state = AMIGO_MIGRATION_OUTCOME_COMPLETED;
   r->measured = TRUE;
@@ -59,6 +61,12 @@ make_record (guint i, double slowdown, AmigoMigrationRecord *r)
   r->data_sent_bytes = (guint64) (r->plan.model_data_bytes * slowdown);
   r->dest_usage[AMIGO_RESOURCE_CPU] = 1.25;
   r->dest_usage[AMIGO_RESOURCE_NETWORK] = 940;
+}
+
+static void
+make_record (guint i, double slowdown, AmigoMigrationRecord *r)
+{
+  make_record_calibrated (i, NULL, slowdown, r);
 }
 
 static char *
@@ -253,6 +261,28 @@ test_log_cap_and_persistence (void **state)
   remove_state_dir (dir);
 }
 
+/* A file with more than 200 records (written by hand, or by an older
+ * amigod with another cap) gives the newest 200. */
+static void
+test_log_parse_keeps_newest (void **state)
+{
+  g_autoptr (GArray) many = g_array_new (FALSE, TRUE, sizeof (AmigoMigrationRecord));
+  g_autoptr (GArray) back = NULL;
+  g_autofree char *text = NULL;
+
+  g_array_set_clear_func (many, (GDestroyNotify) amigo_migration_record_clear);
+  for (guint i = 0; i < AMIGO_MIGRATION_LOG_MAX + 3; i++) {
+    AmigoMigrationRecord r;
+    make_record (i, 1.0, &r);
+    g_array_append_val (many, r);
+  }
+  text = amigo_migration_log_format (many);
+  assert_true (amigo_migration_log_parse (text, strlen (text), &back, NULL));
+  assert_int_equal (back->len, AMIGO_MIGRATION_LOG_MAX);
+  assert_string_equal (g_array_index (back, AmigoMigrationRecord, 0).domain, "web-0");
+  assert_string_equal (g_array_index (back, AmigoMigrationRecord, AMIGO_MIGRATION_LOG_MAX - 1).domain, "web-199");
+}
+
 /* ListMigrations' and MigrationFinished's keys, with their D-Bus types. */
 static void
 test_record_variants (void **state)
@@ -427,8 +457,10 @@ test_log_learns (void **state)
 
   for (guint i = 0; i < 8; i++) {
     g_auto (AmigoMigrationRecord) r = { 0 };
-    /* Measured 1.5x the model, with +-5 % noise. */
-    make_record (i, 1.5 * (i % 2 == 0 ? 1.05 : 0.95), &r);
+    /* Planned as amigod would, with what was learned so far; measured 1.5x
+     * the model, with +-5 % noise. */
+    amigo_migration_log_get_calibration (log, &cal);
+    make_record_calibrated (i, &cal, 1.5 * (i % 2 == 0 ? 1.05 : 0.95), &r);
     assert_true (amigo_migration_log_add (log, &r));
   }
   amigo_migration_log_get_calibration (log, &cal);
@@ -460,6 +492,7 @@ main (void)
     cmocka_unit_test (test_log_json_round_trip),
     cmocka_unit_test (test_log_parse_refusals),
     cmocka_unit_test (test_log_cap_and_persistence),
+    cmocka_unit_test (test_log_parse_keeps_newest),
     cmocka_unit_test (test_record_variants),
     cmocka_unit_test (test_log_damaged_files),
     cmocka_unit_test (test_log_oversized_file),

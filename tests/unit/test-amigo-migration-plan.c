@@ -108,6 +108,8 @@ test_plan_postcopy_when_no_convergence (void **state)
   assert_true (plan.converges);
   /* One pass and the pages dirtied meanwhile: all of it twice here. */
   assert_int_equal (plan.predicted_data_bytes, 32 * GIB);
+  /* Nothing refills in post-copy: any halt is a stall, the floor applies. */
+  assert_int_equal (plan.stall_timeout_usec, 30 * AMIGO_USEC_PER_SEC);
 }
 
 /* Same guest, CPU not protected -> auto-converge with QEMU's throttle. */
@@ -272,6 +274,15 @@ test_plan_timeout_asked (void **state)
   assert_int_equal (plan.mode, AMIGO_MIGRATION_MODE_POSTCOPY);
   assert_contains (plan.reason, "more than the 3m 20s timeout asked for");
   assert_true (plan.stall_timeout_usec <= plan.timeout_usec);
+
+  /* Its pre-copy stall window (3 rounds of about 58 s) does not outlast a
+   * shorter timeout asked for. */
+  amigo_migration_plan_clear (&plan);
+  o.mode = AMIGO_MIGRATION_MODE_PRECOPY;
+  o.timeout_usec = 90 * AMIGO_USEC_PER_SEC;
+  make (&in, &plan);
+  assert_int_equal (plan.timeout_usec, 90 * AMIGO_USEC_PER_SEC);
+  assert_int_equal (plan.stall_timeout_usec, 90 * AMIGO_USEC_PER_SEC);
 }
 
 /* Timeouts follow the VM: more memory or a higher dirty rate -> longer;
