@@ -9,19 +9,14 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-test-assert.h"
 #include "amigo-file.h"
 #include "amigo-migration-log.h"
+#include "amigo-test-file.h"
 #include "amigo-time.h"
 
 #define GIB ((guint64) 1 << 30)
 #define LINK_1G 125e6
-
-static void
-assert_contains (const char *text, const char *want)
-{
-  if (text == NULL || strstr (text, want) == NULL)
-    fail_msg ("'%s' not in '%s'", want, text != NULL ? text : "(null)");
-}
 
 /* A plan for a 4 GiB guest dirtying 20 MiB/s over 1 Gbit/s. */
 static void
@@ -77,19 +72,6 @@ make_state_dir (void)
 
   assert_non_null (dir);
   return dir;
-}
-
-static void
-remove_state_dir (const char *dir)
-{
-  const char *names[] = { AMIGO_MIGRATION_LOG_FILE, AMIGO_MIGRATION_CALIBRATION_FILE,
-                          AMIGO_MIGRATION_LOG_FILE ".damaged", AMIGO_MIGRATION_CALIBRATION_FILE ".damaged" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-    g_autofree char *path = g_build_filename (dir, names[i], NULL);
-    g_unlink (path);
-  }
-  assert_int_equal (g_rmdir (dir), 0);
 }
 
 static void
@@ -208,8 +190,8 @@ test_log_parse_refusals (void **state)
       fail_msg ("'%s' not in the document", edits[i].from);
     assert_false (amigo_migration_log_parse (bad->str, bad->len, &back, &error));
     assert_null (back);
-    assert_contains (error->message, "migrations log: ");
-    assert_contains (error->message, edits[i].expect);
+    amigo_test_assert_contains (error->message, "migrations log: ");
+    amigo_test_assert_contains (error->message, edits[i].expect);
   }
 
   static const char *const garbage[] = { "", "[]", "{", "null", "{\"version\":\"1\"}", "\xff\xfe{}" };
@@ -218,7 +200,7 @@ test_log_parse_refusals (void **state)
     g_autoptr (GError) error = NULL;
     assert_false (amigo_migration_log_parse (garbage[i], strlen (garbage[i]), &back, &error));
     assert_true (error->domain == AMIGO_ERROR);
-    assert_contains (error->message, "migrations log");
+    amigo_test_assert_contains (error->message, "migrations log");
   }
 }
 
@@ -258,7 +240,7 @@ test_log_cap_and_persistence (void **state)
     assert_true (g_variant_lookup (newest, "domain", "s", &first_id));
     assert_string_equal (first_id, "web-204");
   }
-  remove_state_dir (dir);
+  amigo_test_rm_rf (dir);
 }
 
 /* A file with more than 200 records (written by hand, or by an older
@@ -370,11 +352,11 @@ test_log_damaged_files (void **state)
     warnings = amigo_migration_log_load (log);
     assert_non_null (warnings[0]);
     assert_null (warnings[1]);
-    assert_contains (warnings[0], path);
-    assert_contains (warnings[0], "is damaged");
-    assert_contains (warnings[0], damaged[i].expect[0]);
-    assert_contains (warnings[0], damaged[i].expect[1]);
-    assert_contains (warnings[0], aside);
+    amigo_test_assert_contains (warnings[0], path);
+    amigo_test_assert_contains (warnings[0], "is damaged");
+    amigo_test_assert_contains (warnings[0], damaged[i].expect[0]);
+    amigo_test_assert_contains (warnings[0], damaged[i].expect[1]);
+    amigo_test_assert_contains (warnings[0], aside);
     assert_true (g_file_get_contents (aside, &kept, NULL, NULL));
     assert_string_equal (kept, damaged[i].contents);
     assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
@@ -386,7 +368,7 @@ test_log_damaged_files (void **state)
     amigo_migration_log_add (log, &r);
     assert_true (amigo_migration_log_save (log, NULL));
     assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
-    remove_state_dir (dir);
+    amigo_test_rm_rf (dir);
   }
 }
 
@@ -402,9 +384,9 @@ test_log_oversized_file (void **state)
   write_file (dir, AMIGO_MIGRATION_LOG_FILE, big);
   warnings = amigo_migration_log_load (log);
   assert_non_null (warnings[0]);
-  assert_contains (warnings[0], "4194305 bytes, more than the 4194304");
-  assert_contains (warnings[0], ".damaged");
-  remove_state_dir (dir);
+  amigo_test_assert_contains (warnings[0], "4194305 bytes, more than the 4194304");
+  amigo_test_assert_contains (warnings[0], ".damaged");
+  amigo_test_rm_rf (dir);
 }
 
 /* No files yet: a fresh start without a warning. */
@@ -421,7 +403,7 @@ test_log_fresh_start (void **state)
   assert_null (none[0]);
   assert_int_equal (amigo_migration_log_get_n_records (log), 0);
   assert_true (amigo_migration_log_save (memory_only, NULL));
-  remove_state_dir (dir);
+  amigo_test_rm_rf (dir);
 }
 
 /* Migrations that take 1.5x what the model says teach the calibration: the
@@ -482,7 +464,7 @@ test_log_learns (void **state)
   assert_int_equal (after_restart.predicted_data_bytes, after.predicted_data_bytes);
   assert_int_equal (after_restart.timeout_usec, after.timeout_usec);
   assert_string_equal (after_restart.reason, after.reason);
-  remove_state_dir (dir);
+  amigo_test_rm_rf (dir);
 }
 
 int
