@@ -13,6 +13,7 @@
 #include "amigo-file.h"
 #include "amigo-migration-log.h"
 #include "amigo-test-file.h"
+#include "amigo-test-mutate.h"
 #include "amigo-time.h"
 
 #define GIB ((guint64) 1 << 30)
@@ -241,6 +242,52 @@ test_log_cap_and_persistence (void **state)
     assert_string_equal (first_id, "web-204");
   }
   amigo_test_rm_rf (dir);
+}
+
+/* Random edits of a valid log: each either reads (and writes back the
+ * same) or is refused naming the migrations log; never a crash. */
+static void
+test_log_parse_fuzz (void **state)
+{
+  g_autoptr (GArray) two = g_array_new (FALSE, TRUE, sizeof (AmigoMigrationRecord));
+  g_autoptr (GRand) rand = g_rand_new_with_seed (20261204);
+  g_autofree char *valid = NULL;
+  guint read = 0, refused = 0;
+
+  g_array_set_clear_func (two, (GDestroyNotify) amigo_migration_record_clear);
+  for (guint i = 0; i < 2; i++) {
+    AmigoMigrationRecord r;
+    make_record (i, 1.2, &r);
+    g_array_append_val (two, r);
+  }
+  valid = amigo_migration_log_format (two);
+  for (guint iter = 0; iter < 5000; iter++) {
+    g_autoptr (GString) text = g_string_new (valid);
+    g_autoptr (GArray) back = NULL;
+    g_autoptr (GError) error = NULL;
+    guint n_mut = g_rand_int_range (rand, 1, 4);
+
+    for (guint m = 0; m < n_mut; m++)
+      amigo_test_mutate (rand, text, "{}[]:,\"-0123456789.eEnulltrue");
+    if (amigo_migration_log_parse (text->str, text->len, &back, &error)) {
+      g_autofree char *again = amigo_migration_log_format (back);
+      g_autoptr (GArray) back_again = NULL;
+      g_autofree char *again_again = NULL;
+
+      read++;
+      assert_true (amigo_migration_log_parse (again, strlen (again), &back_again, NULL));
+      again_again = amigo_migration_log_format (back_again);
+      assert_string_equal (again, again_again);
+    } else {
+      refused++;
+      assert_true (error->domain == AMIGO_ERROR);
+      amigo_test_assert_contains (error->message, "migrations log");
+    }
+  }
+  print_message ("read %u, refused %u\n", read, refused);
+  /* Both outcomes, or the edits test nothing. */
+  assert_true (read > 100);
+  assert_true (refused > 100);
 }
 
 /* A file with more than 200 records (written by hand, or by an older
@@ -473,6 +520,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_log_json_round_trip),
     cmocka_unit_test (test_log_parse_refusals),
+    cmocka_unit_test (test_log_parse_fuzz),
     cmocka_unit_test (test_log_cap_and_persistence),
     cmocka_unit_test (test_log_parse_keeps_newest),
     cmocka_unit_test (test_record_variants),
@@ -481,5 +529,7 @@ main (void)
     cmocka_unit_test (test_log_fresh_start),
     cmocka_unit_test (test_log_learns),
   };
+  /* A GLib critical in the parser is a bug, not a refusal. */
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
   return cmocka_run_group_tests_name ("migration-log", tests, NULL, NULL);
 }
