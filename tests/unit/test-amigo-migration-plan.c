@@ -384,6 +384,28 @@ test_plan_bad_input (void **state)
     assert_int_equal (plan.mode, AMIGO_MIGRATION_MODE_LAST);
   }
 
+  /* Absurdly slow: refused before any arithmetic can overflow. */
+  {
+    g_autoptr (GError) error = NULL;
+    input_for (&in, 16 * GIB, 0, LINK_1G, FALSE);
+    amigo_migration_options_init (&o);
+    o.bandwidth_mib_s = 1e-9;
+    in.options = &o;
+    assert_false (amigo_migration_plan_make (&in, &plan, &error));
+    amigo_test_assert_contains (error->message, "sending 16.00 GiB once at 0.0 MiB/s takes years");
+    amigo_test_assert_contains (error->message, "raise option 'bandwidth_mib_s'");
+    g_clear_error (&error);
+    input_for (&in, G_MAXUINT64, 0, 1.0, FALSE);
+    assert_false (amigo_migration_plan_make (&in, &plan, &error));
+    amigo_test_assert_contains (error->message, "longer than the 24 h a migration may run");
+    g_clear_error (&error);
+    /* 1 TiB over 1 Gbit/s is 2h 26m: fine. */
+    input_for (&in, 1024 * GIB, 0, LINK_1G, FALSE);
+    assert_true (amigo_migration_plan_make (&in, &plan, NULL));
+    amigo_migration_plan_clear (&plan);
+    plan.mode = AMIGO_MIGRATION_MODE_LAST;
+  }
+
   {
     g_autoptr (GError) error = NULL;
     input_for (&in, GIB, 0, LINK_1G, FALSE);
