@@ -58,6 +58,7 @@ bench_cost (void)
   static const double level[AMIGO_MIGRATION_TIMING_N_SERIES] = { 2.0, 100.0, 8.0, 50.0 };
   const gint64 deadlines[] = { AMIGO_USEC_PER_HOUR, 4 * AMIGO_USEC_PER_HOUR, 12 * AMIGO_USEC_PER_HOUR,
                                AMIGO_USEC_PER_DAY };
+  const char *const candidates[] = { "seasonal_naive", "profile", "arima", "lstm" };
   g_autoptr (GRand) rand = g_rand_new_with_seed (11);
   AmigoSeries series[AMIGO_MIGRATION_TIMING_N_SERIES];
   AmigoOverheadInput overhead;
@@ -100,6 +101,28 @@ bench_cost (void)
             deadlines[d] / AMIGO_USEC_PER_HOUR, total / 5, worst, r.reason);
     amigo_migration_timing_clear (&r);
   }
+  printf ("each candidate alone (backtest included), deadline 4 h:");
+  for (gsize c = 0; c < G_N_ELEMENTS (candidates); c++) {
+    const char *const only[] = { candidates[c], NULL };
+    AmigoMigrationTimingInput in;
+    AmigoMigrationTiming r;
+    double t0;
+
+    amigo_migration_timing_input_init (&in);
+    for (guint s = 0; s < AMIGO_MIGRATION_TIMING_N_SERIES; s++)
+      in.series[s] = &series[s];
+    in.now_usec = now;
+    in.deadline_usec = 4 * AMIGO_USEC_PER_HOUR;
+    in.duration_usec = 2 * AMIGO_USEC_PER_MIN;
+    in.overhead = &overhead;
+    in.models = only;
+    t0 = cpu_ms ();
+    if (!amigo_migration_timing_choose (&in, &r, NULL))
+      g_error ("choice failed");
+    printf ("%s %s %.1f ms", c > 0 ? "," : "", candidates[c], cpu_ms () - t0);
+    amigo_migration_timing_clear (&r);
+  }
+  printf ("\n");
 }
 
 /* ---------- (2) the traces ---------- */
