@@ -279,6 +279,45 @@ test_all_candidates_scored (void **state)
   amigo_migration_timing_clear (&r);
 }
 
+static gpointer
+choose_in_thread (gpointer data)
+{
+  AmigoMigrationTiming *r = g_new0 (AmigoMigrationTiming, 1);
+
+  g_assert (amigo_migration_timing_choose (data, r, NULL));
+  return r;
+}
+
+/* Two choices at once on two threads answer exactly what one alone does:
+ * no state is shared (ARIMA and the LSTM included). */
+static void
+test_threads_same_answer (void **state)
+{
+  static Trough t;
+  AmigoOverheadInput overhead;
+  AmigoMigrationTimingInput in;
+  AmigoMigrationTiming alone;
+  GThread *threads[2];
+
+  trough_init (&t, 7, MIDNIGHT);
+  overhead_init (&overhead);
+  input_init (&in, &t, &overhead, MIDNIGHT, 4 * AMIGO_USEC_PER_HOUR);
+  assert_true (amigo_migration_timing_choose (&in, &alone, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("timing", choose_in_thread, &in);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++) {
+    AmigoMigrationTiming *r = g_thread_join (threads[i]);
+
+    assert_int_equal (r->start_offset_usec, alone.start_offset_usec);
+    assert_string_equal (r->reason, alone.reason);
+    for (guint k = 0; k < r->n_scores; k++)
+      assert_true (r->scores[k].error == alone.scores[k].error);
+    amigo_migration_timing_clear (r);
+    g_free (r);
+  }
+  amigo_migration_timing_clear (&alone);
+}
+
 static void
 expect_invalid (const AmigoMigrationTimingInput *in, const char *message)
 {
@@ -337,6 +376,7 @@ main (void)
     cmocka_unit_test (test_nan_holes),
     cmocka_unit_test (test_choice_follows_backtest),
     cmocka_unit_test (test_all_candidates_scored),
+    cmocka_unit_test (test_threads_same_answer),
     cmocka_unit_test (test_bad_input),
   };
 
