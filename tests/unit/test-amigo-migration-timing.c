@@ -25,6 +25,8 @@ typedef struct {
   double dirty[8 * 288];
   AmigoSeries cpu_series;
   AmigoSeries dirty_series;
+  AmigoOverheadInput overhead;
+  AmigoMigrationTimingInput in;
 } Trough;
 
 static void
@@ -67,24 +69,32 @@ input_init (AmigoMigrationTimingInput *in, Trough *t, AmigoOverheadInput *overhe
   in->seed = 1;
 }
 
+/* A week of the trough ending at midnight, with the overhead model, and
+ * the input to choose within @deadline. */
+static AmigoMigrationTimingInput *
+trough_week (Trough *t, gint64 deadline)
+{
+  trough_init (t, 7, MIDNIGHT);
+  overhead_init (&t->overhead);
+  input_init (&t->in, t, &t->overhead, MIDNIGHT, deadline);
+  return &t->in;
+}
+
 /* Now is 00:00 and the trough is 02:00-04:00: a 4-hour deadline covers it
  * and the migration starts inside it, for a much lower cost. */
 static void
 test_trough_within_deadline (void **state)
 {
   static Trough t;
-  AmigoOverheadInput overhead;
-  AmigoMigrationTimingInput in;
+  AmigoMigrationTimingInput *in;
   AmigoMigrationTiming r;
   g_autoptr (GError) error = NULL;
 
-  trough_init (&t, 7, MIDNIGHT);
-  overhead_init (&overhead);
-  input_init (&in, &t, &overhead, MIDNIGHT, 4 * AMIGO_USEC_PER_HOUR);
-  assert_true (amigo_migration_timing_choose (&in, &r, &error));
+  in = trough_week (&t, 4 * AMIGO_USEC_PER_HOUR);
+  assert_true (amigo_migration_timing_choose (in, &r, &error));
   g_test_message ("%s", r.reason);
   assert_true (r.start_offset_usec >= 2 * AMIGO_USEC_PER_HOUR);
-  assert_true (r.start_offset_usec + in.duration_usec <= 4 * AMIGO_USEC_PER_HOUR);
+  assert_true (r.start_offset_usec + in->duration_usec <= 4 * AMIGO_USEC_PER_HOUR);
   assert_int_equal (r.start_usec, MIDNIGHT + r.start_offset_usec);
   assert_true (r.cost_start < 0.5 * r.cost_now);
   assert_true (r.forecast_start[AMIGO_MIGRATION_TIMING_DIRTY_RATE] < 20.0);
@@ -97,8 +107,8 @@ test_trough_within_deadline (void **state)
 
   /* The dirty rate alone (no CPU history) finds the trough too: through the
    * overhead model, a lower rate is a shorter migration. */
-  in.series[AMIGO_MIGRATION_TIMING_CPU] = NULL;
-  assert_true (amigo_migration_timing_choose (&in, &r, &error));
+  in->series[AMIGO_MIGRATION_TIMING_CPU] = NULL;
+  assert_true (amigo_migration_timing_choose (in, &r, &error));
   assert_true (r.start_offset_usec >= 2 * AMIGO_USEC_PER_HOUR);
   assert_true (r.start_offset_usec < 4 * AMIGO_USEC_PER_HOUR);
   assert_true (isnan (r.forecast_now[AMIGO_MIGRATION_TIMING_CPU]));
@@ -110,15 +120,12 @@ static void
 test_trough_beyond_deadline (void **state)
 {
   static Trough t;
-  AmigoOverheadInput overhead;
-  AmigoMigrationTimingInput in;
+  AmigoMigrationTimingInput *in;
   AmigoMigrationTiming r;
   g_autoptr (GError) error = NULL;
 
-  trough_init (&t, 7, MIDNIGHT);
-  overhead_init (&overhead);
-  input_init (&in, &t, &overhead, MIDNIGHT, AMIGO_USEC_PER_HOUR);
-  assert_true (amigo_migration_timing_choose (&in, &r, &error));
+  in = trough_week (&t, AMIGO_USEC_PER_HOUR);
+  assert_true (amigo_migration_timing_choose (in, &r, &error));
   g_test_message ("%s", r.reason);
   assert_int_equal (r.start_offset_usec, 0);
   assert_int_equal (r.start_usec, MIDNIGHT);
@@ -256,16 +263,13 @@ static void
 test_all_candidates_scored (void **state)
 {
   static Trough t;
-  AmigoOverheadInput overhead;
-  AmigoMigrationTimingInput in;
+  AmigoMigrationTimingInput *in;
   AmigoMigrationTiming r;
   g_autoptr (GError) error = NULL;
   gboolean seen_lstm = FALSE, seen_arima = FALSE;
 
-  trough_init (&t, 7, MIDNIGHT);
-  overhead_init (&overhead);
-  input_init (&in, &t, &overhead, MIDNIGHT, 4 * AMIGO_USEC_PER_HOUR);
-  assert_true (amigo_migration_timing_choose (&in, &r, &error));
+  in = trough_week (&t, 4 * AMIGO_USEC_PER_HOUR);
+  assert_true (amigo_migration_timing_choose (in, &r, &error));
   assert_int_equal (r.n_scores, 4);
   for (guint i = 0; i < r.n_scores; i++) {
     assert_true (isfinite (r.scores[i].error));
@@ -294,17 +298,14 @@ static void
 test_threads_same_answer (void **state)
 {
   static Trough t;
-  AmigoOverheadInput overhead;
-  AmigoMigrationTimingInput in;
+  AmigoMigrationTimingInput *in;
   AmigoMigrationTiming alone;
   GThread *threads[2];
 
-  trough_init (&t, 7, MIDNIGHT);
-  overhead_init (&overhead);
-  input_init (&in, &t, &overhead, MIDNIGHT, 4 * AMIGO_USEC_PER_HOUR);
-  assert_true (amigo_migration_timing_choose (&in, &alone, NULL));
+  in = trough_week (&t, 4 * AMIGO_USEC_PER_HOUR);
+  assert_true (amigo_migration_timing_choose (in, &alone, NULL));
   for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
-    threads[i] = g_thread_new ("timing", choose_in_thread, &in);
+    threads[i] = g_thread_new ("timing", choose_in_thread, in);
   for (guint i = 0; i < G_N_ELEMENTS (threads); i++) {
     AmigoMigrationTiming *r = g_thread_join (threads[i]);
 
