@@ -132,7 +132,30 @@ typedef struct {
   guint amigo_worse, profile_worse, amigo_waited, n;
   double ms_amigo, ms_profile, ms_amigo_worst;
   GHashTable *models;
+  /* per candidate (by name): sum and count of backtest errors */
+  const char *cand_name[AMIGO_MIGRATION_TIMING_MAX_CANDIDATES];
+  double cand_error[AMIGO_MIGRATION_TIMING_MAX_CANDIDATES];
+  guint cand_n[AMIGO_MIGRATION_TIMING_MAX_CANDIDATES];
 } Tally;
+
+static void
+tally_scores (Tally *t, const AmigoMigrationTiming *r)
+{
+  for (guint i = 0; i < r->n_scores; i++) {
+    guint c = 0;
+
+    if (!isfinite (r->scores[i].error))
+      continue;
+    while (c < AMIGO_MIGRATION_TIMING_MAX_CANDIDATES && t->cand_name[c] != NULL &&
+           !g_str_equal (t->cand_name[c], r->scores[i].name))
+      c++;
+    if (c == AMIGO_MIGRATION_TIMING_MAX_CANDIDATES)
+      continue;
+    t->cand_name[c] = r->scores[i].name;
+    t->cand_error[c] += r->scores[i].error;
+    t->cand_n[c]++;
+  }
+}
 
 /* Realised demand of a migration starting at @b, relative to @scale. */
 static double
@@ -208,6 +231,7 @@ choose (AmigoSeries *const *actual, gsize origin, gint64 deadline, const char *c
       guint count = GPOINTER_TO_UINT (g_hash_table_lookup (t->models, r.model));
       g_hash_table_insert (t->models, (gpointer) r.model, GUINT_TO_POINTER (count + 1));
     }
+    tally_scores (t, &r);
   } else {
     t->ms_profile += ms;
   }
@@ -313,6 +337,14 @@ bench_traces (const char *dir)
             100.0 * t->amigo_waited / t->n, t->ms_amigo / t->n, t->ms_amigo_worst, t->ms_profile / t->n,
             models->str);
     g_hash_table_unref (t->models);
+  }
+  printf ("mean backtest error (mean absolute error / series mean) over the cases:\n");
+  for (gsize d = 0; d < G_N_ELEMENTS (deadlines); d++) {
+    printf ("  %2" G_GINT64_FORMAT " h:", deadlines[d] / AMIGO_USEC_PER_HOUR);
+    for (guint c = 0; c < AMIGO_MIGRATION_TIMING_MAX_CANDIDATES && tally[d].cand_name[c] != NULL; c++)
+      printf ("%s %s %.3f (%u)", c > 0 ? "," : "", tally[d].cand_name[c],
+              tally[d].cand_error[c] / tally[d].cand_n[c], tally[d].cand_n[c]);
+    printf ("\n");
   }
   printf ("trace part: %.1f s CPU\n", (cpu_ms () - t_start) / 1e3);
   return 0;
