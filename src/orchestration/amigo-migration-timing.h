@@ -123,8 +123,9 @@ typedef struct {
  * error: the answer is "now" and @reason says why. Fails with
  * AMIGO_ERROR_INVALID_ARGS (naming the field) on input out of range.
  * @ret is filled on success only; free it with amigo_migration_timing_clear().
- * Cost: a few tens of milliseconds of CPU on a week of 5-minute history (the
- * bounded LSTM training dominates): call it off the main loop. */
+ * Cost: up to ~150 ms of CPU on a week of 5-minute history of four series
+ * (the bounded LSTM training is nearly all of it): call it off the main
+ * loop. */
 gboolean amigo_migration_timing_choose (const AmigoMigrationTimingInput *input,
                                         AmigoMigrationTiming *ret,
                                         GError **error);
