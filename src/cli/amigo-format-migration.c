@@ -203,11 +203,14 @@ amigo_format_migration_progress (GVariant *progress, guint width)
 
   if (width > 0) {
     limit = width - 1;
-    /* keep the percent and phase; drop from the end until a short bar fits */
-    while (n > 2 && joined_len (fields, n) + BAR_MIN + 4 > limit)
+    /* a bar of a quarter of the line, the same width whatever figures are
+     * known, so that it does not jump as they come; keep the percent and
+     * phase and drop figures from the end until it fits */
+    bar = CLAMP (limit / 4, (gsize) BAR_MIN, (gsize) BAR_MAX);
+    while (n > 2 && joined_len (fields, n) + bar + 4 > limit)
       n--;
-    if (joined_len (fields, n) + BAR_MIN + 4 <= limit)
-      bar = MIN (limit - joined_len (fields, n) - 4, (gsize) BAR_MAX);
+    if (joined_len (fields, n) + bar + 4 > limit)
+      bar = 0;
     if (bar > 0) {
       gsize done;
       lookup_d (progress, "percent", &pct);

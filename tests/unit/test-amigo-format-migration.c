@@ -121,7 +121,7 @@ test_progress_sparse (void **state)
   g_variant_dict_insert (&d, "percent", "d", 130.0);
   g_variant_dict_insert (&d, "memory_processed_bytes", "t", 200 * MIB);
   over = g_variant_ref_sink (g_variant_dict_end (&d));
-  b = amigo_format_migration_progress (over, 60);
+  b = amigo_format_migration_progress (over, 72);
   assert_non_null (strstr (b, "100.0%  switchover  sent 200.0 MiB, ? left"));
   assert_null (strchr (b, '.') < strchr (b, ']') ? strchr (b, '.') : NULL);   /* bar all '#' */
   g_variant_dict_init (&d, NULL);
