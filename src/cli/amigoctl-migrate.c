@@ -454,8 +454,12 @@ cmd_migrate (Cli *cli, int argc, char **argv)
   /* before Migrate: a short migration may end before its reply arrives */
   subscription = g_dbus_connection_signal_subscribe (bus, AMIGO_DBUS_NAME, AMIGO_DBUS_NAME, NULL, AMIGO_DBUS_PATH,
                                                      NULL, G_DBUS_SIGNAL_FLAGS_NONE, on_signal, &f, NULL);
+  /* and a Ctrl-C while Migrate is on its way cancels what it started
+   * (handled once the loop runs, when the id is known) */
+  sigint = g_unix_signal_add (SIGINT, on_sigint, &f);
   if (!amigo_daemon1_call_migrate_sync (cli->proxy, f.domain, f.dest_uri, cli->migrate.options, &f.id, &f.plan,
                                         NULL, &error)) {
+    g_source_remove (sigint);
     g_dbus_connection_signal_unsubscribe (bus, subscription);
     g_dbus_error_strip_remote_error (error);
     if (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_BUSY))
@@ -469,6 +473,7 @@ cmd_migrate (Cli *cli, int argc, char **argv)
     fflush (stdout);
   }
   if (cli->migrate.no_wait) {
+    g_source_remove (sigint);
     g_dbus_connection_signal_unsubscribe (bus, subscription);
     if (cli->json)
       print_json (&f);
@@ -480,7 +485,6 @@ cmd_migrate (Cli *cli, int argc, char **argv)
   f.last_signal_usec = g_get_monotonic_time ();
   watch = g_bus_watch_name_on_connection (bus, AMIGO_DBUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
                                           on_name_vanished, &f, NULL);
-  sigint = g_unix_signal_add (SIGINT, on_sigint, &f);
   quiet = g_timeout_add_seconds (QUIET_CHECK_SEC, on_quiet_check, &f);
   g_main_loop_run (f.loop);
   g_source_remove (quiet);
