@@ -104,6 +104,14 @@ gboolean amigo_overhead_estimate (const AmigoOverheadInput *input,
                                   AmigoOverheadEstimate *ret,
                                   GError **error);
 
+/* Applies @calibration's correction (bounded to a factor of 4 either way)
+ * to the duration, first round, bytes and downtime of @estimate, in place;
+ * nothing when @calibration is NULL or has no observation. For estimates
+ * made outside amigo_overhead_estimate() (post-copy, throttled pre-copy)
+ * that learn from the same migrations. */
+void amigo_overhead_calibration_apply (const AmigoOverheadCalibration *calibration,
+                                       AmigoOverheadEstimate *estimate);
+
 /* Destination memory filled @elapsed_usec after the start (GiB), for a
  * linear fill over the first round. */
 double amigo_overhead_memory_at (const AmigoOverheadEstimate *estimate, gint64 elapsed_usec);

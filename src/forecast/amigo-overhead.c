@@ -123,13 +123,7 @@ amigo_overhead_estimate (const AmigoOverheadInput *input,
   e.bytes_sent = (guint64) bytes;
   e.duration_usec = (gint64) (t * AMIGO_USEC_PER_SEC);
 
-  if (calibration != NULL && calibration->n_observations > 0) {
-    double fd = exp (bound_log (calibration->log_duration));
-    e.duration_usec = (gint64) (e.duration_usec * fd);
-    e.first_round_usec = (gint64) (e.first_round_usec * fd);
-    e.bytes_sent = (guint64) (e.bytes_sent * exp (bound_log (calibration->log_bytes)));
-    e.downtime_usec = (gint64) (e.downtime_usec * exp (bound_log (calibration->log_downtime)));
-  }
+  amigo_overhead_calibration_apply (calibration, &e);
 
   /* The destination receives the stream at the rate it is sent. */
   e.network_mbit_s = bw * 8.0 / 1e6;
@@ -137,6 +131,21 @@ amigo_overhead_estimate (const AmigoOverheadInput *input,
   e.memory_gib = (double) input->memory_bytes / AMIGO_BYTES_PER_GIB;
   *ret = e;
   return TRUE;
+}
+
+void
+amigo_overhead_calibration_apply (const AmigoOverheadCalibration *calibration, AmigoOverheadEstimate *estimate)
+{
+  double fd;
+
+  g_return_if_fail (estimate != NULL);
+  if (calibration == NULL || calibration->n_observations == 0)
+    return;
+  fd = exp (bound_log (calibration->log_duration));
+  estimate->duration_usec = (gint64) (estimate->duration_usec * fd);
+  estimate->first_round_usec = (gint64) (estimate->first_round_usec * fd);
+  estimate->bytes_sent = (guint64) (estimate->bytes_sent * exp (bound_log (calibration->log_bytes)));
+  estimate->downtime_usec = (gint64) (estimate->downtime_usec * exp (bound_log (calibration->log_downtime)));
 }
 
 double
