@@ -19,27 +19,16 @@
 #include "amigo-format.h"
 #include "amigo-format-forecast.h"
 #include "amigo-format-migration.h"
+#include "amigo-migration-options.h"
 #include "amigo-time.h"
 #include "amigoctl.h"
 
-/* The ranges of Migrate's options (data/org.amigo.Daemon1.xml), checked
- * here too so that a typo never reaches the bus. */
-#define BANDWIDTH_MAX_MIB_S 100000.0
-#define DOWNTIME_MIN_MS 1
-#define DOWNTIME_MAX_MS 60000
-#define DEADLINE_MAX_USEC AMIGO_USEC_PER_DAY
-#define TIMEOUT_MIN_USEC AMIGO_USEC_PER_SEC
-#define TIMEOUT_MAX_USEC AMIGO_USEC_PER_DAY
 /* Plain lines (stdout not a terminal): one a second; a signal a little
  * early still counts as the next second's. */
 #define PLAIN_INTERVAL_USEC (900 * AMIGO_USEC_PER_MSEC)
 /* Without a signal for this long, ask ListMigrations whether the migration
  * ended (a MigrationFinished lost with a bus hiccup must not hang us). */
 #define QUIET_CHECK_SEC 15
-
-static const char *const modes[] = { "auto", "precopy", "auto-converge", "postcopy" };
-static const char *const uri_schemes[] = { "qemu", "qemu+tcp", "qemu+ssh", "qemu+tls", "qemu+unix", "qemu+libssh",
-                                           "qemu+libssh2", NULL };
 
 const GOptionEntry *
 migrate_option_entries (Cli *cli)
@@ -83,21 +72,6 @@ migrate_args_clear (MigrateArgs *a)
 
 /* ---- checking the command line ---- */
 
-static gboolean
-check_dest_uri (const char *text)
-{
-  g_autoptr (GUri) uri = g_uri_parse (text, G_URI_FLAGS_NONE, NULL);
-  const char *query;
-
-  if (uri == NULL)
-    return FALSE;
-  if (!g_strv_contains (uri_schemes, g_uri_get_scheme (uri)))
-    return FALSE;
-  query = g_uri_get_query (uri);
-  return (g_uri_get_host (uri) != NULL && *g_uri_get_host (uri) != '\0') ||
-         (query != NULL && strstr (query, "socket=") != NULL);
-}
-
 /* a duration option; "0" where 0 means something (--deadline: start now) */
 static int
 parse_duration (const char *option, const char *text, gboolean zero_ok, gint64 min_usec, gint64 max_usec,
@@ -119,82 +93,66 @@ parse_duration (const char *option, const char *text, gboolean zero_ok, gint64 m
   return EXIT_OK;
 }
 
+/* The options as typed are parsed here, with the names of the command
+ * line; what they must be is amigo_migration_options_check()'s, the same
+ * check amigod makes, so that a typo never reaches the bus. */
 int
 check_migrate (Cli *cli, int argc, char **argv)
 {
   MigrateArgs *a = &cli->migrate;
-  GVariantDict d;
+  g_auto (AmigoMigrationOptions) o = { 0 };
+  g_autoptr (GError) error = NULL;
   int status;
 
+  amigo_migration_options_init (&o);
   if (argc != 2)
     return fail (EXIT_BAD_ARGS, "migrate: expected DOMAIN DEST-URI, got %d argument%s", argc, argc == 1 ? "" : "s");
   if (*argv[0] == '\0')
     return fail (EXIT_BAD_ARGS, "migrate: the domain is empty: expected its name or UUID");
-  if (!check_dest_uri (argv[1])) {
-    g_autofree char *schemes = g_strjoinv (", ", (char **) uri_schemes);
-    return fail (EXIT_BAD_ARGS, "migrate: '%s' is not a libvirt URI of a destination: expected e.g. "
-                 "'qemu+tcp://dest.example/system' (schemes %s, with a host or a socket)", argv[1], schemes);
-  }
-  g_variant_dict_init (&d, NULL);
+  if (!amigo_migration_check_dest_uri (argv[1], &error))
+    return fail (EXIT_BAD_ARGS, "migrate: %s", error->message);
   if (a->migrate_uri != NULL) {
-    if (!g_uri_is_valid (a->migrate_uri, G_URI_FLAGS_NONE, NULL)) {
-      g_variant_dict_clear (&d);
-      return fail (EXIT_BAD_ARGS, "--migrate-uri: '%s' is not a URI: expected e.g. 'tcp://10.0.0.2'",
-                   a->migrate_uri);
-    }
-    g_variant_dict_insert (&d, "migrate_uri", "s", a->migrate_uri);
+    o.migrate_uri = g_strdup (a->migrate_uri);
+    if (!amigo_migration_options_check (&o, &error))
+      return fail (EXIT_BAD_ARGS, "--migrate-uri: %s", error->message);
   }
   if (a->bandwidth != NULL) {
     char *end = NULL;
-    double v = g_ascii_strtod (a->bandwidth, &end);
-    if (end == a->bandwidth || *end != '\0' || !isfinite (v) || v <= 0 || v > BANDWIDTH_MAX_MIB_S) {
-      g_variant_dict_clear (&d);
-      return fail (EXIT_BAD_ARGS, "--bandwidth: '%s' is out of range: expected MiB/s, more than 0 and at most "
-                   "%.0f", a->bandwidth, BANDWIDTH_MAX_MIB_S);
-    }
-    g_variant_dict_insert (&d, "bandwidth_mib_s", "d", v);
+    o.bandwidth_mib_s = g_ascii_strtod (a->bandwidth, &end);
+    /* 0 is "not set" in the struct: refused here, not dropped */
+    if (end == a->bandwidth || *end != '\0' || !isfinite (o.bandwidth_mib_s) || o.bandwidth_mib_s <= 0 ||
+        o.bandwidth_mib_s > AMIGO_MIGRATION_BANDWIDTH_MAX_MIB_S)
+      return fail (EXIT_BAD_ARGS, "--bandwidth: '%s' is out of range: expected MiB/s, more than 0 and at most %.0f",
+                   a->bandwidth, AMIGO_MIGRATION_BANDWIDTH_MAX_MIB_S);
   }
   if (a->downtime != NULL) {
     char *end = NULL;
-    guint64 v = 0;
-    if (!g_ascii_isdigit (a->downtime[0]) || (v = g_ascii_strtoull (a->downtime, &end, 10), *end != '\0') ||
-        v < DOWNTIME_MIN_MS || v > DOWNTIME_MAX_MS) {
-      g_variant_dict_clear (&d);
-      return fail (EXIT_BAD_ARGS, "--downtime: '%s' is out of range: expected milliseconds, %d to %d",
-                   a->downtime, DOWNTIME_MIN_MS, DOWNTIME_MAX_MS);
-    }
-    g_variant_dict_insert (&d, "downtime_limit_ms", "u", (guint32) v);
+    guint64 v = g_ascii_isdigit (a->downtime[0]) ? g_ascii_strtoull (a->downtime, &end, 10) : 0;
+    if (end == NULL || *end != '\0' || v < AMIGO_MIGRATION_DOWNTIME_LIMIT_MIN_MS ||
+        v > AMIGO_MIGRATION_DOWNTIME_LIMIT_MAX_MS)
+      return fail (EXIT_BAD_ARGS, "--downtime: '%s' is out of range: expected milliseconds, %d to %d", a->downtime,
+                   AMIGO_MIGRATION_DOWNTIME_LIMIT_MIN_MS, AMIGO_MIGRATION_DOWNTIME_LIMIT_MAX_MS);
+    o.downtime_limit_ms = (guint32) v;
   }
-  if (a->mode != NULL) {
-    gboolean known = FALSE;
-    for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
-      known |= strcmp (a->mode, modes[i]) == 0;
-    if (!known) {
-      g_variant_dict_clear (&d);
-      return fail (EXIT_BAD_ARGS, "--mode: unknown mode '%s': expected auto, precopy, auto-converge or postcopy",
-                   a->mode);
-    }
-    g_variant_dict_insert (&d, "mode", "s", a->mode);
+  if (a->mode != NULL && !amigo_migration_mode_from_string (a->mode, &o.mode)) {
+    g_autofree char *names = amigo_migration_mode_join_names (NULL);
+    return fail (EXIT_BAD_ARGS, "--mode: unknown mode '%s': expected one of %s", a->mode, names);
   }
   if (a->deadline != NULL) {
-    gint64 usec = 0;
-    status = parse_duration ("--deadline", a->deadline, TRUE, AMIGO_USEC_PER_SEC, DEADLINE_MAX_USEC, &usec);
-    if (status != EXIT_OK) {
-      g_variant_dict_clear (&d);
+    status = parse_duration ("--deadline", a->deadline, TRUE, AMIGO_USEC_PER_SEC, AMIGO_MIGRATION_DEADLINE_MAX_USEC,
+                             &o.deadline_usec);
+    if (status != EXIT_OK)
       return status;
-    }
-    g_variant_dict_insert (&d, "deadline_usec", "x", usec);
   }
   if (a->timeout != NULL) {
-    gint64 usec = 0;
-    status = parse_duration ("--timeout", a->timeout, FALSE, TIMEOUT_MIN_USEC, TIMEOUT_MAX_USEC, &usec);
-    if (status != EXIT_OK) {
-      g_variant_dict_clear (&d);
+    status = parse_duration ("--timeout", a->timeout, FALSE, AMIGO_MIGRATION_TIMEOUT_MIN_USEC,
+                             AMIGO_MIGRATION_TIMEOUT_MAX_USEC, &o.timeout_usec);
+    if (status != EXIT_OK)
       return status;
-    }
-    g_variant_dict_insert (&d, "timeout_usec", "x", usec);
   }
-  a->options = g_variant_ref_sink (g_variant_dict_end (&d));
+  if (!amigo_migration_options_check (&o, &error))
+    return fail (EXIT_BAD_ARGS, "migrate: %s", error->message);
+  a->options = g_variant_ref_sink (amigo_migration_options_to_variant (&o));
   return EXIT_OK;
 }
 
