@@ -189,7 +189,7 @@ expect_dbus_error () {   # WHAT ERROR-NAME DOMAIN URI OPTIONS
 }
 expect_fail "unknown domain" 4 "nosuchvm" migrate nosuchvm "$DEST"
 expect_dbus_error "unknown domain" org.amigo.Error.NotFound nosuchvm "$DEST" '{}'
-expect_fail "malformed URI" 2 "destination URI 'not a uri' is not a URI" migrate om2 "not a uri"
+expect_fail "malformed URI" 2 "destination URI 'notauri' is not a URI" migrate om2 "notauri"
 expect_fail "URI without a host" 2 "destination URI 'qemu\+tcp:///system' has no host" migrate om2 "qemu+tcp:///system"
 expect_dbus_error "malformed URI" org.amigo.Error.InvalidArgs om2 'not a uri' '{}'
 expect_dbus_error "URI without a host" org.amigo.Error.InvalidArgs om2 'qemu+tcp:///system' '{}'
