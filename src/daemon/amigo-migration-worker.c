@@ -220,8 +220,10 @@ completed_stats (AmigoMigrationWorker *self, virDomainPtr dom, AmigoMigrationSta
       type == VIR_DOMAIN_JOB_COMPLETED) {
     ok = amigo_migration_stats_parse (type, params, n, ret, NULL);
     virTypedParamsFree (params, n);
-    if (ok)
+    if (ok) {
+      g_debug ("completed job statistics of %s read on the source", self->uuid);
       return TRUE;
+    }
   } else if (params != NULL) {
     virTypedParamsFree (params, n);
   }
@@ -235,6 +237,7 @@ completed_stats (AmigoMigrationWorker *self, virDomainPtr dom, AmigoMigrationSta
   if (ddom != NULL && virDomainGetJobStats (ddom, &type, &params, &n, VIR_DOMAIN_JOB_STATS_COMPLETED) == 0) {
     ok = type == VIR_DOMAIN_JOB_COMPLETED && amigo_migration_stats_parse (type, params, n, ret, NULL);
     virTypedParamsFree (params, n);
+    g_debug ("completed job statistics of %s %sread on the destination", self->uuid, ok ? "" : "not ");
   } else {
     g_debug ("no completed job statistics on '%s': %s", self->dest_uri, virGetLastErrorMessage ());
   }
