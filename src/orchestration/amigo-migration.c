@@ -114,9 +114,10 @@ track_remaining (AmigoMigration *self, const AmigoMigrationStats *stats, gint64 
 {
   guint64 remaining;
 
-  if (stats->present & AMIGO_MIGRATION_STATS_DATA)
+  /* QEMU's setup reports all zeros: nothing to send yet is no low */
+  if ((stats->present & AMIGO_MIGRATION_STATS_DATA) && stats->data_total_bytes > 0)
     remaining = stats->data_remaining_bytes;
-  else if (stats->present & AMIGO_MIGRATION_STATS_MEMORY)
+  else if ((stats->present & AMIGO_MIGRATION_STATS_MEMORY) && stats->memory_total_bytes > 0)
     remaining = stats->memory_remaining_bytes;
   else
     return;
