@@ -60,8 +60,11 @@ start_text (GVariant *plan, gint64 now_usec)
   const char *reason = lookup_str (plan, "start_reason");
   gint64 start = 0;
 
-  /* a start within a second of now is "now": the reply took that long */
+  /* a start within a second of now is "now" (the reply took that long);
+   * amigod's reason then says so itself ("starting now: ...") */
   if (!lookup_x (plan, "start_at_usec", &start) || start <= now_usec + AMIGO_USEC_PER_SEC) {
+    if (reason != NULL)
+      return g_strdup (reason);
     when = g_strdup ("now");
   } else {
     g_autofree char *at = amigo_format_time (start);

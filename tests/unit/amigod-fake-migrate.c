@@ -192,7 +192,7 @@ handle_migrate (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, const
   g_variant_dict_insert (&d, "bandwidth_mib_s", "d", bandwidth);
   g_variant_dict_insert (&d, "downtime_limit_ms", "u", downtime);
   g_variant_dict_insert (&d, "start_at_usec", "x", r->started_usec);
-  g_variant_dict_insert (&d, "start_reason", "s", "no deadline given");
+  g_variant_dict_insert (&d, "start_reason", "s", "starting now: no deadline given");
   g_variant_dict_insert (&d, "stall_timeout_usec", "x", 30 * AMIGO_USEC_PER_SEC);
   g_variant_dict_insert (&d, "timeout_usec", "x", 5 * AMIGO_USEC_PER_MIN);
   add_predicted (&d);

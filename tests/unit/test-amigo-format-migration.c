@@ -158,7 +158,7 @@ plan (gint64 start_at, const char *start_reason)
 static void
 test_plan (void **state)
 {
-  g_autoptr (GVariant) now = plan (NOW_USEC, "no deadline given");
+  g_autoptr (GVariant) now = plan (NOW_USEC, "starting now: no deadline given");
   g_autoptr (GVariant) later = plan (NOW_USEC + 2 * AMIGO_USEC_PER_HOUR, "the forecast low point of its demand");
   g_autoptr (GVariant) bare = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
   g_autofree char *a = amigo_format_migration_plan ("1234", "web", "qemu+tcp://b/system", now, NOW_USEC);
@@ -170,7 +170,7 @@ test_plan (void **state)
                        "Mode:       auto-converge: the dirty rate (95 MiB/s) is close to the link's 110 MiB/s\n"
                        "Bandwidth:  110.0 MiB/s\n"
                        "Downtime:   at most 300ms\n"
-                       "Start:      now: no deadline given\n"
+                       "Start:      starting now: no deadline given\n"
                        "Timeouts:   gives up after 30s without progress or 5m in all\n"
                        "Predicted:  total 12.5s, downtime 180ms, 1.5 GiB sent\n");
   assert_non_null (strstr (b, "Start:      2026-12-04 18:00:00 (in 2h): the forecast low point of its demand\n"));
