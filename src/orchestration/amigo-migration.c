@@ -294,6 +294,11 @@ amigo_migration_progress_to_variant (const AmigoMigration *self)
     g_variant_dict_insert (&dict, "start_at_usec", "x", self->start_at_usec);
   if (!started (self) || !job_running (s))
     return g_variant_dict_end (&dict);
+  if (s->present & AMIGO_MIGRATION_STATS_ELAPSED)
+    g_variant_dict_insert (&dict, "elapsed_usec", "x", s->elapsed_usec);
+  /* QEMU's setup reads all zeros: not known yet, rather than nothing to send */
+  if (s->memory_total_bytes == 0 && s->data_total_bytes == 0)
+    return g_variant_dict_end (&dict);
   if (percent >= 0)
     g_variant_dict_insert (&dict, "percent", "d", percent);
   if (s->present & AMIGO_MIGRATION_STATS_MEMORY) {
@@ -313,7 +318,5 @@ amigo_migration_progress_to_variant (const AmigoMigration *self)
     g_variant_dict_insert (&dict, "iteration", "t", s->iteration);
   if (s->present & AMIGO_MIGRATION_STATS_BANDWIDTH)
     g_variant_dict_insert (&dict, "bandwidth_mib_s", "d", s->bandwidth_bytes_s / AMIGO_BYTES_PER_MIB);
-  if (s->present & AMIGO_MIGRATION_STATS_ELAPSED)
-    g_variant_dict_insert (&dict, "elapsed_usec", "x", s->elapsed_usec);
   return g_variant_dict_end (&dict);
 }

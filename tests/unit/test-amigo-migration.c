@@ -140,6 +140,16 @@ test_progress (void **state)
 
   amigo_migration_start (m);
   assert_int_equal (amigo_migration_get_phase (m), AMIGO_MIGRATION_PHASE_STARTING);
+  /* QEMU's setup: the figures are not known yet, not zero */
+  s = sample (0, 0);
+  s.memory_total_bytes = s.data_total_bytes = 0;
+  s.present |= AMIGO_MIGRATION_STATS_ELAPSED;
+  s.elapsed_usec = 500 * AMIGO_USEC_PER_MSEC;
+  assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_NONE);
+  v = g_variant_ref_sink (amigo_migration_progress_to_variant (m));
+  assert_true (g_variant_lookup (v, "elapsed_usec", "x", &remaining));
+  assert_false (g_variant_lookup (v, "data_remaining_bytes", "t", &remaining));
+  g_clear_pointer (&v, g_variant_unref);
   s = sample (192, 1);
   s.present |= AMIGO_MIGRATION_STATS_DIRTY_RATE;
   s.dirty_rate_bytes_s = 3.0 * MIB;
