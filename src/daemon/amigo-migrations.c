@@ -217,6 +217,8 @@ on_command_done (gpointer user_data, AmigoMigrationCommand command, const char *
                     r->record.id, r->record.domain, what, error);
   if (command == AMIGO_MIGRATION_COMMAND_ABORT)
     amigo_migration_abort_failed (r->machine);
+  else if (command == AMIGO_MIGRATION_COMMAND_POSTCOPY)
+    amigo_migration_postcopy_failed (r->machine);
 }
 
 static void

@@ -30,6 +30,7 @@ struct _AmigoMigration {
   gint64 lowest_mono_usec;       /* when it was last lowered */
 
   gboolean postcopy_asked;
+  gboolean postcopy_refused;     /* libvirt refused the switch */
   gboolean abort_sent;           /* an abort is out (not refused) */
   gboolean cancelled;
   char *timeout_reason;          /* amigo aborted it: why */
@@ -163,13 +164,16 @@ amigo_migration_feed (AmigoMigration *self, const AmigoMigrationStats *stats)
   if (self->cancelled || self->timeout_reason != NULL) {
     /* an abort refused earlier (no job yet) is asked again once the job runs */
     if (!self->abort_sent && stats != NULL && job_running (stats) &&
-        self->phase != AMIGO_MIGRATION_PHASE_POSTCOPY) {
+        self->phase != AMIGO_MIGRATION_PHASE_POSTCOPY && !(self->postcopy_asked && !self->postcopy_refused)) {
       self->abort_sent = TRUE;
       return AMIGO_MIGRATION_ACTION_ABORT;
     }
     return AMIGO_MIGRATION_ACTION_NONE;
   }
-  if (self->phase == AMIGO_MIGRATION_PHASE_POSTCOPY || self->phase == AMIGO_MIGRATION_PHASE_SWITCHOVER)
+  /* once post-copy was asked, libvirt may be in it before a reading says so:
+   * an abort then would lose the guest (only a refused switch is undone) */
+  if (self->phase == AMIGO_MIGRATION_PHASE_POSTCOPY || self->phase == AMIGO_MIGRATION_PHASE_SWITCHOVER ||
+      (self->postcopy_asked && !self->postcopy_refused))
     return AMIGO_MIGRATION_ACTION_NONE;
   /* a post-copy plan is one pass over memory, then post-copy */
   if (postcopy_plan && !self->postcopy_asked && stats != NULL && job_running (stats) &&
@@ -197,10 +201,17 @@ amigo_migration_cancel (AmigoMigration *self)
   self->cancelled = TRUE;
   if (!started (self))
     return AMIGO_MIGRATION_ACTION_NONE;
-  if (self->abort_sent || self->phase == AMIGO_MIGRATION_PHASE_POSTCOPY)
+  if (self->abort_sent || self->phase == AMIGO_MIGRATION_PHASE_POSTCOPY ||
+      (self->postcopy_asked && !self->postcopy_refused))
     return AMIGO_MIGRATION_ACTION_NONE;
   self->abort_sent = TRUE;
   return AMIGO_MIGRATION_ACTION_ABORT;
+}
+
+void
+amigo_migration_postcopy_failed (AmigoMigration *self)
+{
+  self->postcopy_refused = TRUE;
 }
 
 void

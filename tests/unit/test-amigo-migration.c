@@ -267,6 +267,34 @@ test_stall_postcopy (void **state)
   }
   amigo_clock_advance (clock, 2 * AMIGO_USEC_PER_SEC);
   assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_POSTCOPY);
+  /* libvirt switches before a reading shows it, and the domain may be gone
+   * from the source when the next one fails: never an abort then, nor on
+   * a cancel */
+  amigo_clock_advance (clock, 60 * AMIGO_USEC_PER_SEC);
+  assert_int_equal (amigo_migration_feed (m, NULL), AMIGO_MIGRATION_ACTION_NONE);
+  assert_int_equal (amigo_migration_cancel (m), AMIGO_MIGRATION_ACTION_NONE);
+}
+
+/* A switch to post-copy that libvirt refused leaves pre-copy, which the
+ * timeout then aborts. */
+static void
+test_postcopy_refused (void **state)
+{
+  g_autoptr (AmigoClock) clock = amigo_clock_new_simulated (0, WALL0);
+  g_auto (AmigoMigrationPlan) plan;
+  g_autoptr (AmigoMigration) m = NULL;
+  AmigoMigrationStats s = sample (100, 1);
+
+  plan_init (&plan, AMIGO_MIGRATION_MODE_POSTCOPY);
+  m = amigo_migration_new (clock, &plan);
+  amigo_migration_start (m);
+  amigo_clock_advance (clock, AMIGO_USEC_PER_SEC);
+  assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_NONE);
+  amigo_clock_advance (clock, 10 * AMIGO_USEC_PER_SEC);
+  assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_POSTCOPY);
+  amigo_migration_postcopy_failed (m);
+  amigo_clock_advance (clock, AMIGO_USEC_PER_SEC);
+  assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_ABORT);
 }
 
 /* The overall timeout aborts a migration that still progresses, checked
@@ -399,6 +427,7 @@ main (void)
     cmocka_unit_test (test_stall_aborts),
     cmocka_unit_test (test_postcopy_plan),
     cmocka_unit_test (test_stall_postcopy),
+    cmocka_unit_test (test_postcopy_refused),
     cmocka_unit_test (test_overall_timeout),
     cmocka_unit_test (test_refusal),
     cmocka_unit_test (test_cancel),
