@@ -396,6 +396,29 @@ check_input (const AmigoMigrationPlanInput *input, GError **error)
   return input->options == NULL || amigo_migration_options_check (input->options, error);
 }
 
+/* A migration that cannot send the memory once within the longest
+ * timeout Migrate allows (24 h) is refused up front; this also keeps every
+ * figure of the model far inside gint64. */
+static gboolean
+check_one_pass (const PlanContext *ctx, GError **error)
+{
+  double pass_s = (double) ctx->input->memory_bytes / ctx->link_bytes_s;
+  g_autofree char *pass = NULL;
+  g_autofree char *rate = NULL;
+
+  if (pass_s * AMIGO_USEC_PER_SEC <= (double) AMIGO_MIGRATION_TIMEOUT_MAX_USEC)
+    return TRUE;
+  pass = pass_s < 1e9 ? format_usec ((gint64) (pass_s * AMIGO_USEC_PER_SEC)) : g_strdup ("years");
+  rate = format_rate (ctx->link_bytes_s);
+  g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
+               "migration plan: sending %.2f GiB once at %s takes %s, longer than the 24 h a migration may run%s",
+               ctx->input->memory_bytes / AMIGO_BYTES_PER_GIB, rate, pass,
+               ctx->input->options != NULL && ctx->input->options->bandwidth_mib_s > 0
+                 ? ": raise option 'bandwidth_mib_s'"
+                 : "");
+  return FALSE;
+}
+
 gboolean
 amigo_migration_plan_make (const AmigoMigrationPlanInput *input, AmigoMigrationPlan *ret, GError **error)
 {
@@ -422,6 +445,8 @@ amigo_migration_plan_make (const AmigoMigrationPlanInput *input, AmigoMigrationP
                             : (guint32) (AMIGO_OVERHEAD_DEFAULT_DOWNTIME_LIMIT_USEC / AMIGO_USEC_PER_MSEC);
   ctx.timeout_usec = o != NULL ? o->timeout_usec : 0;
   ctx.forced = o != NULL ? o->mode : AMIGO_MIGRATION_MODE_AUTO;
+  if (!check_one_pass (&ctx, error))
+    return FALSE;
 
   if (!estimate_precopy (&ctx, ctx.dirty_known ? input->dirty_rate_bytes_s : 0.0, &pre, error) ||
       !estimate_auto_converge (&ctx, &pre, &ac, error))

@@ -8,6 +8,7 @@
 
 #include "amigo-error.h"
 #include "amigo-migration-options.h"
+#include "amigo-test-mutate.h"
 
 /* Fails the test unless @error is INVALID_ARGS and its message holds each
  * of the NULL-terminated strings after @error. */
@@ -248,6 +249,56 @@ test_dest_uri_garbage (void **state)
   assert_message ("huge", error, "1025 bytes long", "at most 1024", NULL);
 }
 
+/* Random edits of valid options (in GVariant text) and of a valid URI:
+ * each is accepted within the documented ranges or refused with
+ * InvalidArgs naming what was wrong; never a crash. */
+static void
+test_options_fuzz (void **state)
+{
+  static const char valid_options[] =
+    "{'migrate_uri': <'tcp://10.0.0.2:49152'>, 'bandwidth_mib_s': <512.5>, 'downtime_limit_ms': <uint32 500>, "
+    "'mode': <'postcopy'>, 'deadline_usec': <int64 3600000000>, 'timeout_usec': <int64 600000000>}";
+  static const char valid_uri[] = "qemu+ssh://root@dest.example:22/system?keyfile=/root/.ssh/id";
+  g_autoptr (GRand) rand = g_rand_new_with_seed (20261204);
+  guint accepted = 0, refused = 0, uri_ok = 0, uri_refused = 0;
+
+  for (guint iter = 0; iter < 5000; iter++) {
+    g_autoptr (GString) text = g_string_new (valid_options);
+    g_autoptr (GString) uri = g_string_new (valid_uri);
+    g_autoptr (GVariant) v = NULL;
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GError) uri_error = NULL;
+    g_auto (AmigoMigrationOptions) o = { 0 };
+
+    amigo_test_mutate (rand, text, "{}<>:,'-0123456789.eint64uint32");
+    amigo_test_mutate (rand, uri, ":/@?=+[]%. qemutcpsh");
+    /* GLib's text parser itself complains of bytes that are not UTF-8 (and
+     * D-Bus never delivers such strings). */
+    if (g_utf8_validate (text->str, text->len, NULL))
+      v = g_variant_parse (G_VARIANT_TYPE_VARDICT, text->str, NULL, NULL, NULL);
+    if (v != NULL) {
+      g_variant_ref_sink (v);
+      if (amigo_migration_options_parse (v, &o, &error)) {
+        accepted++;
+        assert_true (amigo_migration_options_check (&o, NULL));
+      } else {
+        refused++;
+        assert_message (text->str, error, "option", NULL);
+      }
+    }
+    if (amigo_migration_check_dest_uri (uri->str, &uri_error)) {
+      uri_ok++;
+    } else {
+      uri_refused++;
+      assert_message (uri->str, uri_error, "destination URI", NULL);
+    }
+  }
+  print_message ("options: accepted %u, refused %u; URIs: accepted %u, refused %u\n", accepted, refused, uri_ok,
+                 uri_refused);
+  assert_true (accepted > 100 && refused > 100);
+  assert_true (uri_ok > 100 && uri_refused > 100);
+}
+
 int
 main (void)
 {
@@ -260,6 +311,9 @@ main (void)
     cmocka_unit_test (test_dest_uri_good),
     cmocka_unit_test (test_dest_uri_bad),
     cmocka_unit_test (test_dest_uri_garbage),
+    cmocka_unit_test (test_options_fuzz),
   };
+  /* A GLib critical in the parser is a bug, not a refusal. */
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
   return cmocka_run_group_tests_name ("migration-options", tests, NULL, NULL);
 }

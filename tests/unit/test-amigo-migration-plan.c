@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "amigo-error.h"
+#include "amigo-test-assert.h"
 #include "amigo-migration-plan.h"
 #include "amigo-time.h"
 
@@ -16,13 +17,6 @@
 /* 1 Gbit/s and 10 Gbit/s links, in bytes/s. */
 #define LINK_1G 125e6
 #define LINK_10G 1250e6
-
-static void
-assert_contains (const char *text, const char *want)
-{
-  if (text == NULL || strstr (text, want) == NULL)
-    fail_msg ("'%s' not in '%s'", want, text != NULL ? text : "(null)");
-}
 
 /* A VM of @memory bytes dirtying @dirty_mib_s (NAN: not measured) over
  * @link bytes/s; @cpu_protected as its class's SLO says. */
@@ -58,7 +52,7 @@ test_plan_idle_precopy (void **state)
   assert_int_equal (plan.mode, AMIGO_MIGRATION_MODE_PRECOPY);
   assert_false (plan.forced);
   assert_true (plan.converges);
-  assert_contains (plan.reason, "pre-copy: at 0.0 MiB/s dirty rate pre-copy over a 119 MiB/s link converges");
+  amigo_test_assert_contains (plan.reason, "pre-copy: at 0.0 MiB/s dirty rate pre-copy over a 119 MiB/s link converges");
   /* 1 GiB at 125 MB/s is 8.59 s. */
   assert_true (llabs (plan.predicted_total_usec - 8589934) < 1000);
   assert_int_equal (plan.predicted_data_bytes, GIB);
@@ -80,8 +74,8 @@ test_plan_busy_precopy (void **state)
   input_for (&in, 4 * GIB, 20, LINK_1G, TRUE);
   make (&in, &plan);
   assert_int_equal (plan.mode, AMIGO_MIGRATION_MODE_PRECOPY);
-  assert_contains (plan.reason, "at 20 MiB/s dirty rate");
-  assert_contains (plan.reason, "converges in 4 rounds");
+  amigo_test_assert_contains (plan.reason, "at 20 MiB/s dirty rate");
+  amigo_test_assert_contains (plan.reason, "converges in 4 rounds");
   assert_true (plan.predicted_data_bytes > 4 * GIB);
   assert_true (plan.predicted_downtime_usec <= 300 * AMIGO_USEC_PER_MSEC);
 }
@@ -101,13 +95,15 @@ test_plan_postcopy_when_no_convergence (void **state)
   in.options = &o;
   make (&in, &plan);
   assert_int_equal (plan.mode, AMIGO_MIGRATION_MODE_POSTCOPY);
-  assert_contains (plan.reason,
+  amigo_test_assert_contains (plan.reason,
                    "post-copy: at 118 MiB/s dirty rate pre-copy over a 110 MiB/s link would not converge within 30 rounds");
-  assert_contains (plan.reason, "database class protects its CPU");
-  assert_contains (plan.reason, "a network failure during post-copy loses the VM");
+  amigo_test_assert_contains (plan.reason, "database class protects its CPU");
+  amigo_test_assert_contains (plan.reason, "a network failure during post-copy loses the VM");
   assert_true (plan.converges);
   /* One pass and the pages dirtied meanwhile: all of it twice here. */
   assert_int_equal (plan.predicted_data_bytes, 32 * GIB);
+  /* Nothing refills in post-copy: any halt is a stall, the floor applies. */
+  assert_int_equal (plan.stall_timeout_usec, 30 * AMIGO_USEC_PER_SEC);
 }
 
 /* Same guest, CPU not protected -> auto-converge with QEMU's throttle. */
@@ -124,10 +120,10 @@ test_plan_auto_converge_when_cpu_free (void **state)
   in.options = &o;
   make (&in, &plan);
   assert_int_equal (plan.mode, AMIGO_MIGRATION_MODE_AUTO_CONVERGE);
-  assert_contains (plan.reason, "auto-converge: at 118 MiB/s dirty rate");
+  amigo_test_assert_contains (plan.reason, "auto-converge: at 118 MiB/s dirty rate");
   /* 118 x (1 - 0.6) = 47 MiB/s, below half of the link: QEMU stops there. */
-  assert_contains (plan.reason, "throttling of the vCPUs by 60 %");
-  assert_contains (plan.reason, "47 MiB/s");
+  amigo_test_assert_contains (plan.reason, "throttling of the vCPUs by 60 %");
+  amigo_test_assert_contains (plan.reason, "47 MiB/s");
   assert_true (plan.converges);
   assert_true (plan.predicted_downtime_usec <= 300 * AMIGO_USEC_PER_MSEC);
 }
@@ -144,7 +140,7 @@ test_plan_unknown_dirty_rate (void **state)
   input_for (&in, 8 * GIB, NAN, LINK_1G, FALSE);
   make (&in, &free_cpu);
   assert_int_equal (free_cpu.mode, AMIGO_MIGRATION_MODE_AUTO_CONVERGE);
-  assert_contains (free_cpu.reason, "dirty rate was not measured");
+  amigo_test_assert_contains (free_cpu.reason, "dirty rate was not measured");
   assert_false (free_cpu.converges);
   /* Twice the memory and what the link carries in the downtime limit. */
   assert_true (free_cpu.predicted_data_bytes >= 16 * GIB);
@@ -153,7 +149,7 @@ test_plan_unknown_dirty_rate (void **state)
   input_for (&in, 8 * GIB, NAN, LINK_1G, TRUE);
   make (&in, &protected_cpu);
   assert_int_equal (protected_cpu.mode, AMIGO_MIGRATION_MODE_PRECOPY);
-  assert_contains (protected_cpu.reason, "protects its CPU, so no auto-converge");
+  amigo_test_assert_contains (protected_cpu.reason, "protects its CPU, so no auto-converge");
   assert_int_equal (protected_cpu.predicted_total_usec, free_cpu.predicted_total_usec);
 }
 
@@ -184,8 +180,8 @@ test_plan_forced_modes (void **state)
     make (&in, &plan);
     assert_int_equal (plan.mode, cases[i].mode);
     assert_true (plan.forced);
-    assert_contains (plan.reason, cases[i].expect[0]);
-    assert_contains (plan.reason, cases[i].expect[1]);
+    amigo_test_assert_contains (plan.reason, cases[i].expect[0]);
+    amigo_test_assert_contains (plan.reason, cases[i].expect[1]);
   }
 }
 
@@ -205,7 +201,7 @@ test_plan_forced_precopy_warns (void **state)
   make (&in, &plan);
   assert_false (plan.converges);
   assert_true (plan.predicted_downtime_usec > 10 * AMIGO_USEC_PER_SEC);
-  assert_contains (plan.reason, "stall timeout aborts it");
+  amigo_test_assert_contains (plan.reason, "stall timeout aborts it");
 }
 
 /* The bandwidth asked for is what libvirt gets, and a lower one makes the
@@ -227,7 +223,7 @@ test_plan_bandwidth_cap (void **state)
   make (&in, &capped);
   assert_float_equal (capped.bandwidth_mib_s, 50, 0);
   assert_true (capped.predicted_total_usec > 2 * full.predicted_total_usec);
-  assert_contains (capped.reason, "over a 50 MiB/s link");
+  amigo_test_assert_contains (capped.reason, "over a 50 MiB/s link");
   assert_true (capped.timeout_usec > full.timeout_usec);
 
   o.bandwidth_mib_s = 1000;
@@ -270,8 +266,17 @@ test_plan_timeout_asked (void **state)
   make (&in, &plan);
   assert_int_equal (plan.timeout_usec, 200 * AMIGO_USEC_PER_SEC);
   assert_int_equal (plan.mode, AMIGO_MIGRATION_MODE_POSTCOPY);
-  assert_contains (plan.reason, "more than the 3m 20s timeout asked for");
+  amigo_test_assert_contains (plan.reason, "more than the 3m 20s timeout asked for");
   assert_true (plan.stall_timeout_usec <= plan.timeout_usec);
+
+  /* Its pre-copy stall window (3 rounds of about 58 s) does not outlast a
+   * shorter timeout asked for. */
+  amigo_migration_plan_clear (&plan);
+  o.mode = AMIGO_MIGRATION_MODE_PRECOPY;
+  o.timeout_usec = 90 * AMIGO_USEC_PER_SEC;
+  make (&in, &plan);
+  assert_int_equal (plan.timeout_usec, 90 * AMIGO_USEC_PER_SEC);
+  assert_int_equal (plan.stall_timeout_usec, 90 * AMIGO_USEC_PER_SEC);
 }
 
 /* Timeouts follow the VM: more memory or a higher dirty rate -> longer;
@@ -375,8 +380,30 @@ test_plan_bad_input (void **state)
     in.link_bytes_s = bad[i].link;
     assert_false (amigo_migration_plan_make (&in, &plan, &error));
     assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
-    assert_contains (error->message, bad[i].expect);
+    amigo_test_assert_contains (error->message, bad[i].expect);
     assert_int_equal (plan.mode, AMIGO_MIGRATION_MODE_LAST);
+  }
+
+  /* Absurdly slow: refused before any arithmetic can overflow. */
+  {
+    g_autoptr (GError) error = NULL;
+    input_for (&in, 16 * GIB, 0, LINK_1G, FALSE);
+    amigo_migration_options_init (&o);
+    o.bandwidth_mib_s = 1e-9;
+    in.options = &o;
+    assert_false (amigo_migration_plan_make (&in, &plan, &error));
+    amigo_test_assert_contains (error->message, "sending 16.00 GiB once at 0.0 MiB/s takes years");
+    amigo_test_assert_contains (error->message, "raise option 'bandwidth_mib_s'");
+    g_clear_error (&error);
+    input_for (&in, G_MAXUINT64, 0, 1.0, FALSE);
+    assert_false (amigo_migration_plan_make (&in, &plan, &error));
+    amigo_test_assert_contains (error->message, "longer than the 24 h a migration may run");
+    g_clear_error (&error);
+    /* 1 TiB over 1 Gbit/s is 2h 26m: fine. */
+    input_for (&in, 1024 * GIB, 0, LINK_1G, FALSE);
+    assert_true (amigo_migration_plan_make (&in, &plan, NULL));
+    amigo_migration_plan_clear (&plan);
+    plan.mode = AMIGO_MIGRATION_MODE_LAST;
   }
 
   {
@@ -386,7 +413,7 @@ test_plan_bad_input (void **state)
     o.downtime_limit_ms = 70000;
     in.options = &o;
     assert_false (amigo_migration_plan_make (&in, &plan, &error));
-    assert_contains (error->message, "'downtime_limit_ms' is 70000");
+    amigo_test_assert_contains (error->message, "'downtime_limit_ms' is 70000");
   }
 }
 

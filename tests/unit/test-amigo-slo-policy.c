@@ -9,6 +9,7 @@
 
 #include "amigo-error.h"
 #include "amigo-test-file.h"
+#include "amigo-test-mutate.h"
 #include "amigo-slo-policy.h"
 
 #define UUID_A "11111111-2222-3333-4444-555555555555"
@@ -265,36 +266,8 @@ test_slo_policy_fuzz (void **state)
     g_autoptr (GString) text = g_string_new (valid_conf);
     guint n_mut = g_rand_int_range (rand, 1, 6);
 
-    for (guint m = 0; m < n_mut; m++) {
-      guint pos = g_rand_int_range (rand, 0, text->len + 1);
-
-      switch (g_rand_int_range (rand, 0, 5)) {
-      case 0: /* flip a byte */
-        if (pos < text->len)
-          text->str[pos] = (char) g_rand_int_range (rand, 1, 256);
-        break;
-      case 1: /* insert a byte of interest */
-        g_string_insert_c (text, pos, extra[g_rand_int_range (rand, 0, sizeof extra - 1)]);
-        break;
-      case 2: /* delete a run */
-        if (pos < text->len) {
-          gsize run = g_rand_int_range (rand, 1, 12);
-
-          g_string_erase (text, pos, MIN (text->len - pos, run));
-        }
-        break;
-      case 3: /* repeat a chunk */
-        if (pos < text->len) {
-          g_autofree char *chunk = g_strndup (text->str + pos, MIN (text->len - pos, 40));
-          g_string_insert (text, g_rand_int_range (rand, 0, text->len + 1), chunk);
-        }
-        break;
-      default: /* a copy of another byte */
-        if (pos < text->len && text->len > 0)
-          text->str[pos] = text->str[g_rand_int_range (rand, 0, text->len)];
-        break;
-      }
-    }
+    for (guint m = 0; m < n_mut; m++)
+      amigo_test_mutate (rand, text, extra);
     if (amigo_slo_policy_load_data (p, f->path, text->str, text->len, &error)) {
       loaded++;
       for (guint k = 0; k < AMIGO_WORKLOAD_CLASS_LAST; k++) {
