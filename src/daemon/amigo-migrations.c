@@ -211,6 +211,10 @@ on_command_done (gpointer user_data, AmigoMigrationCommand command, const char *
 
   if (error == NULL) {
     g_debug ("migration %s: did %s", r->record.id, what);
+    if (command == AMIGO_MIGRATION_COMMAND_POSTCOPY) {
+      amigo_migration_postcopy_started (r->machine);
+      emit_progress (r);
+    }
     return;
   }
   amigo_log_domain (G_LOG_LEVEL_WARNING, r->record.uuid, r->record.domain, "migration %s of '%s': cannot %s: %s",

@@ -209,6 +209,13 @@ amigo_migration_cancel (AmigoMigration *self)
 }
 
 void
+amigo_migration_postcopy_started (AmigoMigration *self)
+{
+  if (started (self))
+    self->phase = AMIGO_MIGRATION_PHASE_POSTCOPY;
+}
+
+void
 amigo_migration_postcopy_failed (AmigoMigration *self)
 {
   self->postcopy_refused = TRUE;

@@ -99,6 +99,10 @@ AmigoMigrationAction amigo_migration_feed (AmigoMigration *self, const AmigoMigr
  * NONE before (the caller ends it as cancelled; nothing was started). */
 AmigoMigrationAction amigo_migration_cancel (AmigoMigration *self);
 
+/* libvirt switched to post-copy: the phase says so at once (the job
+ * statistics may not come again before the end). */
+void amigo_migration_postcopy_started (AmigoMigration *self);
+
 /* libvirt refused the switch to post-copy: the migration is still plain
  * pre-copy, which a stall or the timeout may abort again. */
 void amigo_migration_postcopy_failed (AmigoMigration *self);

@@ -238,6 +238,11 @@ test_postcopy_plan (void **state)
   amigo_clock_advance (clock, AMIGO_USEC_PER_SEC);
   s = sample (90, 2);
   assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_POSTCOPY);
+  amigo_migration_postcopy_started (m);
+  assert_int_equal (amigo_migration_get_phase (m), AMIGO_MIGRATION_PHASE_POSTCOPY);
+  s.postcopy = FALSE;   /* a reading taken before the switch: the phase stays */
+  assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_NONE);
+  assert_int_equal (amigo_migration_get_phase (m), AMIGO_MIGRATION_PHASE_POSTCOPY);
   s.postcopy = TRUE;
   for (int i = 0; i < 120; i++) {
     amigo_clock_advance (clock, AMIGO_USEC_PER_SEC);
