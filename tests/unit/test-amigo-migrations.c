@@ -10,6 +10,7 @@
 
 #include "amigo-error.h"
 #include "amigo-migrations.h"
+#include "amigo-test-file.h"
 #include "amigo-time.h"
 
 /* the domain of libvirt's test:///default, which has no migration: Migrate
@@ -112,7 +113,6 @@ static int
 teardown (void **state)
 {
   Fixture *f = *state;
-  g_autofree char *rm = g_strdup_printf ("rm -rf '%s'", f->dir);
 
   amigo_job_runner_free (f->runner);
   amigo_migrations_free (f->migrations);
@@ -125,7 +125,7 @@ teardown (void **state)
   g_ptr_array_unref (f->phases);
   g_clear_pointer (&f->result, g_variant_unref);
   g_free (f->finished_id);
-  assert_int_equal (system (rm), 0);
+  amigo_test_rm_rf (f->dir);
   g_free (f->dir);
   g_free (f);
   return 0;
