@@ -7,6 +7,11 @@
 
 #include "amigo-time.h"
 
+/* Reading the destination's completed statistics: tries, and the pause
+ * between two. */
+#define COMPLETED_TRIES 6
+#define COMPLETED_RETRY_USEC (500 * AMIGO_USEC_PER_MSEC)
+
 /* Sentinel on the command queue: the migration call returned. */
 #define COMMAND_STOP 100
 
@@ -234,13 +239,21 @@ completed_stats (AmigoMigrationWorker *self, virDomainPtr dom, AmigoMigrationSta
     return FALSE;
   }
   ddom = virDomainLookupByUUIDString (dconn, self->uuid);
-  if (ddom != NULL && virDomainGetJobStats (ddom, &type, &params, &n, VIR_DOMAIN_JOB_STATS_COMPLETED) == 0) {
+  /* after post-copy the destination completes its job once the last pages
+   * arrive, a little after the source's call returned */
+  for (int tries = 0; ddom != NULL && !ok && tries < COMPLETED_TRIES; tries++) {
+    if (tries > 0)
+      g_usleep (COMPLETED_RETRY_USEC);
+    params = NULL;
+    n = 0;
+    if (virDomainGetJobStats (ddom, &type, &params, &n, VIR_DOMAIN_JOB_STATS_COMPLETED) < 0) {
+      g_debug ("no completed job statistics on '%s': %s", self->dest_uri, virGetLastErrorMessage ());
+      break;
+    }
     ok = type == VIR_DOMAIN_JOB_COMPLETED && amigo_migration_stats_parse (type, params, n, ret, NULL);
     virTypedParamsFree (params, n);
-    g_debug ("completed job statistics of %s %sread on the destination", self->uuid, ok ? "" : "not ");
-  } else {
-    g_debug ("no completed job statistics on '%s': %s", self->dest_uri, virGetLastErrorMessage ());
   }
+  g_debug ("completed job statistics of %s %sread on the destination", self->uuid, ok ? "" : "not ");
   if (ddom != NULL)
     virDomainFree (ddom);
   virConnectClose (dconn);

@@ -211,12 +211,18 @@ on_command_done (gpointer user_data, AmigoMigrationCommand command, const char *
 
   if (error == NULL) {
     g_debug ("migration %s: did %s", r->record.id, what);
+    if (command == AMIGO_MIGRATION_COMMAND_POSTCOPY) {
+      amigo_migration_postcopy_started (r->machine);
+      emit_progress (r);
+    }
     return;
   }
   amigo_log_domain (G_LOG_LEVEL_WARNING, r->record.uuid, r->record.domain, "migration %s of '%s': cannot %s: %s",
                     r->record.id, r->record.domain, what, error);
   if (command == AMIGO_MIGRATION_COMMAND_ABORT)
     amigo_migration_abort_failed (r->machine);
+  else if (command == AMIGO_MIGRATION_COMMAND_POSTCOPY)
+    amigo_migration_postcopy_failed (r->machine);
 }
 
 static void

@@ -51,6 +51,14 @@ amigo_migration_record_copy (AmigoMigrationRecord *dest, const AmigoMigrationRec
   amigo_migration_plan_copy (&dest->plan, &src->plan);
 }
 
+/* A usage figure given: what the writers keep (NAN = not given; nothing
+ * negative or infinite is a usage). */
+static gboolean
+usage_given (double v)
+{
+  return isfinite (v) && v >= 0;
+}
+
 GVariant *
 amigo_migration_record_result_to_variant (const AmigoMigrationRecord *record)
 {
@@ -72,7 +80,7 @@ amigo_migration_record_result_to_variant (const AmigoMigrationRecord *record)
   g_variant_dict_insert (&dict, "predicted_data_bytes", "t", record->plan.predicted_data_bytes);
   g_variant_builder_init (&usage, G_VARIANT_TYPE ("a{sd}"));
   for (guint r = 0; r < AMIGO_RESOURCE_LAST; r++) {
-    if (!isnan (record->dest_usage[r])) {
+    if (usage_given (record->dest_usage[r])) {
       g_variant_builder_add (&usage, "{sd}", amigo_resource_to_string (r), record->dest_usage[r]);
       any_usage = TRUE;
     }
@@ -119,6 +127,19 @@ add_int (JsonBuilder *b, const char *name, gint64 value)
   json_builder_add_int_value (b, value);
 }
 
+/* Durations and sizes are never negative in the file (the reader checks). */
+static void
+add_usec (JsonBuilder *b, const char *name, gint64 value)
+{
+  add_int (b, name, MAX (value, 0));
+}
+
+static void
+add_bytes (JsonBuilder *b, const char *name, guint64 value)
+{
+  add_int (b, name, (gint64) MIN (value, (guint64) G_MAXINT64));
+}
+
 static void
 add_boolean (JsonBuilder *b, const char *name, gboolean value)
 {
@@ -137,15 +158,15 @@ build_plan_json (const AmigoMigrationPlan *p, JsonBuilder *b)
   add_int (b, "downtime_limit_ms", p->downtime_limit_ms);
   add_int (b, "start_at_usec", p->start_at_usec);
   add_string (b, "start_reason", p->start_reason);
-  add_int (b, "stall_timeout_usec", p->stall_timeout_usec);
-  add_int (b, "timeout_usec", p->timeout_usec);
-  add_int (b, "predicted_total_usec", p->predicted_total_usec);
-  add_int (b, "predicted_downtime_usec", p->predicted_downtime_usec);
-  add_int (b, "predicted_data_bytes", (gint64) MIN (p->predicted_data_bytes, (guint64) G_MAXINT64));
+  add_usec (b, "stall_timeout_usec", p->stall_timeout_usec);
+  add_usec (b, "timeout_usec", p->timeout_usec);
+  add_usec (b, "predicted_total_usec", p->predicted_total_usec);
+  add_usec (b, "predicted_downtime_usec", p->predicted_downtime_usec);
+  add_bytes (b, "predicted_data_bytes", p->predicted_data_bytes);
   add_boolean (b, "converges", p->converges);
-  add_int (b, "model_total_usec", p->model_total_usec);
-  add_int (b, "model_downtime_usec", p->model_downtime_usec);
-  add_int (b, "model_data_bytes", (gint64) MIN (p->model_data_bytes, (guint64) G_MAXINT64));
+  add_usec (b, "model_total_usec", p->model_total_usec);
+  add_usec (b, "model_downtime_usec", p->model_downtime_usec);
+  add_bytes (b, "model_data_bytes", p->model_data_bytes);
   json_builder_end_object (b);
 }
 
@@ -165,9 +186,9 @@ amigo_migration_record_build_json (const AmigoMigrationRecord *record, JsonBuild
   json_builder_set_member_name (b, "measured");
   if (record->measured) {
     json_builder_begin_object (b);
-    add_int (b, "total_usec", record->total_usec);
-    add_int (b, "downtime_usec", record->downtime_usec);
-    add_int (b, "data_sent_bytes", (gint64) MIN (record->data_sent_bytes, (guint64) G_MAXINT64));
+    add_usec (b, "total_usec", record->total_usec);
+    add_usec (b, "downtime_usec", record->downtime_usec);
+    add_bytes (b, "data_sent_bytes", record->data_sent_bytes);
     json_builder_end_object (b);
   } else {
     json_builder_add_null_value (b);
@@ -175,7 +196,7 @@ amigo_migration_record_build_json (const AmigoMigrationRecord *record, JsonBuild
   json_builder_set_member_name (b, "dest_usage");
   json_builder_begin_object (b);
   for (guint r = 0; r < AMIGO_RESOURCE_LAST; r++) {
-    if (!isnan (record->dest_usage[r]))
+    if (usage_given (record->dest_usage[r]))
       amigo_json_builder_add_double (b, amigo_resource_to_string (r), record->dest_usage[r]);
   }
   json_builder_end_object (b);
@@ -189,13 +210,17 @@ typedef struct {
   const char *path;
 } JsonPlace;
 
+/* A string member, present; null reads as NULL (what the writer writes
+ * for a string not set). */
 static gboolean
-read_string (const JsonPlace *at, const char *name, gboolean nullable, char **ret, GError **error)
+read_string (const JsonPlace *at, const char *name, char **ret, GError **error)
 {
-  JsonNode *n = json_object_get_member (at->obj, name);
+  JsonNode *n = amigo_json_member (at->obj, at->what, at->path, name, error);
   const char *s;
 
-  if (nullable && (n == NULL || JSON_NODE_HOLDS_NULL (n)))
+  if (n == NULL)
+    return FALSE;
+  if (JSON_NODE_HOLDS_NULL (n))
     return TRUE;
   s = amigo_json_get_string (at->obj, at->what, at->path, name, error);
   if (s == NULL)
@@ -255,15 +280,17 @@ read_plan (const JsonPlace *at, AmigoMigrationPlan *p, GError **error)
 
   if (mode_name == NULL)
     return FALSE;
-  /* A plan says the mode chosen, never "auto". */
-  if (!amigo_migration_mode_from_string (mode_name, &mode) || mode == AMIGO_MIGRATION_MODE_AUTO)
-    return set_name_error (at, "mode", mode_name, "precopy, auto-converge, postcopy", error);
+  /* "auto" only in a record whose migration ended before it had a plan. */
+  if (!amigo_migration_mode_from_string (mode_name, &mode)) {
+    g_autofree char *names = amigo_migration_mode_join_names (NULL);
+    return set_name_error (at, "mode", mode_name, names, error);
+  }
   p->mode = mode;
   if (!amigo_json_get_boolean (at->obj, at->what, at->path, "forced", &p->forced, error) ||
-      !read_string (at, "reason", FALSE, &p->reason, error) ||
-      !amigo_json_get_double (at->obj, at->what, at->path, "bandwidth_mib_s", FALSE, &bw, error))
+      !read_string (at, "reason", &p->reason, error) ||
+      !amigo_json_get_double (at->obj, at->what, at->path, "bandwidth_mib_s", TRUE, &bw, error))
     return FALSE;
-  if (!(isfinite (bw) && bw >= 0 && bw <= AMIGO_MIGRATION_BANDWIDTH_MAX_MIB_S)) {
+  if (!isnan (bw) && !(bw >= 0 && bw <= AMIGO_MIGRATION_BANDWIDTH_MAX_MIB_S)) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BAD_DATA, "%s: '%sbandwidth_mib_s' = %g is outside 0 to %g", at->what,
                  at->path, bw, AMIGO_MIGRATION_BANDWIDTH_MAX_MIB_S);
     return FALSE;
@@ -273,7 +300,7 @@ read_plan (const JsonPlace *at, AmigoMigrationPlan *p, GError **error)
     return FALSE;
   p->downtime_limit_ms = (guint32) v;
   return read_int (at, "start_at_usec", G_MININT64, G_MAXINT64, &p->start_at_usec, error) &&
-         read_string (at, "start_reason", TRUE, &p->start_reason, error) &&
+         read_string (at, "start_reason", &p->start_reason, error) &&
          read_usec (at, "stall_timeout_usec", &p->stall_timeout_usec, error) &&
          read_usec (at, "timeout_usec", &p->timeout_usec, error) &&
          read_usec (at, "predicted_total_usec", &p->predicted_total_usec, error) &&
@@ -322,11 +349,11 @@ read_record (const JsonPlace *at, AmigoMigrationRecord *r, GError **error)
   JsonNode *measured;
   const char *state;
 
-  if (!read_string (at, "id", FALSE, &r->id, error) || !read_string (at, "domain", FALSE, &r->domain, error) ||
-      !read_string (at, "uuid", FALSE, &r->uuid, error) || !read_string (at, "dest_uri", FALSE, &r->dest_uri, error) ||
+  if (!read_string (at, "id", &r->id, error) || !read_string (at, "domain", &r->domain, error) ||
+      !read_string (at, "uuid", &r->uuid, error) || !read_string (at, "dest_uri", &r->dest_uri, error) ||
       !read_int (at, "started_usec", G_MININT64, G_MAXINT64, &r->started_usec, error) ||
       (state = amigo_json_get_string (at->obj, at->what, at->path, "state", error)) == NULL ||
-      !read_string (at, "error", TRUE, &r->error, error))
+      !read_string (at, "error", &r->error, error))
     return FALSE;
   if (!amigo_migration_outcome_from_string (state, &r->state)) {
     g_autofree char *names = amigo_migration_outcome_join_names (NULL);

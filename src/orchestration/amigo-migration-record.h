@@ -51,7 +51,8 @@ char *amigo_migration_outcome_join_names (const char *prefix);
  * @error: for every state but completed and running, the cause in one
  *   line; NULL otherwise.
  * @plan: what amigo chose (mode, reason, bandwidth, downtime limit,
- *   timeouts, predicted and uncalibrated figures).
+ *   timeouts, predicted and uncalibrated figures); all zero (mode auto) if
+ *   the migration ended before it had a plan.
  * @measured: TRUE when @total_usec, @downtime_usec and @data_sent_bytes
  *   were measured (libvirt's completed job statistics).
  * @total_usec: measured total time.

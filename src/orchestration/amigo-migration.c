@@ -30,6 +30,7 @@ struct _AmigoMigration {
   gint64 lowest_mono_usec;       /* when it was last lowered */
 
   gboolean postcopy_asked;
+  gboolean postcopy_refused;     /* libvirt refused the switch */
   gboolean abort_sent;           /* an abort is out (not refused) */
   gboolean cancelled;
   char *timeout_reason;          /* amigo aborted it: why */
@@ -163,13 +164,16 @@ amigo_migration_feed (AmigoMigration *self, const AmigoMigrationStats *stats)
   if (self->cancelled || self->timeout_reason != NULL) {
     /* an abort refused earlier (no job yet) is asked again once the job runs */
     if (!self->abort_sent && stats != NULL && job_running (stats) &&
-        self->phase != AMIGO_MIGRATION_PHASE_POSTCOPY) {
+        self->phase != AMIGO_MIGRATION_PHASE_POSTCOPY && !(self->postcopy_asked && !self->postcopy_refused)) {
       self->abort_sent = TRUE;
       return AMIGO_MIGRATION_ACTION_ABORT;
     }
     return AMIGO_MIGRATION_ACTION_NONE;
   }
-  if (self->phase == AMIGO_MIGRATION_PHASE_POSTCOPY || self->phase == AMIGO_MIGRATION_PHASE_SWITCHOVER)
+  /* once post-copy was asked, libvirt may be in it before a reading says so:
+   * an abort then would lose the guest (only a refused switch is undone) */
+  if (self->phase == AMIGO_MIGRATION_PHASE_POSTCOPY || self->phase == AMIGO_MIGRATION_PHASE_SWITCHOVER ||
+      (self->postcopy_asked && !self->postcopy_refused))
     return AMIGO_MIGRATION_ACTION_NONE;
   /* a post-copy plan is one pass over memory, then post-copy */
   if (postcopy_plan && !self->postcopy_asked && stats != NULL && job_running (stats) &&
@@ -197,10 +201,24 @@ amigo_migration_cancel (AmigoMigration *self)
   self->cancelled = TRUE;
   if (!started (self))
     return AMIGO_MIGRATION_ACTION_NONE;
-  if (self->abort_sent || self->phase == AMIGO_MIGRATION_PHASE_POSTCOPY)
+  if (self->abort_sent || self->phase == AMIGO_MIGRATION_PHASE_POSTCOPY ||
+      (self->postcopy_asked && !self->postcopy_refused))
     return AMIGO_MIGRATION_ACTION_NONE;
   self->abort_sent = TRUE;
   return AMIGO_MIGRATION_ACTION_ABORT;
+}
+
+void
+amigo_migration_postcopy_started (AmigoMigration *self)
+{
+  if (started (self))
+    self->phase = AMIGO_MIGRATION_PHASE_POSTCOPY;
+}
+
+void
+amigo_migration_postcopy_failed (AmigoMigration *self)
+{
+  self->postcopy_refused = TRUE;
 }
 
 void
@@ -294,6 +312,11 @@ amigo_migration_progress_to_variant (const AmigoMigration *self)
     g_variant_dict_insert (&dict, "start_at_usec", "x", self->start_at_usec);
   if (!started (self) || !job_running (s))
     return g_variant_dict_end (&dict);
+  if (s->present & AMIGO_MIGRATION_STATS_ELAPSED)
+    g_variant_dict_insert (&dict, "elapsed_usec", "x", s->elapsed_usec);
+  /* QEMU's setup reads all zeros: not known yet, rather than nothing to send */
+  if (s->memory_total_bytes == 0 && s->data_total_bytes == 0)
+    return g_variant_dict_end (&dict);
   if (percent >= 0)
     g_variant_dict_insert (&dict, "percent", "d", percent);
   if (s->present & AMIGO_MIGRATION_STATS_MEMORY) {
@@ -313,7 +336,5 @@ amigo_migration_progress_to_variant (const AmigoMigration *self)
     g_variant_dict_insert (&dict, "iteration", "t", s->iteration);
   if (s->present & AMIGO_MIGRATION_STATS_BANDWIDTH)
     g_variant_dict_insert (&dict, "bandwidth_mib_s", "d", s->bandwidth_bytes_s / AMIGO_BYTES_PER_MIB);
-  if (s->present & AMIGO_MIGRATION_STATS_ELAPSED)
-    g_variant_dict_insert (&dict, "elapsed_usec", "x", s->elapsed_usec);
   return g_variant_dict_end (&dict);
 }

@@ -89,14 +89,23 @@ void amigo_migration_start (AmigoMigration *self);
  * data not below its lowest for the plan's stall timeout) or the overall
  * timeout switches a post-copy plan to post-copy and aborts any other
  * (the end is then "timeout"); a post-copy plan switches once the first
- * pass over memory is done. Nothing is aborted in post-copy: the guest's
- * memory is split between the hosts. */
+ * pass over memory is done. Nothing is aborted once post-copy was asked
+ * (unless libvirt refused it): the guest's memory may be split between
+ * the hosts. */
 AmigoMigrationAction amigo_migration_feed (AmigoMigration *self, const AmigoMigrationStats *stats);
 
 /* CancelMigration: ABORT if libvirt's migration was started (repeat it
  * when amigo_migration_abort_failed() says the job was not there yet),
  * NONE before (the caller ends it as cancelled; nothing was started). */
 AmigoMigrationAction amigo_migration_cancel (AmigoMigration *self);
+
+/* libvirt switched to post-copy: the phase says so at once (the job
+ * statistics may not come again before the end). */
+void amigo_migration_postcopy_started (AmigoMigration *self);
+
+/* libvirt refused the switch to post-copy: the migration is still plain
+ * pre-copy, which a stall or the timeout may abort again. */
+void amigo_migration_postcopy_failed (AmigoMigration *self);
 
 /* The last abort was refused (no job yet, or already switching over): the
  * next sample of a running job asks for it again. */

@@ -152,6 +152,41 @@ test_log_json_round_trip (void **state)
                         &g_array_index (back, AmigoMigrationRecord, i));
 }
 
+/* Whatever amigod holds in a record it can read back: a record of a
+ * migration that ended before it had a plan (all zero, strings unset), and
+ * figures no reader would accept (negative, infinite) written as "none". */
+static void
+test_log_writes_what_it_reads (void **state)
+{
+  g_autoptr (GArray) records = g_array_new (FALSE, TRUE, sizeof (AmigoMigrationRecord));
+  g_autoptr (GArray) back = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+  AmigoMigrationRecord r;
+
+  g_array_set_clear_func (records, (GDestroyNotify) amigo_migration_record_clear);
+  amigo_migration_record_init (&r);
+  r.state = AMIGO_MIGRATION_OUTCOME_FAILED;
+  g_array_append_val (records, r);
+  make_record (1, 1.0, &r);
+  r.plan.bandwidth_mib_s = NAN;
+  r.total_usec = -5;
+  r.dest_usage[AMIGO_RESOURCE_CPU] = INFINITY;
+  r.dest_usage[AMIGO_RESOURCE_NETWORK] = -1;
+  g_array_append_val (records, r);
+
+  text = amigo_migration_log_format (records);
+  if (!amigo_migration_log_parse (text, strlen (text), &back, &error))
+    fail_msg ("%s", error->message);
+  assert_int_equal (back->len, 2);
+  assert_null (g_array_index (back, AmigoMigrationRecord, 0).id);
+  assert_int_equal (g_array_index (back, AmigoMigrationRecord, 0).plan.mode, AMIGO_MIGRATION_MODE_AUTO);
+  assert_true (isnan (g_array_index (back, AmigoMigrationRecord, 1).plan.bandwidth_mib_s));
+  assert_int_equal (g_array_index (back, AmigoMigrationRecord, 1).total_usec, 0);
+  assert_true (isnan (g_array_index (back, AmigoMigrationRecord, 1).dest_usage[AMIGO_RESOURCE_CPU]));
+  assert_true (isnan (g_array_index (back, AmigoMigrationRecord, 1).dest_usage[AMIGO_RESOURCE_NETWORK]));
+}
+
 /* A malformed document is refused naming the member path. */
 static void
 test_log_parse_refusals (void **state)
@@ -164,7 +199,9 @@ test_log_parse_refusals (void **state)
     const char *expect;
   } edits[] = {
     { "\"state\":\"completed\"", "\"state\":\"done\"", "'migrations[0].state' is 'done': expected one of running" },
-    { "\"mode\":\"precopy\"", "\"mode\":\"auto\"", "'migrations[0].plan.mode' is 'auto'" },
+    { "\"mode\":\"precopy\"", "\"mode\":\"fast\"", "'migrations[0].plan.mode' is 'fast': expected one of auto, precopy" },
+    { "\"reason\":\"", "\"reason\":7,\"x\":\"", "'migrations[0].plan.reason' must be a string" },
+    { "\"forced\":false", "\"forced\":\"no\"", "'migrations[0].plan.forced' must be true or false" },
     { "\"mode\":\"precopy\"", "\"mode\":7", "'migrations[0].plan.mode' must be a string" },
     { "\"downtime_limit_ms\":300", "\"downtime_limit_ms\":-3", "'migrations[0].plan.downtime_limit_ms' = -3 is below 0" },
     { "\"downtime_limit_ms\":300", "\"downtime_limit_ms\":70000", "'migrations[0].plan.downtime_limit_ms' = 70000 is above 60000" },
@@ -519,6 +556,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_log_json_round_trip),
+    cmocka_unit_test (test_log_writes_what_it_reads),
     cmocka_unit_test (test_log_parse_refusals),
     cmocka_unit_test (test_log_parse_fuzz),
     cmocka_unit_test (test_log_cap_and_persistence),

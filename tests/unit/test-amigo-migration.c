@@ -140,6 +140,16 @@ test_progress (void **state)
 
   amigo_migration_start (m);
   assert_int_equal (amigo_migration_get_phase (m), AMIGO_MIGRATION_PHASE_STARTING);
+  /* QEMU's setup: the figures are not known yet, not zero */
+  s = sample (0, 0);
+  s.memory_total_bytes = s.data_total_bytes = 0;
+  s.present |= AMIGO_MIGRATION_STATS_ELAPSED;
+  s.elapsed_usec = 500 * AMIGO_USEC_PER_MSEC;
+  assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_NONE);
+  v = g_variant_ref_sink (amigo_migration_progress_to_variant (m));
+  assert_true (g_variant_lookup (v, "elapsed_usec", "x", &remaining));
+  assert_false (g_variant_lookup (v, "data_remaining_bytes", "t", &remaining));
+  g_clear_pointer (&v, g_variant_unref);
   s = sample (192, 1);
   s.present |= AMIGO_MIGRATION_STATS_DIRTY_RATE;
   s.dirty_rate_bytes_s = 3.0 * MIB;
@@ -228,6 +238,11 @@ test_postcopy_plan (void **state)
   amigo_clock_advance (clock, AMIGO_USEC_PER_SEC);
   s = sample (90, 2);
   assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_POSTCOPY);
+  amigo_migration_postcopy_started (m);
+  assert_int_equal (amigo_migration_get_phase (m), AMIGO_MIGRATION_PHASE_POSTCOPY);
+  s.postcopy = FALSE;   /* a reading taken before the switch: the phase stays */
+  assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_NONE);
+  assert_int_equal (amigo_migration_get_phase (m), AMIGO_MIGRATION_PHASE_POSTCOPY);
   s.postcopy = TRUE;
   for (int i = 0; i < 120; i++) {
     amigo_clock_advance (clock, AMIGO_USEC_PER_SEC);
@@ -257,6 +272,34 @@ test_stall_postcopy (void **state)
   }
   amigo_clock_advance (clock, 2 * AMIGO_USEC_PER_SEC);
   assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_POSTCOPY);
+  /* libvirt switches before a reading shows it, and the domain may be gone
+   * from the source when the next one fails: never an abort then, nor on
+   * a cancel */
+  amigo_clock_advance (clock, 60 * AMIGO_USEC_PER_SEC);
+  assert_int_equal (amigo_migration_feed (m, NULL), AMIGO_MIGRATION_ACTION_NONE);
+  assert_int_equal (amigo_migration_cancel (m), AMIGO_MIGRATION_ACTION_NONE);
+}
+
+/* A switch to post-copy that libvirt refused leaves pre-copy, which the
+ * timeout then aborts. */
+static void
+test_postcopy_refused (void **state)
+{
+  g_autoptr (AmigoClock) clock = amigo_clock_new_simulated (0, WALL0);
+  g_auto (AmigoMigrationPlan) plan;
+  g_autoptr (AmigoMigration) m = NULL;
+  AmigoMigrationStats s = sample (100, 1);
+
+  plan_init (&plan, AMIGO_MIGRATION_MODE_POSTCOPY);
+  m = amigo_migration_new (clock, &plan);
+  amigo_migration_start (m);
+  amigo_clock_advance (clock, AMIGO_USEC_PER_SEC);
+  assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_NONE);
+  amigo_clock_advance (clock, 10 * AMIGO_USEC_PER_SEC);
+  assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_POSTCOPY);
+  amigo_migration_postcopy_failed (m);
+  amigo_clock_advance (clock, AMIGO_USEC_PER_SEC);
+  assert_int_equal (amigo_migration_feed (m, &s), AMIGO_MIGRATION_ACTION_ABORT);
 }
 
 /* The overall timeout aborts a migration that still progresses, checked
@@ -389,6 +432,7 @@ main (void)
     cmocka_unit_test (test_stall_aborts),
     cmocka_unit_test (test_postcopy_plan),
     cmocka_unit_test (test_stall_postcopy),
+    cmocka_unit_test (test_postcopy_refused),
     cmocka_unit_test (test_overall_timeout),
     cmocka_unit_test (test_refusal),
     cmocka_unit_test (test_cancel),
