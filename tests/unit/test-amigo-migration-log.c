@@ -120,17 +120,36 @@ assert_same_record (const AmigoMigrationRecord *a, const AmigoMigrationRecord *b
   }
 }
 
+static GArray *
+records_new (void)
+{
+  GArray *records = g_array_new (FALSE, TRUE, sizeof (AmigoMigrationRecord));
+
+  g_array_set_clear_func (records, (GDestroyNotify) amigo_migration_record_clear);
+  return records;
+}
+
+/* @records written as the log file and read back. */
+static GArray *
+through_the_file (GArray *records)
+{
+  g_autofree char *text = amigo_migration_log_format (records);
+  g_autoptr (GError) error = NULL;
+  GArray *back = NULL;
+
+  if (!amigo_migration_log_parse (text, strlen (text), &back, &error))
+    fail_msg ("%s", error->message);
+  return back;
+}
+
 /* Every member survives the file, a completed one and a failed one. */
 static void
 test_log_json_round_trip (void **state)
 {
-  g_autoptr (GArray) records = g_array_new (FALSE, TRUE, sizeof (AmigoMigrationRecord));
+  g_autoptr (GArray) records = records_new ();
   g_autoptr (GArray) back = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *text = NULL;
   AmigoMigrationRecord r;
 
-  g_array_set_clear_func (records, (GDestroyNotify) amigo_migration_record_clear);
   make_record (1, 1.5, &r);
   r.plan.start_reason = g_strdup ("the forecast low point at 03:10");
   g_array_append_val (records, r);
@@ -143,9 +162,7 @@ test_log_json_round_trip (void **state)
   r.dest_usage[AMIGO_RESOURCE_CPU] = r.dest_usage[AMIGO_RESOURCE_NETWORK] = NAN;
   g_array_append_val (records, r);
 
-  text = amigo_migration_log_format (records);
-  if (!amigo_migration_log_parse (text, strlen (text), &back, &error))
-    fail_msg ("%s", error->message);
+  back = through_the_file (records);
   assert_int_equal (back->len, 2);
   for (guint i = 0; i < 2; i++)
     assert_same_record (&g_array_index (records, AmigoMigrationRecord, i),
@@ -158,13 +175,10 @@ test_log_json_round_trip (void **state)
 static void
 test_log_writes_what_it_reads (void **state)
 {
-  g_autoptr (GArray) records = g_array_new (FALSE, TRUE, sizeof (AmigoMigrationRecord));
+  g_autoptr (GArray) records = records_new ();
   g_autoptr (GArray) back = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *text = NULL;
   AmigoMigrationRecord r;
 
-  g_array_set_clear_func (records, (GDestroyNotify) amigo_migration_record_clear);
   amigo_migration_record_init (&r);
   r.state = AMIGO_MIGRATION_OUTCOME_FAILED;
   g_array_append_val (records, r);
@@ -175,9 +189,7 @@ test_log_writes_what_it_reads (void **state)
   r.dest_usage[AMIGO_RESOURCE_NETWORK] = -1;
   g_array_append_val (records, r);
 
-  text = amigo_migration_log_format (records);
-  if (!amigo_migration_log_parse (text, strlen (text), &back, &error))
-    fail_msg ("%s", error->message);
+  back = through_the_file (records);
   assert_int_equal (back->len, 2);
   assert_null (g_array_index (back, AmigoMigrationRecord, 0).id);
   assert_int_equal (g_array_index (back, AmigoMigrationRecord, 0).plan.mode, AMIGO_MIGRATION_MODE_AUTO);
@@ -191,7 +203,7 @@ test_log_writes_what_it_reads (void **state)
 static void
 test_log_parse_refusals (void **state)
 {
-  g_autoptr (GArray) one = g_array_new (FALSE, TRUE, sizeof (AmigoMigrationRecord));
+  g_autoptr (GArray) one = records_new ();
   g_autofree char *good = NULL;
   AmigoMigrationRecord r;
   static const struct {
@@ -214,7 +226,6 @@ test_log_parse_refusals (void **state)
     { "\"migrations\":[", "\"migration\":[", "'migrations' is missing" },
   };
 
-  g_array_set_clear_func (one, (GDestroyNotify) amigo_migration_record_clear);
   make_record (1, 1.0, &r);
   g_array_append_val (one, r);
   good = amigo_migration_log_format (one);
@@ -286,12 +297,11 @@ test_log_cap_and_persistence (void **state)
 static void
 test_log_parse_fuzz (void **state)
 {
-  g_autoptr (GArray) two = g_array_new (FALSE, TRUE, sizeof (AmigoMigrationRecord));
+  g_autoptr (GArray) two = records_new ();
   g_autoptr (GRand) rand = g_rand_new_with_seed (20261204);
   g_autofree char *valid = NULL;
   guint read = 0, refused = 0;
 
-  g_array_set_clear_func (two, (GDestroyNotify) amigo_migration_record_clear);
   for (guint i = 0; i < 2; i++) {
     AmigoMigrationRecord r;
     make_record (i, 1.2, &r);
@@ -332,18 +342,15 @@ test_log_parse_fuzz (void **state)
 static void
 test_log_parse_keeps_newest (void **state)
 {
-  g_autoptr (GArray) many = g_array_new (FALSE, TRUE, sizeof (AmigoMigrationRecord));
+  g_autoptr (GArray) many = records_new ();
   g_autoptr (GArray) back = NULL;
-  g_autofree char *text = NULL;
 
-  g_array_set_clear_func (many, (GDestroyNotify) amigo_migration_record_clear);
   for (guint i = 0; i < AMIGO_MIGRATION_LOG_MAX + 3; i++) {
     AmigoMigrationRecord r;
     make_record (i, 1.0, &r);
     g_array_append_val (many, r);
   }
-  text = amigo_migration_log_format (many);
-  assert_true (amigo_migration_log_parse (text, strlen (text), &back, NULL));
+  back = through_the_file (many);
   assert_int_equal (back->len, AMIGO_MIGRATION_LOG_MAX);
   assert_string_equal (g_array_index (back, AmigoMigrationRecord, 0).domain, "web-0");
   assert_string_equal (g_array_index (back, AmigoMigrationRecord, AMIGO_MIGRATION_LOG_MAX - 1).domain, "web-199");
