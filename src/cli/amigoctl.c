@@ -30,6 +30,7 @@ cli_clear (Cli *cli)
   g_clear_pointer (&cli->settle, g_free);
   g_clear_pointer (&cli->link, g_free);
   g_clear_pointer (&cli->plot, g_free);
+  migrate_args_clear (&cli->migrate);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Cli, cli_clear)
 
@@ -374,6 +375,9 @@ static const Command commands[] = {
   { "reservations", check_no_args, cmd_reservations, "", "List the host's reservations for incoming domains" },
   { "controllers", check_controllers, cmd_controllers, "DOMAIN",
     "Show the allocation loops of a domain that arrived by migration" },
+  { "migrate", check_migrate, cmd_migrate, "DOMAIN DEST-URI",
+    "Migrate a domain live, following its progress (root only)" },
+  { "migrations", check_no_args, cmd_migrations, "", "List the migrations this host started, predicted vs measured" },
 };
 
 static char *
@@ -408,8 +412,13 @@ commands_help (void)
                    "--settle DURATION (at most 1d), --link BANDWIDTH (10G, 1000M: bit/s, 1M to 1T);\n"
                    "by default amigod's configured values. --plot FILE.png draws the last day of each\n"
                    "resource with the bound and reservation (needs gnuplot).\n\n"
-                   "Exit status: 0 ok, 1 other failure, 2 bad arguments, 3 amigod not running,\n"
-                   "4 no such domain.");
+                   "migrate: --migrate-uri URI, --bandwidth MIB/S (0 < x <= 100000), --downtime MS\n"
+                   "(1 to 60000), --mode auto|precopy|auto-converge|postcopy, --deadline DURATION\n"
+                   "(start within it, at most 24h), --timeout DURATION (1s to 24h), --no-wait (print\n"
+                   "the plan and return). Ctrl-C cancels the migration, a second one quits at once.\n\n"
+                   "Exit status: 0 ok, 1 other failure (migrate: failed or timed out), 2 bad\n"
+                   "arguments, 3 amigod not running, 4 no such domain, 5 migration refused by the\n"
+                   "destination, 6 migration cancelled, 130 quit without waiting for a cancel.");
   return g_string_free (s, FALSE);
 }
 
@@ -454,6 +463,7 @@ main (int argc, char **argv)
   g_set_prgname ("amigoctl");
   (void) amigo_error_quark ();   /* so org.amigo.Error.* come back as AMIGO_ERROR */
   g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_main_entries (context, migrate_option_entries (&cli), NULL);
   g_option_context_set_summary (context, "Query the amigo daemon (amigod).");
   g_option_context_set_description (context, help);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -478,6 +488,9 @@ main (int argc, char **argv)
     return fail (EXIT_BAD_ARGS, "%s: --plot only applies to 'forecast' and 'controllers'", command->name);
   if (command->fn != cmd_label && cli.clear)
     return fail (EXIT_BAD_ARGS, "%s: --clear only applies to 'label'", command->name);
+  if (command->fn != cmd_migrate && migrate_args_given (&cli.migrate))
+    return fail (EXIT_BAD_ARGS, "%s: --migrate-uri, --bandwidth, --downtime, --mode, --deadline, --timeout and "
+                 "--no-wait only apply to 'migrate'", command->name);
   status = command->check (&cli, argc - 2, argv + 2);
   if (status != EXIT_OK)
     return status;

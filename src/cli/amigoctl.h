@@ -16,7 +16,23 @@ enum {
   EXIT_BAD_ARGS = 2,
   EXIT_NO_DAEMON = 3,
   EXIT_NO_DOMAIN = 4,
+  EXIT_REFUSED = 5,       /* migrate: the destination's admission said no */
+  EXIT_CANCELLED = 6,     /* migrate: cancelled (Ctrl-C or CancelMigration) */
+  EXIT_INTERRUPTED = 130, /* migrate: a second Ctrl-C, not waiting for the cancel */
 };
+
+/* amigoctl migrate's options as typed, and the Migrate options they make
+ * (built by check_migrate before the bus is touched). */
+typedef struct {
+  char *migrate_uri;
+  char *bandwidth;
+  char *downtime;
+  char *mode;
+  char *deadline;
+  char *timeout;
+  gboolean no_wait;
+  GVariant *options;     /* a{sv}, owned */
+} MigrateArgs;
 
 /* What the command line gave; each command reads its own options. */
 typedef struct {
@@ -34,6 +50,7 @@ typedef struct {
   char *plot;
   AmigoRequestOptions request_options;
   gboolean clear;        /* label */
+  MigrateArgs migrate;
   AmigoDaemon1 *proxy;
 } Cli;
 
@@ -90,5 +107,13 @@ int cmd_ledger (Cli *cli, int argc, char **argv);
 int cmd_reservations (Cli *cli, int argc, char **argv);
 int check_controllers (Cli *cli, int argc, char **argv);
 int cmd_controllers (Cli *cli, int argc, char **argv);
+int check_migrate (Cli *cli, int argc, char **argv);
+int cmd_migrate (Cli *cli, int argc, char **argv);
+int cmd_migrations (Cli *cli, int argc, char **argv);
+/* migrate's command line options (pointing into @cli), whether any was
+ * given, and their release */
+const GOptionEntry *migrate_option_entries (Cli *cli);
+gboolean migrate_args_given (const MigrateArgs *args);
+void migrate_args_clear (MigrateArgs *args);
 
 G_END_DECLS

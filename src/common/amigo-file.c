@@ -138,3 +138,36 @@ amigo_file_read_config (const char *path,
   return read_whole (path, AMIGO_ERROR_BAD_CONFIG, ret_contents, ret_len, error, "%s: cannot read the %s", path,
                      what);
 }
+
+static guint64
+tree_bytes (const char *path, guint depth)
+{
+  g_autoptr (GDir) dir = NULL;
+  const char *entry;
+  guint64 total = 0;
+
+  /* a bound on what a link farm can cost */
+  if (depth > 8)
+    return 0;
+  dir = g_dir_open (path, 0, NULL);
+  if (dir == NULL)
+    return 0;
+  while ((entry = g_dir_read_name (dir)) != NULL) {
+    g_autofree char *child = g_build_filename (path, entry, NULL);
+    struct stat st;
+
+    if (lstat (child, &st) < 0)
+      continue;
+    if (S_ISDIR (st.st_mode))
+      total += tree_bytes (child, depth + 1);
+    else if (S_ISREG (st.st_mode))
+      total += (guint64) st.st_size;
+  }
+  return total;
+}
+
+guint64
+amigo_file_tree_bytes (const char *path)
+{
+  return tree_bytes (path, 0);
+}

@@ -37,4 +37,9 @@ gboolean amigo_file_read_config (const char *path,
                                  gsize *ret_len,
                                  GError **error);
 
+/* The bytes of the regular files below @path (8 levels deep at most, links
+ * not followed); what cannot be read counts 0. Walks the tree: not for a
+ * hot path. */
+guint64 amigo_file_tree_bytes (const char *path);
+
 G_END_DECLS

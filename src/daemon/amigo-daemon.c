@@ -6,7 +6,6 @@
 #include <glib-unix.h>
 #include <libvirt/virterror.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
 #include "amigo-admission.h"
@@ -20,6 +19,7 @@
 #include "amigo-dbus-service.h"
 #include "amigo-error.h"
 #include "amigo-export-writer.h"
+#include "amigo-file.h"
 #include "amigo-gpu-source.h"
 #include "amigo-history.h"
 #include "amigo-log.h"
@@ -28,6 +28,7 @@
 #include "amigo-job-runner.h"
 #include "amigo-metadata-io.h"
 #include "amigo-metadata-writer.h"
+#include "amigo-migrations.h"
 #include "amigo-time.h"
 #include "amigo-watchdog.h"
 
@@ -65,6 +66,7 @@ struct _AmigoDaemon {
   AmigoExportWriter *export;   /* NULL without [export] prometheus_textfile */
   AmigoExportPolls polls;      /* counters for the export */
   AmigoAdmission *admission;   /* the host's reservation ledger */
+  AmigoMigrations *migrations; /* outgoing migrations (Migrate) */
 
   gint64 start_mono_usec;
   gint64 last_poll_wall_usec;
@@ -108,32 +110,6 @@ warn_once (AmigoDaemon *self, const char *uuid, const char *name, const char *me
 
 /* ---- D-Bus backend ---- */
 
-static guint64
-dir_bytes (const char *path, guint depth)
-{
-  g_autoptr (GDir) dir = NULL;
-  const char *entry;
-  guint64 total = 0;
-
-  if (depth > 8)
-    return 0;
-  dir = g_dir_open (path, 0, NULL);
-  if (dir == NULL)
-    return 0;
-  while ((entry = g_dir_read_name (dir)) != NULL) {
-    g_autofree char *child = g_build_filename (path, entry, NULL);
-    struct stat st;
-
-    if (lstat (child, &st) < 0)
-      continue;
-    if (S_ISDIR (st.st_mode))
-      total += dir_bytes (child, depth + 1);
-    else if (S_ISREG (st.st_mode))
-      total += (guint64) st.st_size;
-  }
-  return total;
-}
-
 static void
 backend_get_status (gpointer user_data, GVariantDict *dict)
 {
@@ -154,7 +130,7 @@ backend_get_status (gpointer user_data, GVariantDict *dict)
    * store at most once per interval. */
   if (self->store_bytes_mono_usec == 0 ||
       g_get_monotonic_time () - self->store_bytes_mono_usec >= self->conf->interval_usec) {
-    self->store_bytes = dir_bytes (self->conf->state_dir, 0);
+    self->store_bytes = amigo_file_tree_bytes (self->conf->state_dir);
     self->store_bytes_mono_usec = g_get_monotonic_time ();
   }
   g_variant_dict_insert (dict, "store_bytes", "t", self->store_bytes);
@@ -759,6 +735,9 @@ amigo_daemon_new_with_clock (AmigoConf *conf, const AmigoDaemonOptions *options,
   if (!amigo_connection_init_event_loop (error))
     return NULL;
   self->connection = amigo_connection_new (conf->uri, on_connection_state, self);
+  self->migrations = amigo_migrations_new (&(AmigoMigrationsContext) {
+    self->connection, self->domains, self->requests, self->metadata_writer, self->clock, conf->state_dir,
+    conf->forecast.link_mbit_s * 1e6 / 8 });
   return g_steal_pointer (&self);
 }
 
@@ -779,6 +758,7 @@ amigo_daemon_free (AmigoDaemon *self)
   /* a poll still out uses the collector freed below */
   g_clear_pointer (&self->poller, amigo_job_runner_free_wait);
   g_clear_pointer (&self->collector_jobs, amigo_collector_jobs_free);
+  g_clear_pointer (&self->migrations, amigo_migrations_free);
   g_clear_pointer (&self->metadata_writer, amigo_metadata_writer_free);
   g_clear_pointer (&self->export, amigo_export_writer_free);
   g_clear_pointer (&self->loops, amigo_allocation_loops_free);
@@ -821,6 +801,7 @@ amigo_daemon_start (AmigoDaemon *self, GError **error)
     .get_request = backend_get_request,
     .set_workload_class = backend_set_workload_class,
     .admission = self->admission,
+    .migrations = self->migrations,
     .get_controllers = backend_get_controllers,
     .retention_usec = self->conf->history.retention_usec,
   };

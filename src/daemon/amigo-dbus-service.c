@@ -38,6 +38,11 @@ amigo_dbus_service_free (AmigoDbusService *self)
     return;
   if (self->owner_id != 0)
     g_bus_unown_name (self->owner_id);
+  if (self->backend.migrations != NULL) {
+    AmigoMigrationsListener none = { NULL, NULL };
+
+    amigo_migrations_set_listener (self->backend.migrations, &none, NULL);
+  }
   if (self->skeleton != NULL) {
     g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
     g_object_unref (self->skeleton);
@@ -459,6 +464,73 @@ handle_get_controllers (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocatio
   return TRUE;
 }
 
+/* ---- outgoing migrations (amigo-migrations) ---- */
+
+static gboolean
+no_migrations (GDBusMethodInvocation *invocation)
+{
+  return return_error (invocation, g_error_new_literal (AMIGO_ERROR, AMIGO_ERROR_NOT_SUPPORTED,
+                                                        "this amigod does not migrate domains"));
+}
+
+static gboolean
+handle_migrate (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, const char *domain,
+                const char *dest_uri, GVariant *options, AmigoDbusService *self)
+{
+  g_autofree char *uuid = NULL;
+  g_autofree char *id = NULL;
+  GVariant *plan = NULL;
+  GError *error = NULL;
+
+  if (self->backend.migrations == NULL)
+    return no_migrations (invocation);
+  if (!amigo_dbus_service_resolve_domain (self, domain, &uuid, &error))
+    return return_error (invocation, error);
+  if (!amigo_migrations_start (self->backend.migrations, uuid, dest_uri, options, &id, &plan, &error))
+    return return_error (invocation, error);
+  amigo_daemon1_complete_migrate (skeleton, invocation, id, plan);
+  return TRUE;
+}
+
+static gboolean
+handle_cancel_migration (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, const char *id,
+                         AmigoDbusService *self)
+{
+  GError *error = NULL;
+
+  if (self->backend.migrations == NULL)
+    return no_migrations (invocation);
+  if (!amigo_migrations_cancel (self->backend.migrations, id, &error))
+    return return_error (invocation, error);
+  amigo_daemon1_complete_cancel_migration (skeleton, invocation);
+  return TRUE;
+}
+
+static gboolean
+handle_list_migrations (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, AmigoDbusService *self)
+{
+  if (self->backend.migrations == NULL)
+    return no_migrations (invocation);
+  amigo_daemon1_complete_list_migrations (skeleton, invocation, amigo_migrations_list (self->backend.migrations));
+  return TRUE;
+}
+
+static void
+on_migration_progress (gpointer user_data, const char *id, const char *domain, GVariant *progress)
+{
+  AmigoDbusService *self = user_data;
+
+  amigo_daemon1_emit_migration_progress (self->skeleton, id, domain, progress);
+}
+
+static void
+on_migration_finished (gpointer user_data, const char *id, const char *domain, GVariant *result)
+{
+  AmigoDbusService *self = user_data;
+
+  amigo_daemon1_emit_migration_finished (self->skeleton, id, domain, result);
+}
+
 gboolean
 amigo_dbus_service_start (AmigoDbusService *self,
                           GDBusConnection *connection,
@@ -484,6 +556,14 @@ amigo_dbus_service_start (AmigoDbusService *self,
   g_signal_connect (self->skeleton, "handle-get-ledger", G_CALLBACK (handle_get_ledger), self);
   g_signal_connect (self->skeleton, "handle-list-reservations", G_CALLBACK (handle_list_reservations), self);
   g_signal_connect (self->skeleton, "handle-get-controllers", G_CALLBACK (handle_get_controllers), self);
+  g_signal_connect (self->skeleton, "handle-migrate", G_CALLBACK (handle_migrate), self);
+  g_signal_connect (self->skeleton, "handle-cancel-migration", G_CALLBACK (handle_cancel_migration), self);
+  g_signal_connect (self->skeleton, "handle-list-migrations", G_CALLBACK (handle_list_migrations), self);
+  if (self->backend.migrations != NULL) {
+    AmigoMigrationsListener listener = { on_migration_progress, on_migration_finished };
+
+    amigo_migrations_set_listener (self->backend.migrations, &listener, self);
+  }
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
                                          AMIGO_DBUS_PATH, error))
     return FALSE;

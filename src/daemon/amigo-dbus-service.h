@@ -6,6 +6,7 @@
 #include "amigo-admission.h"
 #include "amigo-domain-table.h"
 #include "amigo-metric.h"
+#include "amigo-migrations.h"
 #include "amigo-request-options.h"
 #include "amigo-request.h"
 #include "amigo-uuid.h"
@@ -31,6 +32,8 @@ G_BEGIN_DECLS
  * @retention_usec: how far back history is kept.
  * @admission: (nullable): the host's reservation ledger, for AdmitMigration,
  *   ReleaseReservation, GetLedger and ListReservations (borrowed).
+ * @migrations: (nullable): the outgoing migrations, for Migrate,
+ *   CancelMigration, ListMigrations and their signals (borrowed).
  *
  * What the D-Bus service needs from the daemon. Arguments are validated
  * before the backend is called: @query_history sees a known metric, a
@@ -58,6 +61,7 @@ typedef struct {
   GVariant *(*get_controllers) (gpointer user_data, const char *uuid, GError **error);
   gint64 retention_usec;
   AmigoAdmission *admission;
+  AmigoMigrations *migrations;
 } AmigoDbusServiceBackend;
 
 /* The most points one GetHistory reply carries (24 bytes each: 2.4 MB,

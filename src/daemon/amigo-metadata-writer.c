@@ -28,6 +28,9 @@ typedef struct {
   char *request;            /* NULL: none yet, keep what is there */
   char *workload;           /* NULL: no label */
   char *digest;             /* of the three, remembered once written */
+  AmigoMetadataWriterDone done;   /* nullable: someone waits for this write */
+  gpointer done_data;
+  GDestroyNotify done_data_free;
 } SummaryWrite;
 
 static void
@@ -40,6 +43,8 @@ summary_write_free (gpointer data)
   g_free (w->request);
   g_free (w->workload);
   g_free (w->digest);
+  if (w->done_data_free != NULL)
+    g_clear_pointer (&w->done_data, w->done_data_free);
   g_free (w);
 }
 
@@ -72,6 +77,8 @@ on_summary_written (const char *uuid, gpointer data, const GError *error, gpoint
   AmigoTrackedDomain *d = amigo_domain_table_lookup (self->domains, uuid);
   const char *name = d != NULL ? d->name : uuid;
 
+  if (w->done != NULL)
+    w->done (uuid, error, w->done_data);
   if (error == NULL) {
     /* a domain that left meanwhile is not remembered */
     if (d != NULL)
@@ -151,8 +158,15 @@ digest_add (GChecksum *sum, const char *text)
     g_checksum_update (sum, (const guchar *) "\x01", 1);
 }
 
+/* @done (nullable) is called once the write ends, if it was started. */
 static WriteOutcome
-write_domain (AmigoMetadataWriter *self, virConnectPtr conn, AmigoTrackedDomain *d, gboolean last_try)
+write_domain_full (AmigoMetadataWriter *self,
+                   virConnectPtr conn,
+                   AmigoTrackedDomain *d,
+                   gboolean last_try,
+                   AmigoMetadataWriterDone done,
+                   gpointer done_data,
+                   GDestroyNotify done_data_free)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
@@ -171,7 +185,9 @@ write_domain (AmigoMetadataWriter *self, virConnectPtr conn, AmigoTrackedDomain 
   digest_add (sum, summary);
   digest_add (sum, request);
   digest_add (sum, workload);
-  if (g_strcmp0 (g_hash_table_lookup (self->written, d->uuid), g_checksum_get_string (sum)) == 0)
+  /* a caller waiting for the write gets one: libvirt's copy may have been
+   * changed by someone else since */
+  if (done == NULL && g_strcmp0 (g_hash_table_lookup (self->written, d->uuid), g_checksum_get_string (sum)) == 0)
     return WRITE_UNCHANGED;
 
   w = g_new0 (SummaryWrite, 1);
@@ -182,6 +198,16 @@ write_domain (AmigoMetadataWriter *self, virConnectPtr conn, AmigoTrackedDomain 
   w->request = g_steal_pointer (&request);
   w->workload = g_strdup (workload);
   w->digest = g_strdup (g_checksum_get_string (sum));
+  w->done = done;
+  w->done_data = done_data;
+  w->done_data_free = done_data_free;
+  if (done != NULL) {
+    /* the caller tries again itself: a failed submit frees @done_data */
+    if (!amigo_job_runner_submit (self->runner, d->uuid, summary_write_run, on_summary_written, w,
+                                  summary_write_free, self))
+      return WRITE_BUSY;
+    return WRITE_STARTED;
+  }
   if (!amigo_job_runner_submit (self->runner, d->uuid, summary_write_run, on_summary_written, w,
                                 summary_write_free, self)) {
     g_autofree char *message = NULL;
@@ -200,6 +226,47 @@ write_domain (AmigoMetadataWriter *self, virConnectPtr conn, AmigoTrackedDomain 
     return WRITE_BUSY;
   }
   return WRITE_STARTED;
+}
+
+static WriteOutcome
+write_domain (AmigoMetadataWriter *self, virConnectPtr conn, AmigoTrackedDomain *d, gboolean last_try)
+{
+  return write_domain_full (self, conn, d, last_try, NULL, NULL, NULL);
+}
+
+gboolean
+amigo_metadata_writer_write_now (AmigoMetadataWriter *self,
+                                 virConnectPtr conn,
+                                 const char *uuid,
+                                 AmigoMetadataWriterDone done,
+                                 gpointer done_data,
+                                 GDestroyNotify done_data_free,
+                                 GError **error)
+{
+  AmigoTrackedDomain *d = amigo_domain_table_lookup (self->domains, uuid);
+
+  if (d == NULL) {
+    if (done_data_free != NULL)
+      done_data_free (done_data);
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND, "no running domain '%s' on this host", uuid);
+    return FALSE;
+  }
+  switch (write_domain_full (self, conn, d, FALSE, done, done_data, done_data_free)) {
+  case WRITE_STARTED:
+    return TRUE;
+  case WRITE_BUSY:
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_BUSY,
+                 "a libvirt call that takes a job on '%s' is still out", d->name);
+    return FALSE;
+  case WRITE_UNCHANGED:
+  case WRITE_NOTHING:
+  default:
+    if (done_data_free != NULL)
+      done_data_free (done_data);
+    g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND, "nothing to write into the metadata of '%s'",
+                 d->name);
+    return FALSE;
+  }
 }
 
 void

@@ -78,6 +78,23 @@ void amigo_metadata_writer_retry (AmigoMetadataWriter *self, virConnectPtr conn)
 /* The same for one domain (its label or request just changed). */
 void amigo_metadata_writer_write_one (AmigoMetadataWriter *self, virConnectPtr conn, const char *uuid);
 
+/* The end of a write someone waits for, on the main context: @error is
+ * NULL when it was written. */
+typedef void (*AmigoMetadataWriterDone) (const char *uuid, const GError *error, gpointer user_data);
+
+/* Writes @uuid's element now, even if unchanged since the last write, and
+ * calls @done when libvirt has it. FALSE (and @done_data freed, @done not
+ * called): AMIGO_ERROR_BUSY when a job-taking call of that domain is still
+ * out (try again shortly), AMIGO_ERROR_NOT_FOUND when the domain is not
+ * tracked or there is nothing to write yet. Main context only. */
+gboolean amigo_metadata_writer_write_now (AmigoMetadataWriter *self,
+                                          virConnectPtr conn,
+                                          const char *uuid,
+                                          AmigoMetadataWriterDone done,
+                                          gpointer done_data,
+                                          GDestroyNotify done_data_free,
+                                          GError **error);
+
 /* The domain left: forget what was written into it (if it comes back, its
  * summary is written again). */
 void amigo_metadata_writer_forget (AmigoMetadataWriter *self, const char *uuid);

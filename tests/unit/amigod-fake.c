@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* amigod-fake: a stand-in for amigod on a private bus, serving canned
  * replies to GetReservationRequest, SetWorkloadClass, GetHistory and
- * GetControllers, so
+ * GetControllers, and scripted migrations (amigod-fake-migrate.c), so
  * amigoctl's whole D-Bus path can be tested without root or libvirt
  * (tests/unit/test-amigo-ctl.c) and the examples in docs/dbus-api.md
  * come from a real run:
@@ -26,6 +26,7 @@
 #include "amigo-metric.h"
 #include "amigo-request-options.h"
 #include "amigo-time.h"
+#include "amigod-fake.h"
 
 #define WEB_UUID "6695eb01-f6a4-8304-79aa-97f2502e193f"
 #define FRESH_UUID "0b7e3a5c-2d61-4c0e-9f62-2a8c1b0c7d11"
@@ -46,8 +47,8 @@ lookup_domain (const char *domain)
   return NULL;
 }
 
-static gboolean
-check_domain (GDBusMethodInvocation *invocation, const char *domain, gboolean need_history)
+gboolean
+amigod_fake_check_domain (GDBusMethodInvocation *invocation, const char *domain, gboolean need_history)
 {
   const char *name = lookup_domain (domain);
 
@@ -106,7 +107,7 @@ handle_get_reservation_request (AmigoDaemon1 *skeleton, GDBusMethodInvocation *i
     g_dbus_method_invocation_return_gerror (invocation, error);
     return TRUE;
   }
-  if (!check_domain (invocation, domain, TRUE))
+  if (!amigod_fake_check_domain (invocation, domain, TRUE))
     return TRUE;
   window = o.has_window && o.window_usec > 0 ? o.window_usec : estimate;
   settle = o.has_settle ? o.settle_usec : 10 * AMIGO_USEC_PER_MIN;
@@ -165,7 +166,7 @@ handle_set_workload_class (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invoca
                                            "web_server, machine_learning, batch, or '' to clear the label", klass);
     return TRUE;
   }
-  if (!check_domain (invocation, domain, FALSE))
+  if (!amigod_fake_check_domain (invocation, domain, FALSE))
     return TRUE;
   g_clear_pointer (&fake->label, g_free);
   if (*klass != '\0')
@@ -209,7 +210,7 @@ handle_get_controllers (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocatio
                       p[] = { 0.0, 0.12, 0.0 };
   GVariantBuilder b, d;
 
-  if (!check_domain (invocation, domain, FALSE))
+  if (!amigod_fake_check_domain (invocation, domain, FALSE))
     return TRUE;
   if (strcmp (lookup_domain (domain), "web") != 0) {
     g_dbus_method_invocation_return_error (invocation, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND,
@@ -245,7 +246,7 @@ handle_get_history (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, c
   GVariantBuilder points;
   AmigoMetric metric;
 
-  if (!check_domain (invocation, domain, FALSE))
+  if (!amigod_fake_check_domain (invocation, domain, FALSE))
     return TRUE;
   if (!amigo_metric_from_string (resource_name, &metric) || from_usec > to_usec) {
     g_dbus_method_invocation_return_error (invocation, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS,
@@ -309,6 +310,7 @@ main (int argc, char **argv)
   g_signal_connect (skeleton, "handle-set-workload-class", G_CALLBACK (handle_set_workload_class), &fake);
   g_signal_connect (skeleton, "handle-get-history", G_CALLBACK (handle_get_history), &fake);
   g_signal_connect (skeleton, "handle-get-controllers", G_CALLBACK (handle_get_controllers), &fake);
+  amigod_fake_migrate_init (skeleton);
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (skeleton), bus, AMIGO_DBUS_PATH, &error)) {
     fprintf (stderr, "amigod-fake: %s\n", error->message);
     return 1;

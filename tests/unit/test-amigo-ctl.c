@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* amigoctl forecast and label end to end: the real amigoctl against
+/* amigoctl forecast, label, controllers and migrate end to end: the real amigoctl against
  * amigod-fake (canned replies) on a private bus; no root, no libvirt.
  * Also the argument errors, which never reach the bus. */
 #include <stdarg.h>
@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,6 +71,30 @@ run_ctl_env (Fixture *f, const char *path, Run *run, ...)
 }
 
 #define run_ctl(f, run, ...) run_ctl_env (f, NULL, run, __VA_ARGS__, NULL)
+
+/* Runs amigoctl migrate DOMAIN DEST-URI on the test bus and sends it
+ * @n_interrupts SIGINTs, the first after @delay_msec, the next 300 ms
+ * later, as a user pressing Ctrl-C. */
+static void
+run_migrate_interrupted (Fixture *f, Run *run, const char *domain, const char *dest_uri, guint delay_msec,
+                         guint n_interrupts)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) proc = NULL;
+  g_autoptr (GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+  proc = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("AMIGOCTL"), "--bus-address", f->address,
+                                      "migrate", domain, dest_uri, NULL);
+  assert_non_null (proc);
+  for (guint i = 0; i < n_interrupts; i++) {
+    g_usleep ((i == 0 ? delay_msec : 300) * 1000);
+    g_subprocess_send_signal (proc, SIGINT);
+  }
+  assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, &run->out, &run->err, &error));
+  run->status = g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
+}
 
 static void
 expect (const Run *run, int status, const char *out_has, const char *err_has)
@@ -301,6 +326,117 @@ test_ctl_controllers (void **state)
   run_steps (*state, steps, G_N_ELEMENTS (steps));
 }
 
+/* The plan, progress lines (stdout is a pipe here: plain lines, not the
+ * bar), the end with measured vs predicted; the exit status says how it
+ * ended. amigod-fake scripts the story by the destination's host name. */
+static void
+test_ctl_migrate (void **state)
+{
+  static const Step steps[] = {
+    { { "migrate", "web", "qemu+tcp://b.example/system" }, 0,
+      "Mode:       precopy: the dirty rate (3.5 MiB/s) is far below the link\n", NULL },
+    { { "migrate", "web", "qemu+tcp://b.example/system" }, 0,
+      "Predicted:  total 12.5s, downtime 180ms, 1.5 GiB sent\nprogress     -%  refreshing\n"
+      "progress  20.0%  precopy  sent 38.4 MiB, 153.6 MiB left  dirty 3.5 MiB/s  downtime ~120ms", NULL },
+    { { "migrate", "web", "qemu+tcp://b.example/system" }, 0,
+      "Migration of 'web' completed in 15.0s.\n"
+      "            MEASURED  PREDICTED  DIFF\n"
+      "total time     15.0s      12.5s  +20%\n", NULL },
+    /* the options reach amigod (the fake echoes them in the plan) */
+    { { "migrate", "web", "qemu+tcp://b.example/system", "--bandwidth", "50" }, 0, "Bandwidth:  50.0 MiB/s\n", NULL },
+    { { "migrate", "web", "qemu+tcp://b.example/system", "--downtime", "90" }, 0, "Downtime:   at most 90ms\n", NULL },
+    { { "migrate", "web", "qemu+tcp://b.example/system", "--mode", "postcopy" }, 0, "Mode:       postcopy", NULL },
+    /* everything, the end included, sent before Migrate's reply: only a
+     * client subscribed before the call sees it */
+    { { "migrate", "web", "qemu+tcp://fast.example/system" }, 0, "Migration of 'web' completed in 15.0s.", NULL },
+    { { "migrate", "web", "qemu+tcp://refuse.example/system" }, 5, "Predicted:",
+      "amigoctl: migration of 'web' refused by the destination: memory: need 0.19 GiB, 0.10 GiB free after "
+      "reservations\n" },
+    { { "migrate", "web", "qemu+tcp://unreachable.example/system" }, 1, NULL,
+      "amigoctl: migration of 'web' failed: unable to connect to server at 'unreachable.example:16509'" },
+    { { "migrate", "nosuchvm", "qemu+tcp://b.example/system" }, 4, NULL, "amigoctl: no domain 'nosuchvm'" },
+    { { "migrate", "web", "qemu+tcp://b.example/system", "--no-wait" }, 0,
+      "Not waiting: follow it with 'amigoctl migrations'", NULL },
+  };
+  Fixture *f = *state;
+
+  run_steps (f, steps, G_N_ELEMENTS (steps));
+  /* the one left running by --no-wait ends within a second */
+  g_usleep (1000 * 1000);
+  {
+    g_auto (Run) run = { 0 };
+    run_ctl (f, &run, "migrations");
+    expect (&run, 0, "  refused  ", NULL);
+    expect (&run, 0, "15.0s / 12.5s  150ms / 180ms  1.0 GiB / 1.5 GiB  -\n", NULL);
+    expect (&run, 0, "memory: need 0.19 GiB, 0.10 GiB free after reservations\n", NULL);
+    assert_null (strstr (run.out, "other"));   /* another migration's signals */
+  }
+}
+
+static void
+test_ctl_migrate_json (void **state)
+{
+  Fixture *f = *state;
+  g_auto (Run) run = { 0 };
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *obj;
+
+  run_ctl (f, &run, "--json", "migrate", "web", "qemu+tcp://b.example/system");
+  expect (&run, 0, NULL, NULL);
+  assert_null (strstr (run.out, "progress"));
+  assert_true (json_parser_load_from_data (parser, run.out, -1, NULL));
+  obj = json_node_get_object (json_parser_get_root (parser));
+  assert_string_equal (json_object_get_string_member (obj, "domain"), "web");
+  assert_string_equal (json_object_get_string_member (json_object_get_object_member (obj, "plan"), "mode"),
+                       "precopy");
+  assert_string_equal (json_object_get_string_member (json_object_get_object_member (obj, "result"), "state"),
+                       "completed");
+  assert_int_equal (json_object_get_int_member (json_object_get_object_member (obj, "result"), "total_usec"),
+                    15000000);
+}
+
+/* Ctrl-C cancels (exit 6); meanwhile a second migrate of the same domain
+ * is Busy; a second Ctrl-C quits without waiting (exit 130). */
+static void
+test_ctl_migrate_interrupt (void **state)
+{
+  Fixture *f = *state;
+
+  {
+    g_autoptr (GError) error = NULL;
+    g_auto (Run) run = { 0 };
+    g_auto (Run) busy = { 0 };
+    g_autoptr (GSubprocess) proc =
+      g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error,
+                        g_getenv ("AMIGOCTL"), "--bus-address", f->address, "migrate", "web",
+                        "qemu+tcp://slow.example/system", NULL);
+    assert_non_null (proc);
+    g_usleep (500 * 1000);
+    run_ctl (f, &busy, "migrate", "web", "qemu+tcp://b.example/system");
+    expect (&busy, 1, NULL, "amigoctl: migrate: 'web' is busy: domain 'web' is already migrating (id ");
+    g_subprocess_send_signal (proc, SIGINT);
+    assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, &run.out, &run.err, &error));
+    run.status = g_subprocess_get_exit_status (proc);
+    expect (&run, 6, "progress  20.0%  precopy", "amigoctl: cancelling migration ");
+    expect (&run, 6, NULL, "amigoctl: migration of 'web' cancelled: cancelled by CancelMigration\n");
+  }
+  {
+    g_auto (Run) run = { 0 };
+    run_migrate_interrupted (f, &run, "web", "qemu+tcp://slow.example/system", 100, 1);
+    expect (&run, 6, NULL, "cancelled by CancelMigration");
+  }
+  {
+    /* amigod-fake takes 3 s to finish this cancel */
+    g_auto (Run) run = { 0 };
+    gint64 t0 = g_get_monotonic_time ();
+    run_migrate_interrupted (f, &run, "web", "qemu+tcp://deaf.example/system", 400, 2);
+    expect (&run, 130, NULL, "(Ctrl-C again to quit without waiting)");
+    expect (&run, 130, NULL, "amigoctl: not waiting: migration ");
+    assert_true (g_get_monotonic_time () - t0 < 2 * G_USEC_PER_SEC);
+    g_usleep (3500 * 1000);
+  }
+}
+
 static void
 test_ctl_argument_errors (void **state)
 {
@@ -326,7 +462,35 @@ test_ctl_argument_errors (void **state)
     { { "controllers", "" }, 2, NULL, "controllers: the domain is empty" },
     { { "controllers", "web", "--plot", "" }, 2, NULL, "--plot: expected a file name like 'web.png'" },
     { { "status", "--plot", "x.png" }, 2, NULL, "status: --plot only applies to 'forecast' and 'controllers'" },
-    { { "frobnicate" }, 2, NULL, "unknown command 'frobnicate': expected status, domains, history, forecast, label, ledger, reservations or controllers" },
+    { { "migrate", "web" }, 2, NULL, "migrate: expected DOMAIN DEST-URI, got 1 argument" },
+    { { "migrate", "", "qemu+tcp://b/system" }, 2, NULL, "migrate: the domain is empty" },
+    { { "migrate", "web", "b.example" }, 2, NULL, "migrate: destination URI 'b.example' is not a URI" },
+    { { "migrate", "web", "http://b.example/" }, 2, NULL, "has scheme 'http': expected one of qemu, qemu+tcp, qemu+ssh," },
+    { { "migrate", "web", "qemu+tcp:///system" }, 2, NULL, "destination URI 'qemu+tcp:///system' has no host" },
+    { { "migrate", "web", "qemu+tcp://b/" }, 2, NULL, "has path '/': expected /system or /session" },
+    { { "migrate", "web", "qemu+tcp://b/system", "--bandwidth", "0" }, 2, NULL,
+      "--bandwidth: '0' is out of range: expected MiB/s, more than 0 and at most 100000" },
+    { { "migrate", "web", "qemu+tcp://b/system", "--bandwidth", "fast" }, 2, NULL, "--bandwidth: 'fast' is out of range" },
+    { { "migrate", "web", "qemu+tcp://b/system", "--bandwidth", "100001" }, 2, NULL, "--bandwidth: '100001'" },
+    { { "migrate", "web", "qemu+tcp://b/system", "--downtime", "999999" }, 2, NULL,
+      "--downtime: '999999' is out of range: expected milliseconds, 1 to 60000" },
+    { { "migrate", "web", "qemu+tcp://b/system", "--downtime", "0" }, 2, NULL, "--downtime: '0' is out of range" },
+    { { "migrate", "web", "qemu+tcp://b/system", "--downtime", "-5" }, 2, NULL, "--downtime: '-5' is out of range" },
+    { { "migrate", "web", "qemu+tcp://b/system", "--mode", "fast" }, 2, NULL,
+      "--mode: unknown mode 'fast': expected one of auto, precopy, auto-converge, postcopy" },
+    { { "migrate", "web", "qemu+tcp://b/system", "--deadline", "2d" }, 2, NULL,
+      "--deadline: '2d' is out of range: expected 0 or 1s to 1d" },
+    { { "migrate", "web", "qemu+tcp://b/system", "--deadline", "soon" }, 2, NULL, "--deadline: expected a duration" },
+    { { "migrate", "web", "qemu+tcp://b/system", "--timeout", "0" }, 2, NULL, "--timeout: expected a positive duration" },
+    { { "migrate", "web", "qemu+tcp://b/system", "--timeout", "500ms" }, 2, NULL,
+      "--timeout: '500ms' is out of range: expected 1s to 1d" },
+    { { "migrate", "web", "qemu+tcp://b/system", "--migrate-uri", "::" }, 2, NULL, "--migrate-uri: option 'migrate_uri' '::' is not a URI" },
+    { { "migrate", "web", "qemu+tcp://b/system", "--migrate-uri", "http://x" }, 2, NULL,
+      "--migrate-uri: option 'migrate_uri' 'http://x' has scheme 'http'" },
+    { { "status", "--bandwidth", "5" }, 2, NULL, "status: --migrate-uri, --bandwidth, --downtime, --mode, --deadline, "
+      "--timeout and --no-wait only apply to 'migrate'" },
+    { { "migrations", "x" }, 2, NULL, "unexpected argument 'x'" },
+    { { "frobnicate" }, 2, NULL, "unknown command 'frobnicate': expected status, domains, history, forecast, label, ledger, reservations, controllers, migrate or migrations" },
   };
 
   run_steps (*state, bad, G_N_ELEMENTS (bad));
@@ -344,6 +508,9 @@ main (void)
     cmocka_unit_test (test_ctl_forecast_plot),
     cmocka_unit_test (test_ctl_controllers),
     cmocka_unit_test (test_ctl_argument_errors),
+    cmocka_unit_test (test_ctl_migrate),
+    cmocka_unit_test (test_ctl_migrate_json),
+    cmocka_unit_test (test_ctl_migrate_interrupt),
   };
 
   if (g_getenv ("AMIGOCTL") == NULL || g_getenv ("AMIGOD_FAKE") == NULL) {
