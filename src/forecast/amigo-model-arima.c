@@ -72,6 +72,23 @@ arima_set_state (AmigoArima *self, const double *z, gsize n, const double *e, gs
     self->resid[j] = (e != NULL && j + n_e >= nq) ? e[n_e - nq + j] : 0.0;
 }
 
+/* GSL's error handler is one process-wide pointer. Saving it, turning it
+ * off for a fit and restoring it afterwards raced between fits on two
+ * threads (one could restore the aborting default while the other still
+ * ran), so it is turned off once and stays off. The fits behave as before
+ * (they always ran with it off); elsewhere a GSL error is now a returned
+ * status or NaN, never an abort of the daemon. */
+static void
+arima_gsl_errors_off (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done)) {
+    gsl_set_error_handler_off ();
+    g_once_init_leave (&done, 1);
+  }
+}
+
 /* Fits the ARIMA part on the standardised (possibly seasonally adjusted)
  * levels @y into @self: d (KPSS unless @order), then the order search. */
 static gboolean
@@ -82,7 +99,6 @@ arima_fit_levels (AmigoArima *self, const double *y, gsize ny, const AmigoArimaO
   g_autofree AmigoArimaCandidate *cands = NULL;
   gsize nw, n_e = 0;
   guint d, pmax, qmax, n_cands, n_refine;
-  gsl_error_handler_t *old_handler;
   AmigoArimaCandidate best;
 
   d = order != NULL ? order->d : amigo_arima_ndiffs (y, ny, AMIGO_ARIMA_MAX_D);
@@ -109,7 +125,7 @@ arima_fit_levels (AmigoArima *self, const double *y, gsize ny, const AmigoArimaO
     }
   }
 
-  old_handler = gsl_set_error_handler_off ();
+  arima_gsl_errors_off ();
   scratch = g_new (double, 2 * nw);
   pmax = MIN (AMIGO_ARIMA_MAX_P, (guint) (nw / 10));
   qmax = MIN (AMIGO_ARIMA_MAX_Q, (guint) (nw / 10));
@@ -130,7 +146,6 @@ arima_fit_levels (AmigoArima *self, const double *y, gsize ny, const AmigoArimaO
     }
     if (n_cands == 0) {
       if (order->p + order->q + 2 >= nw) {
-        gsl_set_error_handler (old_handler);
         g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INSUFFICIENT_HISTORY,
                      "ARIMA(%u,%u,%u) needs more than %" G_GSIZE_FORMAT " samples",
                      order->p, order->d, order->q, ny);
@@ -183,7 +198,6 @@ arima_fit_levels (AmigoArima *self, const double *y, gsize ny, const AmigoArimaO
     amigo_arima_css_fit (&best, wwin, nwin, t0, FALSE, scratch, scratch + nw);
     n_e = nwin;
   }
-  gsl_set_error_handler (old_handler);
 
   self->order.p = best.p;
   self->order.q = best.q;
