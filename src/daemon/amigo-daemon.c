@@ -736,8 +736,8 @@ amigo_daemon_new_with_clock (AmigoConf *conf, const AmigoDaemonOptions *options,
     return NULL;
   self->connection = amigo_connection_new (conf->uri, on_connection_state, self);
   self->migrations = amigo_migrations_new (&(AmigoMigrationsContext) {
-    self->connection, self->domains, self->requests, self->metadata_writer, self->clock, conf->state_dir,
-    conf->forecast.link_mbit_s * 1e6 / 8 });
+    self->connection, self->domains, self->requests, self->metadata_writer, self->clock, self->history,
+    conf->state_dir, conf->forecast.link_mbit_s * 1e6 / 8 });
   return g_steal_pointer (&self);
 }
 

@@ -473,22 +473,29 @@ no_migrations (GDBusMethodInvocation *invocation)
                                                         "this amigod does not migrate domains"));
 }
 
+/* Migrate's reply, now or once the start within a deadline is chosen. */
+static void
+on_migration_started (gpointer user_data, const char *id, GVariant *plan)
+{
+  GDBusMethodInvocation *invocation = user_data;
+
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s@a{sv})", id, plan));
+}
+
 static gboolean
 handle_migrate (AmigoDaemon1 *skeleton, GDBusMethodInvocation *invocation, const char *domain,
                 const char *dest_uri, GVariant *options, AmigoDbusService *self)
 {
   g_autofree char *uuid = NULL;
-  g_autofree char *id = NULL;
-  GVariant *plan = NULL;
   GError *error = NULL;
 
   if (self->backend.migrations == NULL)
     return no_migrations (invocation);
   if (!amigo_dbus_service_resolve_domain (self, domain, &uuid, &error))
     return return_error (invocation, error);
-  if (!amigo_migrations_start (self->backend.migrations, uuid, dest_uri, options, &id, &plan, &error))
+  if (!amigo_migrations_start (self->backend.migrations, uuid, dest_uri, options, on_migration_started, invocation,
+                               &error))
     return return_error (invocation, error);
-  amigo_daemon1_complete_migrate (skeleton, invocation, id, plan);
   return TRUE;
 }
 

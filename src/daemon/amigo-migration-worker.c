@@ -12,8 +12,6 @@
 #define COMPLETED_TRIES 6
 #define COMPLETED_RETRY_USEC (500 * AMIGO_USEC_PER_MSEC)
 
-/* Sentinel on the command queue: the migration call returned. */
-#define COMMAND_STOP 100
 
 struct _AmigoMigrationWorker {
   gint ref;
@@ -25,7 +23,7 @@ struct _AmigoMigrationWorker {
   guint32 downtime_limit_ms;
   unsigned int flags;
   gint64 poll_usec;
-  GAsyncQueue *commands;         /* GINT_TO_POINTER (AmigoMigrationCommand or COMMAND_STOP) */
+  GAsyncQueue *stop;             /* one item once the migration call returned */
   GMainContext *context;
   AmigoMigrationWorkerEvents events;
   gpointer user_data;
@@ -47,7 +45,7 @@ worker_unref (AmigoMigrationWorker *self)
   virConnectClose (self->conn);
   g_free (self->dest_uri);
   g_free (self->migrate_uri);
-  g_async_queue_unref (self->commands);
+  g_async_queue_unref (self->stop);
   g_main_context_unref (self->context);
   g_free (self);
 }
@@ -175,20 +173,16 @@ stats_thread (gpointer data)
   gint64 wait_usec = MIN (self->poll_usec, 500 * AMIGO_USEC_PER_MSEC);
 
   for (;;) {
-    gpointer cmd = g_async_queue_timeout_pop (self->commands, (guint64) wait_usec);
+    gpointer stop = g_async_queue_timeout_pop (self->stop, (guint64) wait_usec);
     Event *e;
 
     wait_usec = self->poll_usec;
-    if (cmd != NULL && GPOINTER_TO_INT (cmd) == COMMAND_STOP)
+    if (stop != NULL)
       break;
     if (dom == NULL) {
       dom = virDomainLookupByUUIDString (self->conn, self->uuid);
       if (dom == NULL)
         continue;
-    }
-    if (cmd != NULL) {
-      run_command (self, dom, GPOINTER_TO_INT (cmd));
-      continue;
     }
     e = g_new0 (Event, 1);
     e->kind = EVENT_SAMPLE;
@@ -284,7 +278,7 @@ migrate_thread (gpointer data)
     virTypedParamsFree (params, n);
   }
   /* the statistics thread ends before the completed ones are read */
-  g_async_queue_push (self->commands, GINT_TO_POINTER (COMMAND_STOP));
+  g_async_queue_push (self->stop, GINT_TO_POINTER (1));
   if (e->ok)
     e->have_stats = completed_stats (self, dom, &e->stats);
   if (dom != NULL)
@@ -312,7 +306,7 @@ amigo_migration_worker_start (virConnectPtr conn,
   self->downtime_limit_ms = params->downtime_limit_ms;
   self->flags = params->flags;
   self->poll_usec = params->poll_usec > 0 ? params->poll_usec : AMIGO_USEC_PER_SEC;
-  self->commands = g_async_queue_new ();
+  self->stop = g_async_queue_new ();
   self->context = g_main_context_ref_thread_default ();
   self->events = *events;
   self->user_data = user_data;
@@ -321,10 +315,43 @@ amigo_migration_worker_start (virConnectPtr conn,
   return self;
 }
 
+typedef struct {
+  AmigoMigrationWorker *worker;  /* a reference */
+  AmigoMigrationCommand command;
+} CommandCall;
+
+static gpointer
+command_thread (gpointer data)
+{
+  CommandCall *c = data;
+  virDomainPtr dom = virDomainLookupByUUIDString (c->worker->conn, c->worker->uuid);
+
+  if (dom != NULL) {
+    run_command (c->worker, dom, c->command);
+    virDomainFree (dom);
+  } else {
+    Event *e = g_new0 (Event, 1);
+
+    e->kind = EVENT_COMMAND;
+    e->command = c->command;
+    e->error = last_error ("the domain is gone");
+    event_post (c->worker, e);
+  }
+  worker_unref (c->worker);
+  g_free (c);
+  return NULL;
+}
+
 void
 amigo_migration_worker_command (AmigoMigrationWorker *self, AmigoMigrationCommand command)
 {
-  g_async_queue_push (self->commands, GINT_TO_POINTER (command));
+  CommandCall *c = g_new0 (CommandCall, 1);
+
+  /* a thread of its own: a cancel must not wait behind a statistics call,
+   * which libvirt holds for seconds at times */
+  c->worker = worker_ref (self);
+  c->command = command;
+  g_thread_unref (g_thread_new ("amigo-migcmd", command_thread, c));
 }
 
 void

@@ -5,11 +5,13 @@
  * the job runner's: the collector and the metadata writer take one call per
  * domain there, and these calls must never be skipped behind the
  * migration's): one thread makes the migration call, which blocks until
- * the end; a second reads the job statistics about once a second and makes
- * the short calls that act on the running job (abort, switch to post-copy,
- * downtime limit). Every result comes back as an event on the main context
- * the worker was started in. docs/migration.md ("the daemon") says what
- * libvirt 9.0 does with these calls. */
+ * the end; a second reads the job statistics about once a second (and sets
+ * the downtime limit once the job runs); each call that acts on the running
+ * job (abort, switch to post-copy) gets a short thread of its own, so a
+ * cancel never waits behind a statistics call (libvirt held single ones for
+ * 2.4 s). Every result comes back as an event on the main context the
+ * worker was started in. docs/orchestration.md says what libvirt 9.0 does
+ * with these calls. */
 
 #include <glib.h>
 #include <libvirt/libvirt.h>
@@ -81,7 +83,8 @@ AmigoMigrationWorker *amigo_migration_worker_start (virConnectPtr conn,
                                                     const AmigoMigrationWorkerEvents *events,
                                                     gpointer user_data);
 
-/* Queues @command for the statistics thread (it acts within a poll). */
+/* Makes @command in a thread of its own (at once, whatever the statistics
+ * thread waits for); its result comes as @command_done. */
 void amigo_migration_worker_command (AmigoMigrationWorker *self, AmigoMigrationCommand command);
 
 /* The owner lets go: no event is delivered any more; the threads end on

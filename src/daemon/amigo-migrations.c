@@ -10,6 +10,7 @@
 #include "amigo-migration-log.h"
 #include "amigo-migration-options.h"
 #include "amigo-migration-plan.h"
+#include "amigo-migration-start.h"
 #include "amigo-migration-worker.h"
 #include "amigo-migration.h"
 #include "amigo-slo-policy.h"
@@ -44,6 +45,8 @@ typedef struct {
   AmigoMigrationWorker *worker; /* NULL before libvirt's call */
   guint timer_id;
   guint refresh_tries;
+  AmigoMigrationsStarted started;   /* Migrate's answer, until given */
+  gpointer started_data;
 } Run;
 
 static void
@@ -396,16 +399,33 @@ plan_input (AmigoMigrations *self,
   return TRUE;
 }
 
-/* When to start: now, unless a deadline lets a start-time model choose a
- * lower point within it (none yet: started now, and the plan says so). */
+/* Migrate's answer with the plan as it stands, then the first step. */
 static void
-choose_start (AmigoMigrations *self, const AmigoMigrationOptions *options, AmigoMigrationPlan *plan)
+run_reply (Run *r)
 {
-  plan->start_at_usec = amigo_clock_get_wall_usec (self->ctx.clock);
-  g_clear_pointer (&plan->start_reason, g_free);
-  plan->start_reason = g_strdup (options->deadline_usec > 0
-                                 ? "starting now: no start-time forecast is available on this host"
-                                 : "starting now: no deadline given");
+  AmigoMigrationsStarted started = r->started;
+
+  r->started = NULL;
+  if (started != NULL)
+    started (r->started_data, r->record.id, amigo_migration_plan_to_variant (&r->record.plan));
+  if (r->timer_id == 0)
+    r->timer_id = g_idle_add (run_refresh, r);
+}
+
+static void
+on_start_chosen (gpointer user_data, gint64 start_usec, const char *reason)
+{
+  RunRef *ref = user_data;
+  Run *r = g_hash_table_lookup (ref->owner->runs, ref->id);
+
+  if (r == NULL)
+    return;
+  r->record.plan.start_at_usec = start_usec;
+  g_free (r->record.plan.start_reason);
+  r->record.plan.start_reason = g_strdup (reason);
+  amigo_log_domain (G_LOG_LEVEL_INFO, r->record.uuid, r->record.domain, "migration %s of '%s': %s", r->record.id,
+                    r->record.domain, reason);
+  run_reply (r);
 }
 
 gboolean
@@ -413,8 +433,8 @@ amigo_migrations_start (AmigoMigrations *self,
                         const char *uuid,
                         const char *dest_uri,
                         GVariant *options,
-                        char **ret_id,
-                        GVariant **ret_plan,
+                        AmigoMigrationsStarted started,
+                        gpointer user_data,
                         GError **error)
 {
   AmigoTrackedDomain *d = amigo_domain_table_lookup (self->ctx.domains, uuid);
@@ -449,7 +469,10 @@ amigo_migrations_start (AmigoMigrations *self,
     return FALSE;
   if (!amigo_migration_plan_make (&input, &plan, error))
     return FALSE;
-  choose_start (self, &opts, &plan);
+  /* the start within a deadline is chosen before Migrate answers */
+  plan.start_at_usec = amigo_clock_get_wall_usec (self->ctx.clock);
+  g_clear_pointer (&plan.start_reason, g_free);
+  plan.start_reason = g_strdup ("starting now: no deadline given");
 
   r = g_new0 (Run, 1);
   r->owner = self;
@@ -466,10 +489,18 @@ amigo_migrations_start (AmigoMigrations *self,
   g_hash_table_insert (self->busy, r->record.uuid, r->record.id);
   amigo_log_domain (G_LOG_LEVEL_INFO, uuid, d->name, "migration %s of '%s' to '%s': %s: %s", r->record.id, d->name,
                     dest_uri, amigo_migration_mode_to_string (plan.mode), plan.reason);
-  /* the reply goes out before the first step */
-  r->timer_id = g_idle_add (run_refresh, r);
-  *ret_id = g_strdup (r->record.id);
-  *ret_plan = amigo_migration_plan_to_variant (&plan);
+  r->started = started;
+  r->started_data = user_data;
+  if (opts.deadline_usec > 0 && self->ctx.history != NULL) {
+    RunRef *ref = g_new0 (RunRef, 1);
+
+    ref->owner = self;
+    ref->id = g_strdup (r->record.id);
+    amigo_migration_start_choose (self->ctx.history, uuid, plan.start_at_usec, opts.deadline_usec,
+                                  plan.predicted_total_usec, on_start_chosen, ref, run_ref_free);
+    return TRUE;
+  }
+  run_reply (r);
   return TRUE;
 }
 
@@ -485,6 +516,11 @@ amigo_migrations_cancel (AmigoMigrations *self, const char *id, GError **error)
   }
   amigo_log_domain (G_LOG_LEVEL_INFO, r->record.uuid, r->record.domain, "migration %s of '%s': cancel asked in phase %s",
                     r->record.id, r->record.domain, amigo_migration_phase_to_string (amigo_migration_get_phase (r->machine)));
+  /* a Migrate still choosing its start gets its answer first */
+  if (r->started != NULL) {
+    r->record.plan.start_at_usec = amigo_clock_get_wall_usec (self->ctx.clock);
+    run_reply (r);
+  }
   action = amigo_migration_cancel (r->machine);
   if (r->worker == NULL) {
     /* libvirt was not asked yet: nothing to abort */

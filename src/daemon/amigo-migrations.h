@@ -17,6 +17,7 @@
 #include "amigo-clock.h"
 #include "amigo-connection.h"
 #include "amigo-domain-table.h"
+#include "amigo-history.h"
 #include "amigo-metadata-writer.h"
 #include "amigo-requests.h"
 
@@ -29,6 +30,8 @@ G_BEGIN_DECLS
  * @requests: their reservation requests.
  * @metadata_writer: writes a refreshed request into a domain's metadata.
  * @clock: the daemon's clock (timeouts and start times).
+ * @history: the history store: the series a start within a deadline is
+ *   chosen from.
  * @state_dir: (nullable): where the migration log and the calibration are
  *   kept; NULL keeps them in memory only.
  * @link_bytes_s: the migration link ([forecast] link), bytes/s.
@@ -42,6 +45,7 @@ typedef struct {
   AmigoRequests *requests;
   AmigoMetadataWriter *metadata_writer;
   AmigoClock *clock;
+  AmigoHistory *history;
   const char *state_dir;
   double link_bytes_s;
 } AmigoMigrationsContext;
@@ -70,17 +74,23 @@ void amigo_migrations_set_listener (AmigoMigrations *self,
                                     const AmigoMigrationsListener *listener,
                                     gpointer user_data);
 
-/* Migrate for the tracked domain @uuid: on success the new migration's
- * @ret_id and @ret_plan (floating a{sv}), and it goes on in the
- * background. Errors (nothing started then): AMIGO_ERROR_NOT_CONNECTED,
- * NOT_FOUND (not running here), INVALID_ARGS (the URI or an option),
- * BUSY (the domain is migrating: the message names that migration). */
+/* Migrate's answer: the new migration's @id and its @plan (floating a{sv}). */
+typedef void (*AmigoMigrationsStarted) (gpointer user_data, const char *id, GVariant *plan);
+
+/* Migrate for the tracked domain @uuid. Errors (nothing started then, and
+ * @started not called): AMIGO_ERROR_NOT_CONNECTED, NOT_FOUND (not running
+ * here), INVALID_ARGS (the URI or an option), BUSY (the domain is
+ * migrating: the message names that migration). On success @started is
+ * called with the id and the plan: before this returns when there is no
+ * deadline; with one, once the start within it is chosen (a forecast made
+ * in a worker thread, so the plan says when it will start), later on the
+ * main loop. The migration goes on in the background. */
 gboolean amigo_migrations_start (AmigoMigrations *self,
                                  const char *uuid,
                                  const char *dest_uri,
                                  GVariant *options,
-                                 char **ret_id,
-                                 GVariant **ret_plan,
+                                 AmigoMigrationsStarted started,
+                                 gpointer user_data,
                                  GError **error);
 
 /* CancelMigration: AMIGO_ERROR_NOT_FOUND when no migration @id runs. */

@@ -30,6 +30,8 @@ typedef struct {
   AmigoMigrations *migrations;
   GPtrArray *phases;       /* of each MigrationProgress */
   GVariant *result;        /* the last MigrationFinished */
+  char *started_id;        /* Migrate's answer */
+  GVariant *started_plan;
   char *finished_id;
 } Fixture;
 
@@ -54,6 +56,33 @@ on_finished (gpointer user_data, const char *id, const char *domain, GVariant *r
   f->result = g_variant_ref_sink (result);
   g_free (f->finished_id);
   f->finished_id = g_strdup (id);
+}
+
+static void
+on_started (gpointer user_data, const char *id, GVariant *plan)
+{
+  Fixture *f = user_data;
+
+  g_free (f->started_id);
+  f->started_id = g_strdup (id);
+  g_clear_pointer (&f->started_plan, g_variant_unref);
+  f->started_plan = g_variant_ref_sink (plan);
+}
+
+/* Migrate, answered at once (no deadline). */
+static gboolean
+start (Fixture *f, const char *uuid, const char *dest, GVariant *opts, char **ret_id, GVariant **ret_plan,
+       GError **error)
+{
+  g_clear_pointer (&f->started_id, g_free);
+  if (!amigo_migrations_start (f->migrations, uuid, dest, opts, on_started, f, error)) {
+    assert_null (f->started_id);
+    return FALSE;
+  }
+  assert_non_null (f->started_id);
+  *ret_id = g_strdup (f->started_id);
+  *ret_plan = g_variant_ref (f->started_plan);
+  return TRUE;
 }
 
 static void
@@ -102,7 +131,7 @@ setup (void **state)
   assert_true (amigo_connection_init_event_loop (NULL));
   f->connection = amigo_connection_new ("test:///default", on_connection, f);
   f->migrations = amigo_migrations_new (&(AmigoMigrationsContext) {
-    f->connection, f->domains, f->requests, f->writer, f->clock, f->dir, 125e6 });
+    f->connection, f->domains, f->requests, f->writer, f->clock, f->history, f->dir, 125e6 });
   amigo_migrations_set_listener (f->migrations, &listener, f);
   f->phases = g_ptr_array_new_with_free_func (g_free);
   *state = f;
@@ -124,6 +153,8 @@ teardown (void **state)
   amigo_clock_free (f->clock);
   g_ptr_array_unref (f->phases);
   g_clear_pointer (&f->result, g_variant_unref);
+  g_clear_pointer (&f->started_plan, g_variant_unref);
+  g_free (f->started_id);
   g_free (f->finished_id);
   amigo_test_rm_rf (f->dir);
   g_free (f->dir);
@@ -159,24 +190,24 @@ test_migrate_bad_input (void **state)
   char *id = NULL;
   GVariant *plan = NULL;
 
-  assert_false (amigo_migrations_start (f->migrations, TEST_UUID, DEST, none, &id, &plan, &error));
+  assert_false (start (f, TEST_UUID, DEST, none, &id, &plan, &error));
   assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_CONNECTED));
   g_clear_error (&error);
   amigo_connection_start (f->connection);
 
-  assert_false (amigo_migrations_start (f->migrations, "00000000-0000-0000-0000-000000000000", DEST, none, &id,
+  assert_false (start (f, "00000000-0000-0000-0000-000000000000", DEST, none, &id,
                                         &plan, &error));
   assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND));
   g_clear_error (&error);
-  assert_false (amigo_migrations_start (f->migrations, TEST_UUID, "http://x/system", none, &id, &plan, &error));
+  assert_false (start (f, TEST_UUID, "http://x/system", none, &id, &plan, &error));
   assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
   assert_non_null (strstr (error->message, "'http://x/system'"));
   g_clear_error (&error);
-  assert_false (amigo_migrations_start (f->migrations, TEST_UUID, DEST, unknown, &id, &plan, &error));
+  assert_false (start (f, TEST_UUID, DEST, unknown, &id, &plan, &error));
   assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
   assert_non_null (strstr (error->message, "colour"));
   g_clear_error (&error);
-  assert_false (amigo_migrations_start (f->migrations, TEST_UUID, DEST, slow, &id, &plan, &error));
+  assert_false (start (f, TEST_UUID, DEST, slow, &id, &plan, &error));
   assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_INVALID_ARGS));
   assert_non_null (strstr (error->message, "bandwidth_mib_s"));
   assert_null (id);
@@ -204,14 +235,13 @@ test_migrate_runs_and_fails (void **state)
   const char *s;
 
   amigo_connection_start (f->connection);
-  assert_true (amigo_migrations_start (f->migrations, TEST_UUID, DEST, none, &id, &plan, &error));
-  g_variant_ref_sink (plan);
+  assert_true (start (f, TEST_UUID, DEST, none, &id, &plan, &error));
   assert_true (g_uuid_string_is_valid (id));
   assert_true (g_variant_lookup (plan, "mode", "&s", &s));
   assert_true (g_variant_lookup (plan, "reason", "&s", &s));
   assert_int_equal (amigo_migrations_get_n_running (f->migrations), 1);
 
-  assert_false (amigo_migrations_start (f->migrations, TEST_UUID, DEST, none, &id2, &plan2, &error));
+  assert_false (start (f, TEST_UUID, DEST, none, &id2, &plan2, &error));
   assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_BUSY));
   assert_non_null (strstr (error->message, id));
 
@@ -251,8 +281,7 @@ test_cancel_before_start (void **state)
   assert_false (amigo_migrations_cancel (f->migrations, "nope", &error));
   assert_true (g_error_matches (error, AMIGO_ERROR, AMIGO_ERROR_NOT_FOUND));
   g_clear_error (&error);
-  assert_true (amigo_migrations_start (f->migrations, TEST_UUID, DEST, none, &id, &plan, &error));
-  g_variant_ref_sink (plan);
+  assert_true (start (f, TEST_UUID, DEST, none, &id, &plan, &error));
   assert_true (amigo_migrations_cancel (f->migrations, id, &error));
   assert_string_equal (f->finished_id, id);
   assert_true (g_variant_lookup (f->result, "state", "&s", &s));
@@ -266,6 +295,33 @@ test_cancel_before_start (void **state)
   assert_int_equal (amigo_migrations_get_n_running (f->migrations), 0);
 }
 
+/* With a deadline, Migrate answers once the start is chosen (off the main
+ * loop): with no history that is now, and the plan says why; the migration
+ * then goes on. */
+static void
+test_deadline_answers_later (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) opts = options ("{'deadline_usec': <int64 3600000000>}");
+  const char *reason;
+  gint64 start_at;
+
+  amigo_connection_start (f->connection);
+  assert_true (amigo_migrations_start (f->migrations, TEST_UUID, DEST, opts, on_started, f, &error));
+  assert_null (f->started_id);
+  assert_int_equal (amigo_migrations_get_n_running (f->migrations), 1);
+  for (gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+       f->started_id == NULL && g_get_monotonic_time () < end;)
+    g_main_context_iteration (NULL, TRUE);
+  assert_non_null (f->started_id);
+  assert_true (g_variant_lookup (f->started_plan, "start_reason", "&s", &reason));
+  assert_non_null (strstr (reason, "now"));
+  assert_true (g_variant_lookup (f->started_plan, "start_at_usec", "x", &start_at));
+  assert_true (start_at <= g_get_real_time ());
+  wait_finished (f, f->started_id);
+}
+
 int
 main (void)
 {
@@ -273,6 +329,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_migrate_bad_input, setup, teardown),
     cmocka_unit_test_setup_teardown (test_migrate_runs_and_fails, setup, teardown),
     cmocka_unit_test_setup_teardown (test_cancel_before_start, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_deadline_answers_later, setup, teardown),
   };
   return cmocka_run_group_tests_name ("migrations", tests, NULL, NULL);
 }
