@@ -76,9 +76,6 @@ sleep 3
 # Migrate on hosta's amigod; prints its MigrationFinished, fails unless completed
 migrate_via_amigod () {
 	local addr=${AMIGOD_BUS[hosta]} reply id t
-	gdbus monitor --address "$addr" --dest org.amigo.Daemon1 >"$WORK/signals" 2>&1 &
-	PIDS+=($!)
-	sleep 0.5
 	reply=$(gdbus call --address "$addr" --dest org.amigo.Daemon1 --object-path /org/amigo/Daemon1 \
 		--method org.amigo.Daemon1.Migrate "$GUEST" "$B" \
 		"{'migrate_uri': <'tcp://$("$LAB" addr hostb)'>, 'bandwidth_mib_s': <$BANDWIDTH.0>}") || return 1
@@ -89,6 +86,13 @@ migrate_via_amigod () {
 	done
 	grep "MigrationFinished ('$id'" "$WORK/signals" | grep "'state': <'completed'>"
 }
+# the signal monitor starts here, not in migrate_via_amigod: that runs in a
+# command substitution's subshell, whose PIDS the cleanup never sees
+if [[ $VIA == amigod ]]; then
+	gdbus monitor --address "${AMIGOD_BUS[hosta]}" --dest org.amigo.Daemon1 >"$WORK/signals" 2>&1 &
+	PIDS+=($!)
+	sleep 0.5
+fi
 t0=$(date +%s.%N)
 if [[ $VIA == amigod ]]; then
 	out=$(migrate_via_amigod) || fail "the migration through amigod failed: $out $(grep MigrationFinished "$WORK/signals")"
