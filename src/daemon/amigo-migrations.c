@@ -372,15 +372,18 @@ plan_input (AmigoMigrations *self,
             GError **error)
 {
   const AmigoRequest *kept = amigo_requests_get_kept (self->ctx.requests, d->uuid);
-  double memory_gib = d->last.values[AMIGO_METRIC_MEMORY];
+  double memory_gib = d->last.values[AMIGO_METRIC_HOST_MEMORY];
   double dirty_mib_s = d->last.values[AMIGO_METRIC_DIRTY_RATE];
   const char *label = amigo_requests_get_label (self->ctx.requests, d->uuid);
 
   amigo_migration_plan_input_init (ret);
-  /* what the guest uses is what gets copied; QEMU's resident size when the
-   * balloon says nothing */
+  /* QEMU sends every page the guest has touched, its page cache and freed
+   * pages included, which the balloon's "in use" leaves out (lab: 25 MiB in
+   * use, 95 MiB sent); QEMU's resident size holds all of them (and QEMU's
+   * own, so it errs on the long side, the safe one for timeouts). The
+   * guest's own figure when the resident size is unknown. */
   if (isnan (memory_gib) || memory_gib <= 0)
-    memory_gib = d->last.values[AMIGO_METRIC_HOST_MEMORY];
+    memory_gib = d->last.values[AMIGO_METRIC_MEMORY];
   if (isnan (memory_gib) || memory_gib <= 0) {
     g_set_error (error, AMIGO_ERROR, AMIGO_ERROR_INSUFFICIENT_HISTORY,
                  "no memory figure for '%s' yet: try again after the next poll", d->name);
